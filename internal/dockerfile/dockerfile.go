@@ -1,0 +1,112 @@
+// Package dockerfile is a thin adapter over BuildKit's Dockerfile parser: it
+// parses a Dockerfile into BuildKit's AST and typed instructions, checks the
+// parser directives, and turns BuildKit's errors into *LocationError.
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// Dockerfile is a parsed Dockerfile.
+type Dockerfile struct {
+	Name     string                    // path as the user gave it, for errors
+	AST      *parser.Result            // BuildKit's syntax tree (Warnings included)
+	Stages   []instructions.Stage      // FROM blocks in file order
+	MetaArgs []instructions.ArgCommand // ARGs before the first FROM
+	Source   []byte                    // the file content
+	Syntax   string                    // `# syntax=` image, "" if none
+	Check    string                    // `# check=` value, "" if none
+	Escape   rune                      // escape character (`# escape=`), '\\' by default
+	Warnings []Warning                 // lint warnings BuildKit reported while parsing
+
+	checkLine int
+}
+
+// Warning is a BuildKit lint finding.
+type Warning struct {
+	Rule     string
+	Message  string
+	URL      string
+	Location Location
+}
+
+// Parse parses src, the content of the Dockerfile at name.
+func Parse(name string, src []byte) (*Dockerfile, error) {
+	if len(bytes.TrimSpace(src)) == 0 {
+		return nil, &LocationError{File: name, Err: errors.New("the Dockerfile cannot be empty")}
+	}
+	df := &Dockerfile{Name: name, Source: src}
+	if err := df.parseDirectives(); err != nil {
+		return nil, err
+	}
+	ast, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, FromBuildKit(name, err)
+	}
+	df.AST = ast
+	df.Escape = ast.EscapeToken
+	lint, err := df.linter()
+	if err != nil {
+		return nil, err
+	}
+	stages, metaArgs, err := instructions.Parse(ast.AST, lint)
+	if err != nil {
+		return nil, FromBuildKit(name, err)
+	}
+	if len(stages) == 0 {
+		return nil, &LocationError{File: name, Err: errors.New("dockerfile contains no stages to build")}
+	}
+	df.Stages, df.MetaArgs = stages, metaArgs
+	return df, nil
+}
+
+// Reparse parses the instructions again from the AST, returning fresh
+// copies. Expanding a command (ExpandCommand) changes it in place, so every
+// build of the same Dockerfile (one per platform) needs its own copies.
+func (df *Dockerfile) Reparse() ([]instructions.Stage, []instructions.ArgCommand, error) {
+	stages, metaArgs, err := instructions.Parse(df.AST.AST, linter.New(&linter.Config{}))
+	if err != nil {
+		return nil, nil, FromBuildKit(df.Name, err)
+	}
+	return stages, metaArgs, nil
+}
+
+// Locate returns the Location of BuildKit parser ranges in this Dockerfile.
+func (df *Dockerfile) Locate(ranges []parser.Range) Location {
+	return Locate(df.Name, ranges)
+}
+
+func (df *Dockerfile) parseDirectives() error {
+	if syntax, _, loc, ok := parser.DetectSyntax(df.Source); ok {
+		df.Syntax = syntax
+		if !IsBuiltinSyntax(syntax) {
+			return ErrorAt(df.Locate(loc), &ErrCustomFrontend{Image: syntax})
+		}
+	}
+	if check, _, loc, ok := parser.ParseDirective("check", df.Source); ok {
+		df.Check = check
+		df.checkLine = df.Locate(loc).Line
+	}
+	return nil
+}
+
+// linter collects BuildKit's lint warnings into df.Warnings, configured by
+// the `# check=` directive as BuildKit does.
+func (df *Dockerfile) linter() (*linter.Linter, error) {
+	cfg, err := linter.ParseLintOptions(df.Check)
+	if err != nil {
+		return nil, &LocationError{File: df.Name, Line: df.checkLine, Err: fmt.Errorf("parsing check options: %w", err)}
+	}
+	cfg.Warn = func(rule, _, url, msg string, loc []parser.Range) {
+		df.Warnings = append(df.Warnings, Warning{
+			Rule: rule, Message: msg, URL: url, Location: df.Locate(loc),
+		})
+	}
+	return linter.New(cfg), nil
+}

@@ -1,0 +1,75 @@
+package fshash
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+)
+
+// testHookReadFile, if set, is called each time a file's content is read.
+var testHookReadFile func(abs string)
+
+// now is the clock for racy-clean checks; tests move it.
+var now = time.Now
+
+// hashContents fills in the content digest of every regular file, reading in
+// parallel the ones the cache cannot vouch for.
+func hashContents(ctx context.Context, entries []entry, cache *StatCache) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range entries {
+		en := &entries[i]
+		if en.typ != typeFile {
+			continue
+		}
+		if d, ok := cache.lookup(en.abs, en.stat); ok {
+			en.sum = d
+			continue
+		}
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			d, key, err := hashFile(en.abs)
+			if err != nil {
+				return err
+			}
+			en.sum = d
+			cache.store(en.abs, key, d, now())
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// hashFile returns the sha256 of a file and the stat of the descriptor it
+// read, so the cache records the file that was actually hashed.
+func hashFile(abs string) (digest.Digest, statKey, error) {
+	if testHookReadFile != nil {
+		testHookReadFile(abs)
+	}
+	// O_NOFOLLOW: the path was a regular file when walked; never let a swap
+	// to a symlink lead the read elsewhere.
+	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", statKey{}, fmt.Errorf("hashing file: %w", err)
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return "", statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
+	}
+	return digest.NewDigest(digest.SHA256, h), keyOf(&st), nil
+}

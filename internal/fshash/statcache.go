@@ -1,0 +1,182 @@
+package fshash
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+)
+
+// statKey is what must be unchanged for a cached content digest to be
+// trusted. ctime matters: restoring an mtime with utimes(2) after editing a
+// file still moves its ctime.
+type statKey struct {
+	Size    int64
+	MtimeNs int64
+	CtimeNs int64
+	Ino     uint64
+	Dev     uint64
+	Mode    uint32
+	UID     uint32
+	GID     uint32
+}
+
+func keyOf(st *syscall.Stat_t) statKey {
+	return statKey{
+		Size:    st.Size,
+		MtimeNs: st.Mtim.Nano(),
+		CtimeNs: st.Ctim.Nano(),
+		Ino:     st.Ino,
+		Dev:     uint64(st.Dev),
+		Mode:    st.Mode,
+		UID:     st.Uid,
+		GID:     st.Gid,
+	}
+}
+
+type cacheEntry struct {
+	Key     statKey
+	Digest  digest.Digest
+	Written int64 // unix ns when the digest was computed
+	Used    int64 // unix ns of the last lookup or store
+}
+
+// StatCache maps a file's stat data to its content digest, so an unchanged
+// context is not re-read. It detects changes of size, mtime, ctime, inode,
+// device, mode and owner; a write that keeps all of them (possible only by
+// resetting the clock) goes unseen, as it does in git. Entries whose mtime or
+// ctime falls in the same second as (or after) the moment they were hashed
+// are "racily clean" and always re-hashed, because a later write in that
+// second might not move a coarse timestamp. Safe for concurrent use.
+type StatCache struct {
+	mu      sync.Mutex
+	entries map[string]cacheEntry
+}
+
+// NewStatCache returns an empty cache.
+func NewStatCache() *StatCache {
+	return &StatCache{entries: map[string]cacheEntry{}}
+}
+
+func (c *StatCache) lookup(abs string, k statKey) (digest.Digest, bool) {
+	if c == nil {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[abs]
+	if !ok || e.Key != k {
+		return "", false
+	}
+	sec := e.Written / int64(time.Second)
+	if k.MtimeNs/int64(time.Second) >= sec || k.CtimeNs/int64(time.Second) >= sec {
+		return "", false // racily clean
+	}
+	e.Used = now().UnixNano()
+	c.entries[abs] = e
+	return e.Digest, true
+}
+
+func (c *StatCache) store(abs string, k statKey, d digest.Digest, at time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[abs] = cacheEntry{Key: k, Digest: d, Written: at.UnixNano(), Used: at.UnixNano()}
+}
+
+// Len reports the number of entries.
+func (c *StatCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// cacheFormat is bumped whenever cacheFile changes shape; another version
+// reads as an empty cache.
+const cacheFormat = 1
+
+// maxUnused drops entries no build has looked at for this long, so deleted
+// files do not accumulate forever.
+const maxUnused = 30 * 24 * time.Hour
+
+type cacheFile struct {
+	Format  int
+	Entries map[string]cacheEntry
+}
+
+// LoadStatCache reads a cache saved by Save. A missing or corrupt file gives
+// an empty cache: the cache only saves work, it never decides correctness.
+func LoadStatCache(file string) (*StatCache, error) {
+	f, err := os.Open(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return NewStatCache(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading stat cache: %w", err)
+	}
+	defer f.Close()
+	var cf cacheFile
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&cf); err != nil || cf.Format != cacheFormat || cf.Entries == nil {
+		return NewStatCache(), nil
+	}
+	return &StatCache{entries: cf.Entries}, nil
+}
+
+// Save writes the cache atomically: a temporary file, fsync, rename, and an
+// fsync of the directory, so a crash leaves the old or the new cache.
+func (c *StatCache) Save(file string) error {
+	c.mu.Lock()
+	cf := cacheFile{Format: cacheFormat, Entries: make(map[string]cacheEntry, len(c.entries))}
+	cutoff := now().Add(-maxUnused).UnixNano()
+	for k, e := range c.entries {
+		if e.Used >= cutoff {
+			cf.Entries[k] = e
+		}
+	}
+	c.mu.Unlock()
+	dir := filepath.Dir(file)
+	tmp, err := os.CreateTemp(dir, filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("saving stat cache: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	w := bufio.NewWriter(tmp)
+	err = gob.NewEncoder(w).Encode(&cf)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		return fmt.Errorf("saving stat cache: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}
