@@ -1,0 +1,66 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/instr"
+)
+
+func export(ctx context.Context, env *instr.Env, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
+	v := env.Progress.Start(fmt.Sprintf("exporting to %s %s", out.Type, out.Dest))
+	err := exportOne(ctx, env, out, tags, desc, img)
+	v.Done(err)
+	return err
+}
+
+func exportOne(ctx context.Context, env *instr.Env, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
+	switch out.Type {
+	case "oci":
+		if out.Attrs["tar"] == "false" {
+			return fmt.Errorf("output type=oci,tar=false is not supported yet")
+		}
+		named := []image.Named{{Name: nameOf(tags, out.Attrs), Descriptor: desc}}
+		return writeFileAtomic(out.Dest, func(f *os.File) error {
+			return image.WriteOCITar(f, env.Store, named, env.Epoch)
+		})
+	case "image":
+		if out.Attrs["push"] == "true" {
+			return fmt.Errorf("push is not supported yet")
+		}
+		if n := out.Attrs["name"]; n != "" {
+			return env.Store.Tag(n, desc)
+		}
+		return nil
+	}
+	return fmt.Errorf("output type=%s is not supported yet", out.Type)
+}
+
+// writeFileAtomic writes an export next to its destination and renames it
+// into place, so an interrupted build never leaves a half-written file.
+func writeFileAtomic(dest string, write func(*os.File) error) error {
+	if dest == "-" {
+		return write(os.Stdout)
+	}
+	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", dest, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", dest, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dest)
+}

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiln-build/kiln/internal/build"
+)
+
+type buildFlags struct {
+	file, target, progress, network, iidfile string
+	tags, buildArgs, labels, outputs         []string
+	noCache, quiet                           bool
+}
+
+func newBuildCmd(g *globalFlags) *cobra.Command {
+	f := &buildFlags{}
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS] PATH",
+		Short: "Build an image from a Dockerfile",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options(args[0], g)
+			if err != nil {
+				return usageError{err}
+			}
+			o.Out = cmd.ErrOrStderr()
+			res, err := build.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if f.quiet {
+				fmt.Fprintln(cmd.OutOrStdout(), res.Descriptor.Digest)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "name of the Dockerfile (default: PATH/Dockerfile)")
+	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "name and optionally a tag (name:tag)")
+	fl.StringVar(&f.target, "target", "", "target build stage (default: the last)")
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable (K=V, or K to take it from the environment)")
+	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for the image (K=V)")
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination (type=oci,dest=app.tar)")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, quiet")
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
+	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
+	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to the file")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
+	return cmd
+}
+
+func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, error) {
+	o := build.Options{
+		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
+		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
+		StoreRoot: g.root, BuildArgs: map[string]string{}, Labels: map[string]string{},
+	}
+	switch f.network {
+	case "default", "host", "none":
+		o.Network = f.network
+	default:
+		return o, fmt.Errorf("invalid --network %q: want default, host or none", f.network)
+	}
+	if f.quiet {
+		o.Progress = "quiet"
+	}
+	for _, a := range f.buildArgs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue // as docker: a bare name absent from the environment is ignored
+			}
+		}
+		o.BuildArgs[k] = v
+	}
+	for _, l := range f.labels {
+		k, v, _ := strings.Cut(l, "=")
+		o.Labels[k] = v
+	}
+	for _, s := range f.outputs {
+		out, err := build.ParseOutput(s)
+		if err != nil {
+			return o, err
+		}
+		o.Outputs = append(o.Outputs, out)
+	}
+	return o, nil
+}
+
+// usageError marks bad command-line input (exit code 2).
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// IsUsage reports whether err is a usage error.
+func IsUsage(err error) bool {
+	_, ok := err.(usageError)
+	return ok
+}

@@ -1,0 +1,28 @@
+// Package cli defines kiln's commands: flags to options, no build logic.
+package cli
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// globalFlags are shared by every command.
+type globalFlags struct {
+	root   string
+	config string
+}
+
+// New returns the root command.
+func New() *cobra.Command {
+	g := &globalFlags{}
+	cmd := &cobra.Command{
+		Use:           "kiln",
+		Short:         "Build OCI images from Dockerfiles, without a daemon",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	cmd.PersistentFlags().StringVar(&g.root, "root", "", "store directory (default /var/lib/kiln as root)")
+	cmd.PersistentFlags().StringVar(&g.config, "config", "", "kiln.toml (not read yet: registries come with pulling)")
+	cmd.AddCommand(newBuildCmd(g), newImportCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g))
+	return cmd
+}

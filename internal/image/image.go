@@ -1,0 +1,99 @@
+// Package image assembles image configs and manifests and moves images
+// between kiln's store and the outside world (OCI layouts, tars).
+package image
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Layer is one filesystem layer of an image.
+type Layer struct {
+	Digest    digest.Digest `json:"digest"` // compressed blob
+	DiffID    digest.Digest `json:"diffID"` // uncompressed tar
+	Size      int64         `json:"size"`
+	MediaType string        `json:"mediaType"`
+}
+
+// Image is an image being built or read: its config and its layers, bottom first.
+type Image struct {
+	Config dockerspec.DockerOCIImage
+	Layers []Layer
+}
+
+// New returns an empty image (FROM scratch) for a platform.
+func New(p ocispec.Platform) *Image {
+	img := &Image{}
+	img.Config.Platform = p
+	img.Config.RootFS.Type = "layers"
+	img.Config.RootFS.DiffIDs = []digest.Digest{}
+	return img
+}
+
+// Clone returns a deep copy, so steps never alias each other's slices and maps.
+func (img *Image) Clone() *Image {
+	data, err := json.Marshal(img.Config)
+	if err != nil {
+		panic(fmt.Sprintf("cloning image config: %v", err))
+	}
+	c := &Image{Layers: append([]Layer(nil), img.Layers...)}
+	if err := json.Unmarshal(data, &c.Config); err != nil {
+		panic(fmt.Sprintf("cloning image config: %v", err))
+	}
+	return c
+}
+
+// AddHistory records an instruction that made no layer.
+func (img *Image) AddHistory(createdBy string, created time.Time) {
+	img.Config.History = append(img.Config.History, ocispec.History{
+		Created:    &created,
+		CreatedBy:  createdBy,
+		Comment:    "kiln",
+		EmptyLayer: true,
+	})
+}
+
+// AddLayer appends a layer made by an instruction; a nil layer (the step
+// changed nothing) is recorded as an empty-layer history entry, as BuildKit does.
+func (img *Image) AddLayer(l *Layer, createdBy string, created time.Time) {
+	if l == nil {
+		img.AddHistory(createdBy, created)
+		return
+	}
+	img.Layers = append(img.Layers, *l)
+	img.Config.RootFS.DiffIDs = append(img.Config.RootFS.DiffIDs, l.DiffID)
+	img.Config.History = append(img.Config.History, ocispec.History{
+		Created:   &created,
+		CreatedBy: createdBy,
+		Comment:   "kiln",
+	})
+}
+
+// Env returns the config's environment as KEY=VALUE.
+func (img *Image) Env() []string { return img.Config.Config.Env }
+
+// SetEnv sets or replaces one variable, keeping the order of first definition.
+func (img *Image) SetEnv(key, value string) {
+	kv := key + "=" + value
+	for i, e := range img.Config.Config.Env {
+		if k, _, _ := cut(e); k == key {
+			img.Config.Config.Env[i] = kv
+			return
+		}
+	}
+	img.Config.Config.Env = append(img.Config.Config.Env, kv)
+}
+
+func cut(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}

@@ -1,0 +1,167 @@
+package image
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Named is a top-level image of an export and the name it goes by ("" for none).
+type Named struct {
+	Name       string
+	Descriptor ocispec.Descriptor
+}
+
+// WriteOCITar writes an OCI image layout as a tar stream, as
+// `docker buildx build --output type=oci` does: oci-layout, index.json and
+// every blob the images reach. Entries are sorted and timestamped with
+// epoch so the same images give the same bytes.
+func WriteOCITar(w io.Writer, s *store.Store, images []Named, epoch time.Time) error {
+	blobs, err := reachable(s, images)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	if err := writeTarFile(tw, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`), epoch); err != nil {
+		return err
+	}
+	index, err := layoutIndex(images)
+	if err != nil {
+		return err
+	}
+	if err := writeTarFile(tw, "index.json", index, epoch); err != nil {
+		return err
+	}
+	if err := writeTarDir(tw, "blobs/", epoch); err != nil {
+		return err
+	}
+	if err := writeTarDir(tw, "blobs/sha256/", epoch); err != nil {
+		return err
+	}
+	for _, d := range blobs {
+		if err := copyBlob(tw, s, d, epoch); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func layoutIndex(images []Named) ([]byte, error) {
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	for _, n := range images {
+		d := n.Descriptor
+		if n.Name != "" {
+			d.Annotations = map[string]string{
+				"io.containerd.image.name": n.Name,
+				ocispec.AnnotationRefName:  refNameOf(n.Name),
+			}
+		}
+		idx.Manifests = append(idx.Manifests, d)
+	}
+	return json.Marshal(idx)
+}
+
+// refNameOf is the tag part, as BuildKit writes org.opencontainers.image.ref.name.
+func refNameOf(name string) string {
+	for i := len(name) - 1; i >= 0; i-- {
+		switch name[i] {
+		case ':':
+			return name[i+1:]
+		case '/':
+			return "latest"
+		}
+	}
+	return "latest"
+}
+
+// reachable lists the blobs of the images, sorted, each once.
+func reachable(s *store.Store, images []Named) ([]digest.Digest, error) {
+	seen := map[digest.Digest]bool{}
+	var walk func(d ocispec.Descriptor) error
+	walk = func(d ocispec.Descriptor) error {
+		if seen[d.Digest] {
+			return nil
+		}
+		seen[d.Digest] = true
+		if !isIndex(d.MediaType) && d.MediaType != ocispec.MediaTypeImageManifest &&
+			d.MediaType != "application/vnd.docker.distribution.manifest.v2+json" {
+			return nil
+		}
+		data, err := s.ReadBlob(d.Digest)
+		if err != nil {
+			return err
+		}
+		var node struct {
+			Config    *ocispec.Descriptor  `json:"config"`
+			Layers    []ocispec.Descriptor `json:"layers"`
+			Manifests []ocispec.Descriptor `json:"manifests"`
+		}
+		if err := json.Unmarshal(data, &node); err != nil {
+			return fmt.Errorf("decoding %s: %w", d.Digest, err)
+		}
+		children := append(node.Layers, node.Manifests...)
+		if node.Config != nil {
+			children = append(children, *node.Config)
+		}
+		for _, c := range children {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range images {
+		if err := walk(n.Descriptor); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]digest.Digest, 0, len(seen))
+	for d := range seen {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+func copyBlob(tw *tar.Writer, s *store.Store, d digest.Digest, epoch time.Time) error {
+	f, err := s.OpenBlob(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	hdr := &tar.Header{Name: "blobs/sha256/" + d.Encoded(), Mode: 0o644, Size: fi.Size(), ModTime: epoch, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("writing tar: %w", err)
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return fmt.Errorf("writing blob %s: %w", d, err)
+	}
+	return nil
+}
+
+func writeTarFile(tw *tar.Writer, name string, data []byte, epoch time.Time) error {
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: epoch, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("writing tar: %w", err)
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+func writeTarDir(tw *tar.Writer, name string, epoch time.Time) error {
+	hdr := &tar.Header{Name: name, Mode: 0o755, ModTime: epoch, Typeflag: tar.TypeDir, Format: tar.FormatPAX}
+	return tw.WriteHeader(hdr)
+}

@@ -1,0 +1,195 @@
+package instr
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	digest "github.com/opencontainers/go-digest"
+	fscopy "github.com/tonistiigi/fsutil/copy"
+
+	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/fshash"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+)
+
+// copySpec is a COPY after expansion and validation.
+type copySpec struct {
+	srcs     []string
+	dest     string
+	chown    string
+	chmod    string
+	excludes []string
+	fromCtx  bool
+}
+
+func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
+	spec, err := newCopySpec(s, c)
+	if err != nil {
+		return err
+	}
+	srcRoot, inputDigest, release, err := e.copySource(ctx, s, c.From, spec)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ch := change{
+		key: cachekey.Step{
+			Op:      "copy",
+			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod}, spec.srcs...), spec.excludes...),
+			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
+			WorkDir: s.WorkDir(),
+		},
+		name:    "COPY " + copyDisplay(c),
+		history: copyHistory(c, spec) + " # buildkit",
+		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+			root, err := srcRoot(ctx)
+			if err != nil {
+				return err
+			}
+			return copyInto(ctx, root, m.Root, spec)
+		},
+	}
+	return e.commit(ctx, s, ch)
+}
+
+func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
+	if len(c.SourceContents) > 0 {
+		return copySpec{}, fmt.Errorf("COPY with a heredoc is not supported yet")
+	}
+	if c.Link {
+		return copySpec{}, fmt.Errorf("COPY --link is not supported yet")
+	}
+	if c.Parents {
+		return copySpec{}, fmt.Errorf("COPY --parents is not supported yet")
+	}
+	if c.Chmod != "" {
+		if err := checkChmod(c.Chmod); err != nil {
+			return copySpec{}, err
+		}
+	}
+	spec := copySpec{
+		srcs: c.SourcePaths, dest: s.resolvePath(c.DestPath), chown: c.Chown, chmod: c.Chmod,
+		excludes: c.ExcludePatterns, fromCtx: c.From == "",
+	}
+	if (len(spec.srcs) > 1 || hasWildcard(spec.srcs[0])) && !strings.HasSuffix(c.DestPath, "/") && !isDirLike(c.DestPath) {
+		return copySpec{}, fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
+	}
+	return spec, nil
+}
+
+func isDirLike(p string) bool { return p == "." || p == "./" || strings.HasSuffix(p, "/.") }
+
+func hasWildcard(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+func checkChmod(m string) error {
+	if p, err := strconv.ParseUint(m, 8, 32); err == nil {
+		if p > 0o7777 {
+			return fmt.Errorf("invalid chmod parameter: '%v'. it should be octal string and between 0 and 07777", m)
+		}
+		return nil
+	}
+	if strings.Trim(m, "0123456789") == "" {
+		return fmt.Errorf("invalid chmod parameter: '%v'. it should be octal string and between 0 and 07777", m)
+	}
+	return nil // symbolic modes are checked by the copier
+}
+
+// copySource hashes the selected sources and returns a function giving the
+// directory to copy from (only called on a cache miss) and a release func.
+func (e *Env) copySource(ctx context.Context, s *State, from string, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+	if spec.fromCtx {
+		d, err := e.Context.Hash(ctx, spec.srcs, spec.excludes, true)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return e.StagedContext, d, func() {}, nil
+	}
+	src, err := s.From(ctx, from)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	m, err := e.MountImage(ctx, src.Image, "")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	release := func() { _ = UnmountImage(m) }
+	d, err := fshash.Paths(ctx, m.Root, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
+	if err != nil {
+		release()
+		return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+	}
+	root := func(context.Context) (string, error) { return m.Root, nil }
+	return root, d, release, nil
+}
+
+// copyInto copies each source into the mounted rootfs with BuildKit's copier.
+func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error {
+	info := fscopy.CopyInfo{
+		FollowLinks:     true,
+		CopyDirContents: true,
+		ExcludePatterns: spec.excludes,
+	}
+	if spec.chown != "" {
+		uid, gid, err := resolveChown(dstRoot, spec.chown)
+		if err != nil {
+			return err
+		}
+		info.Chown = fixedOwner(uid, gid)
+	} else if spec.fromCtx {
+		info.Chown = fixedOwner(0, 0) // context files always land as root:root
+	}
+	if spec.chmod != "" {
+		if p, err := strconv.ParseUint(spec.chmod, 8, 32); err == nil {
+			mode := int(p)
+			info.Mode = &mode
+		} else {
+			info.ModeStr = spec.chmod
+		}
+	}
+	for _, src := range spec.srcs {
+		matches := []string{src}
+		if hasWildcard(src) {
+			var err error
+			if matches, err = fscopy.ResolveWildcards(srcRoot, src, true); err != nil {
+				return err
+			}
+		}
+		for _, m := range matches {
+			if err := fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info)); err != nil {
+				return fmt.Errorf("copying %s: %w", m, err)
+			}
+		}
+	}
+	return nil
+}
+
+func fixedOwner(uid, gid int) fscopy.Chowner {
+	return func(*fscopy.User) (*fscopy.User, error) { return &fscopy.User{UID: uid, GID: gid}, nil }
+}
+
+func copyDisplay(c *instructions.CopyCommand) string {
+	parts := []string{}
+	if c.From != "" {
+		parts = append(parts, "--from="+c.From)
+	}
+	return strings.Join(append(append(parts, c.SourcePaths...), c.DestPath), " ")
+}
+
+// copyHistory is BuildKit's created_by for COPY.
+func copyHistory(c *instructions.CopyCommand, spec copySpec) string {
+	msg := "COPY"
+	if c.Chown != "" {
+		msg += " --chown=" + c.Chown
+	}
+	if c.Chmod != "" {
+		msg += " --chmod=" + c.Chmod
+	}
+	for _, src := range c.SourcePaths {
+		msg += " " + src
+	}
+	return msg + " " + spec.dest
+}

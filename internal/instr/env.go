@@ -1,0 +1,36 @@
+package instr
+
+import (
+	"context"
+	"time"
+
+	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Env is what instructions may use: one per build, shared by its stages.
+type Env struct {
+	Store     *store.Store
+	Runner    *executor.Runner
+	Progress  *progress.Reporter
+	Context   *buildctx.Context
+	Epoch     time.Time
+	Layer     layer.Options
+	NoCache   bool
+	Network   string            // --network: default, host, none
+	BuildArgs map[string]string // --build-arg values
+
+	// StagedContext returns a directory holding the context minus ignored
+	// files, made once per build on the first COPY that misses the cache.
+	StagedContext func(ctx context.Context) (string, error)
+}
+
+// Source is the filesystem a COPY --from or a mount reads from.
+type Source struct {
+	Name  string       // as the Dockerfile wrote it
+	Image *image.Image // a stage's result or an external image
+}

@@ -1,0 +1,136 @@
+package instr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+)
+
+// change is a filesystem-changing step: its key, how it is shown and
+// recorded, and what it does to a writable mount of the stage's rootfs.
+type change struct {
+	key     cachekey.Step
+	name    string // progress line, e.g. RUN npm ci
+	history string // history created_by
+	apply   func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error
+}
+
+// cacheRecord is what the step cache stores for a key: the layer the step
+// made, or none when it changed nothing.
+type cacheRecord struct {
+	Layer *image.Layer `json:"layer,omitempty"`
+}
+
+// commit answers the step from the cache or runs it, then appends its layer.
+func (e *Env) commit(ctx context.Context, s *State, ch change) error {
+	ch.key.Parent = s.Key
+	ch.key.Platform = s.Platform
+	key := ch.key.Digest()
+	v := e.Progress.Start(s.prefix() + " " + ch.name)
+	if rec, ok := e.lookup(key); ok {
+		v.Cached()
+		s.Img.AddLayer(rec.Layer, ch.history, e.Epoch)
+		s.Key = key
+		return nil
+	}
+	l, err := e.execute(ctx, s.Img, ch, v)
+	if err != nil {
+		v.Done(err)
+		return &StepError{Stage: s.Stage, Name: ch.name, Err: err, Tail: v.Tail()}
+	}
+	if err := e.store(key, l); err != nil {
+		v.Done(err)
+		return err
+	}
+	v.Done(nil)
+	s.Img.AddLayer(l, ch.history, e.Epoch)
+	s.Key = key
+	return nil
+}
+
+func (e *Env) lookup(key interface{ Encoded() string }) (cacheRecord, bool) {
+	var rec cacheRecord
+	if e.NoCache {
+		return rec, false
+	}
+	data, err := e.Store.GetCache(keyDigest(key))
+	if err != nil || data == nil || json.Unmarshal(data, &rec) != nil {
+		return rec, false
+	}
+	if rec.Layer != nil && !e.Store.HasBlob(rec.Layer.Digest) {
+		return rec, false
+	}
+	return rec, true
+}
+
+func (e *Env) store(key interface{ Encoded() string }, l *image.Layer) error {
+	data, err := json.Marshal(cacheRecord{Layer: l})
+	if err != nil {
+		return err
+	}
+	return e.Store.PutCache(keyDigest(key), data)
+}
+
+// execute mounts the image, applies the change and commits the upper dir as
+// a layer: its tar goes to the blob store and the directory itself becomes
+// the layer's unpacked copy, so it is never unpacked again.
+func (e *Env) execute(ctx context.Context, img *image.Image, ch change, v *progress.Vertex) (*image.Layer, error) {
+	work, err := e.Store.TempDir("step")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	m, err := e.MountImage(ctx, img, work)
+	if err != nil {
+		return nil, err
+	}
+	err = ch.apply(ctx, m, v)
+	if uerr := m.Unmount(); err == nil && uerr != nil {
+		err = uerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if empty, err := snapshot.IsEmptyDir(m.UpperDir); err != nil || empty {
+		return nil, err
+	}
+	return e.commitUpper(ctx, m.UpperDir)
+}
+
+func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, error) {
+	var desc layer.Descriptor
+	_, _, err := e.Store.WriteBlob(func(w io.Writer) error {
+		var err error
+		desc, err = layer.WriteDiff(ctx, w, upper, e.Layer)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing layer: %w", err)
+	}
+	if err := e.Store.CommitLayerDir(upper, desc.DiffID); err != nil {
+		return nil, err
+	}
+	return &image.Layer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType}, nil
+}
+
+// StepError is a failed step, with the last lines of its output.
+type StepError struct {
+	Stage string
+	Name  string
+	Err   error
+	Tail  []string
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("[%s] %s: %v", e.Stage, e.Name, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }

@@ -1,0 +1,70 @@
+package instr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+)
+
+func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunCommand) error {
+	if len(c.Files) > 0 {
+		return fmt.Errorf("RUN with a heredoc is not supported yet")
+	}
+	args := s.shellForm(c.ShellDependantCmdLine)
+	network := e.Network
+	if n := instructions.GetNetwork(c); n != "" {
+		network = n
+	}
+	if network == "" {
+		network = "default"
+	}
+	mounts, keyMounts, err := e.runMounts(ctx, s, instructions.GetMounts(c))
+	if err != nil {
+		return err
+	}
+	env := s.RunEnv()
+	cwd, user := s.WorkDir(), s.Img.Config.Config.User
+	text := strings.Join(args, " ")
+	ch := change{
+		key: cachekey.Step{
+			Op: "run", Args: args, Env: env, WorkDir: cwd, User: user,
+			Network: network, Mounts: keyMounts,
+		},
+		name:    "RUN " + strings.Join(c.CmdLine, " "),
+		history: "RUN " + runHistory(args, s.Args) + " # buildkit",
+		apply: func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error {
+			err := e.Runner.Run(ctx, executor.Spec{
+				ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
+				Args: args, Env: env, Cwd: cwd, User: user, Network: network,
+				Mounts: mounts, Stdout: v, Stderr: v,
+			})
+			var exit *executor.ExitError
+			if errors.As(err, &exit) {
+				return fmt.Errorf("process %q did not complete successfully: exit code: %d", text, exit.Code)
+			}
+			return err
+		},
+	}
+	return e.commit(ctx, s, ch)
+}
+
+// runHistory is BuildKit's created_by text: declared build args, counted,
+// before the command ("|2 A=1 B=2 /bin/sh -c make").
+func runHistory(args []string, buildArgs []KV) string {
+	if len(buildArgs) == 0 {
+		return strings.Join(args, " ")
+	}
+	parts := []string{fmt.Sprintf("|%d", len(buildArgs))}
+	for _, a := range buildArgs {
+		parts = append(parts, a.Key+"="+a.Value)
+	}
+	return strings.Join(append(parts, args...), " ")
+}

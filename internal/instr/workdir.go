@@ -1,0 +1,76 @@
+package instr
+
+import (
+	"context"
+	"os"
+	"path"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+)
+
+// dispatchWorkdir sets the working directory and creates it (owned by the
+// current USER), as BuildKit does; "/" makes no layer.
+func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.WorkdirCommand) error {
+	wd := c.Path
+	if !path.IsAbs(wd) {
+		wd = path.Join(s.WorkDir(), wd)
+	}
+	wd = path.Clean(wd)
+	s.Img.Config.Config.WorkingDir = wd
+	if wd == "/" {
+		s.Img.AddHistory("WORKDIR "+wd, e.Epoch)
+		return nil
+	}
+	user := s.Img.Config.Config.User
+	ch := change{
+		key:     cachekey.Step{Op: "workdir", Args: []string{wd}, User: user},
+		name:    "WORKDIR " + wd,
+		history: "WORKDIR " + wd,
+		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+			return mkdirAs(m.Root, wd, user)
+		},
+	}
+	return e.commit(ctx, s, ch)
+}
+
+// mkdirAs creates dir and missing parents inside rootfs, owned by user.
+func mkdirAs(rootfs, dir, user string) error {
+	uid, gid := 0, 0
+	if user != "" {
+		u, g, _, err := executor.ResolveUser(rootfs, user)
+		if err != nil {
+			return err
+		}
+		uid, gid = int(u), int(g)
+	}
+	var missing []string
+	for d := dir; d != "/"; d = path.Dir(d) {
+		full, err := securejoin.SecureJoin(rootfs, d)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(full); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		full, err := securejoin.SecureJoin(rootfs, missing[i])
+		if err != nil {
+			return err
+		}
+		if err := os.Mkdir(full, 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if err := os.Lchown(full, uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}

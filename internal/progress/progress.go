@@ -1,0 +1,151 @@
+// Package progress carries typed build events to a renderer: plain text
+// numbered like BuildKit's (`#5 [builder 2/6] RUN make`), or nothing (quiet).
+package progress
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reporter renders events from concurrently running steps.
+type Reporter struct {
+	mu      sync.Mutex
+	out     io.Writer // nil: quiet
+	next    int
+	masks   []string
+	started time.Time
+}
+
+// New returns a reporter for mode "plain" (also "auto" for now: the tty view
+// is not written yet) or "quiet".
+func New(out io.Writer, mode string) (*Reporter, error) {
+	switch mode {
+	case "", "auto", "plain", "tty":
+		return &Reporter{out: out, started: time.Now()}, nil
+	case "quiet":
+		return &Reporter{started: time.Now()}, nil
+	}
+	return nil, fmt.Errorf("unknown progress mode %q (plain, quiet, auto)", mode)
+}
+
+// Mask hides a value (a secret) wherever it would be printed.
+func (r *Reporter) Mask(value string) {
+	if value == "" {
+		return
+	}
+	r.mu.Lock()
+	r.masks = append(r.masks, value)
+	r.mu.Unlock()
+}
+
+// Vertex is one reported unit of work: a step, a pull, an export.
+type Vertex struct {
+	r       *Reporter
+	id      int
+	start   time.Time
+	partial []byte
+	tail    []string
+}
+
+// Start announces a step and returns its handle.
+func (r *Reporter) Start(name string) *Vertex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next++
+	v := &Vertex{r: r, id: r.next, start: time.Now()}
+	r.printf("#%d %s\n", v.id, name)
+	return v
+}
+
+// printf writes with r.mu held, masking secrets.
+func (r *Reporter) printf(format string, args ...any) {
+	if r.out == nil {
+		return
+	}
+	s := fmt.Sprintf(format, args...)
+	for _, m := range r.masks {
+		s = strings.ReplaceAll(s, m, "****")
+	}
+	io.WriteString(r.out, s)
+}
+
+// Warn prints a warning line.
+func (r *Reporter) Warn(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.printf("WARNING: "+format+"\n", args...)
+}
+
+// Write takes the step's output; complete lines are printed with the step
+// number and the time since it started, and the last lines are kept for
+// error messages.
+func (v *Vertex) Write(p []byte) (int, error) {
+	v.r.mu.Lock()
+	defer v.r.mu.Unlock()
+	v.partial = append(v.partial, p...)
+	for {
+		i := bytes.IndexByte(v.partial, '\n')
+		if i < 0 {
+			break
+		}
+		v.line(string(v.partial[:i]))
+		v.partial = v.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+const tailLines = 20
+
+func (v *Vertex) line(s string) {
+	v.r.printf("#%d %.3f %s\n", v.id, time.Since(v.start).Seconds(), s)
+	for _, m := range v.r.masks {
+		s = strings.ReplaceAll(s, m, "****")
+	}
+	v.tail = append(v.tail, s)
+	if len(v.tail) > tailLines {
+		v.tail = v.tail[1:]
+	}
+}
+
+func (v *Vertex) flush() {
+	if len(v.partial) > 0 {
+		v.line(string(v.partial))
+		v.partial = nil
+	}
+}
+
+// Tail returns the last lines of output, secrets masked.
+func (v *Vertex) Tail() []string {
+	v.r.mu.Lock()
+	defer v.r.mu.Unlock()
+	v.flush()
+	return append([]string(nil), v.tail...)
+}
+
+// Cached marks the step as answered from the cache.
+func (v *Vertex) Cached() {
+	v.r.mu.Lock()
+	defer v.r.mu.Unlock()
+	v.r.printf("#%d CACHED\n", v.id)
+}
+
+// Done marks the end of the step, successful or not.
+func (v *Vertex) Done(err error) {
+	v.r.mu.Lock()
+	defer v.r.mu.Unlock()
+	v.flush()
+	if err != nil {
+		v.r.printf("#%d ERROR: %v\n", v.id, err)
+		return
+	}
+	v.r.printf("#%d DONE %.1fs\n", v.id, time.Since(v.start).Seconds())
+}
+
+// Logf prints a line attributed to the step.
+func (v *Vertex) Logf(format string, args ...any) {
+	fmt.Fprintf(v, format+"\n", args...)
+}

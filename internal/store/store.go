@@ -1,0 +1,149 @@
+// Package store is kiln's embedded on-disk store: content-addressed blobs,
+// unpacked layers used as overlay lower dirs, image references, the step cache
+// index and cache-mount directories. Every write goes to a temporary name in
+// the store's tmp directory, is synced and then renamed into place, so a crash
+// at any moment leaves either the old state or the new one.
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Store is one store directory. Two kiln processes may use it at once.
+type Store struct {
+	root string
+}
+
+const (
+	dirBlobs  = "blobs/sha256"
+	dirLayers = "l"
+	dirRefs   = "refs"
+	dirCache  = "cache"
+	dirTmp    = "tmp"
+	dirMounts = "mnt"
+	dirRun    = "run"
+	dirEmpty  = "empty"
+	dirCacheM = "cachemounts"
+)
+
+// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
+func DefaultRoot() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/kiln"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "kiln")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "kiln")
+}
+
+// Open creates the store layout if needed and removes what crashed earlier
+// processes left behind.
+func Open(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("resolving store root: %w", err)
+	}
+	s := &Store{root: abs}
+	for _, d := range []string{dirBlobs, dirLayers, dirRefs, dirCache, dirTmp, dirMounts, dirRun, dirEmpty, dirCacheM} {
+		if err := os.MkdirAll(s.path(d), 0o700); err != nil {
+			return nil, fmt.Errorf("creating store directory: %w", err)
+		}
+	}
+	if err := s.cleanStale(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Root is the store's absolute directory.
+func (s *Store) Root() string { return s.root }
+
+func (s *Store) path(elem ...string) string {
+	return filepath.Join(append([]string{s.root}, elem...)...)
+}
+
+// RunDir holds runc state and bundles.
+func (s *Store) RunDir() string { return s.path(dirRun) }
+
+// EmptyDir is an empty directory, the bottom lower dir of every overlay mount
+// (overlayfs needs one when an image has no layers).
+func (s *Store) EmptyDir() string { return s.path(dirEmpty) }
+
+// TempDir makes a private working directory owned by this process. Its name
+// carries the pid so that cleanStale can tell live ones from leftovers.
+func (s *Store) TempDir(kind string) (string, error) {
+	d, err := os.MkdirTemp(s.path(dirTmp), fmt.Sprintf("%d-%s-", os.Getpid(), kind))
+	if err != nil {
+		return "", fmt.Errorf("creating temporary directory: %w", err)
+	}
+	return d, nil
+}
+
+// MountDir makes a private mount point, named like TempDir.
+func (s *Store) MountDir() (string, error) {
+	d, err := os.MkdirTemp(s.path(dirMounts), fmt.Sprintf("%d-", os.Getpid()))
+	if err != nil {
+		return "", fmt.Errorf("creating mount point: %w", err)
+	}
+	return d, nil
+}
+
+// cleanStale unmounts and removes temporary entries of processes that are gone.
+func (s *Store) cleanStale() error {
+	for _, d := range []string{dirMounts, dirTmp} {
+		entries, err := os.ReadDir(s.path(d))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", d, err)
+		}
+		for _, e := range entries {
+			if ownerAlive(e.Name()) {
+				continue
+			}
+			p := s.path(d, e.Name())
+			_ = syscall.Unmount(p, syscall.MNT_DETACH)
+			if err := removeAll(p); err != nil {
+				return fmt.Errorf("removing stale %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ownerAlive reports whether the pid prefix of a temp name is a live process.
+func ownerAlive(name string) bool {
+	pidStr, _, ok := strings.Cut(name, "-")
+	if !ok {
+		return false
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	err = syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
+// removeAll also removes entries whose parent directory is read-only.
+func removeAll(p string) error {
+	err := os.RemoveAll(p)
+	if err == nil {
+		return nil
+	}
+	_ = filepath.Walk(p, func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			_ = os.Chmod(path, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(p)
+}
