@@ -1,0 +1,165 @@
+// Package executor runs one Dockerfile RUN step in a mounted root filesystem
+// with runc, from a runtime spec configured as BuildKit's runc worker
+// configures it.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Mount is an extra mount for a RUN step (bind, tmpfs, ...) in OCI terms.
+type Mount struct {
+	Type        string
+	Source      string
+	Destination string
+	Options     []string
+}
+
+// Network modes for Spec.Network.
+const (
+	NetworkDefault = "default" // the host's network, as BuildKit's default
+	NetworkHost    = "host"
+	NetworkNone    = "none" // a new network namespace with only lo
+)
+
+// DefaultHostname is BuildKit's hostname for build containers.
+const DefaultHostname = "buildkitsandbox"
+
+// DefaultPathEnv is the PATH Docker and BuildKit set when the image has none.
+const DefaultPathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Spec describes one process to run in a root filesystem.
+type Spec struct {
+	ID         string   // container id prefix; a random suffix is added
+	Rootfs     string   // absolute path of the mounted root filesystem
+	UpperDir   string   // overlay upperdir of Rootfs whose mount stubs are removed afterwards, or ""
+	Args       []string // argv
+	Env        []string // KEY=VALUE; PATH defaults to DefaultPathEnv
+	Cwd        string   // working directory, created (owned by User) if missing; "" means /
+	User       string   // as in the Dockerfile: "", "name", "uid", "name:group", "uid:gid"
+	Network    string   // "", NetworkDefault, NetworkHost or NetworkNone
+	Hostname   string   // "" means DefaultHostname
+	ExtraHosts []string // "name:ip" lines added to /etc/hosts
+	Mounts     []Mount
+	Stdout     io.Writer // nil discards
+	Stderr     io.Writer // nil discards
+}
+
+// ExitError reports that the process ran and exited with a non-zero code
+// (128+N when killed by signal N).
+type ExitError struct {
+	Code int
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("process exited with code %d", e.Code)
+}
+
+// Runner runs containers with the runc binary. Its state lives under one
+// directory: runc's --root and the bundle directories.
+type Runner struct {
+	runc    string
+	root    string // runc --root
+	bundles string
+}
+
+// NewRunner finds runc on PATH and prepares stateDir (e.g. <store>/run).
+func NewRunner(stateDir string) (*Runner, error) {
+	bin, err := exec.LookPath("runc")
+	if err != nil {
+		return nil, fmt.Errorf("finding runc (install the runc package): %w", err)
+	}
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving state dir: %w", err)
+	}
+	r := &Runner{runc: bin, root: filepath.Join(abs, "runc"), bundles: filepath.Join(abs, "bundles")}
+	for _, d := range []string{r.root, r.bundles} {
+		// 0711 as BuildKit: bundles hold generated files, not secrets.
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("creating state dir: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// Run runs s to completion. A non-zero exit is an *ExitError. Cancelling
+// ctx kills and deletes the container, and Run returns ctx.Err().
+func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validate(&s); err != nil {
+		return err
+	}
+	b, err := r.newBundle(s.ID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(b.dir); rmErr != nil && err == nil {
+			err = fmt.Errorf("removing bundle: %w", rmErr)
+		}
+	}()
+
+	uid, gid, sgids, err := ResolveUser(s.Rootfs, s.User)
+	if err != nil {
+		return err
+	}
+	if err := makeCwd(s.Rootfs, s.Cwd, int(uid), int(gid)); err != nil {
+		return err
+	}
+	files, err := writeEtcFiles(b.dir, s)
+	if err != nil {
+		return err
+	}
+	spec, err := buildSpec(s, procUser{uid, gid, sgids}, files)
+	if err != nil {
+		return err
+	}
+	st, err := recordStubs(s.Rootfs, s.UpperDir, mountDestinations(spec.Mounts))
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(b.dir, "config.json"), spec); err != nil {
+		return err
+	}
+	runErr := r.runContainer(ctx, b, s.Stdout, s.Stderr)
+	if s.UpperDir != "" {
+		if err := st.clean(s.UpperDir); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	return runErr
+}
+
+func validate(s *Spec) error {
+	if !filepath.IsAbs(s.Rootfs) {
+		return fmt.Errorf("checking spec: rootfs %q is not an absolute path", s.Rootfs)
+	}
+	if len(s.Args) == 0 {
+		return errors.New("checking spec: no command to run")
+	}
+	s.Cwd = filepath.Join("/", s.Cwd)
+	if s.Hostname == "" {
+		s.Hostname = DefaultHostname
+	}
+	switch s.Network {
+	case "", NetworkDefault, NetworkHost, NetworkNone:
+	default:
+		return fmt.Errorf("checking spec: unknown network mode %q", s.Network)
+	}
+	if s.Stdout == nil {
+		s.Stdout = io.Discard
+	}
+	if s.Stderr == nil {
+		s.Stderr = io.Discard
+	}
+	return nil
+}
