@@ -29,6 +29,10 @@ func exportOne(ctx context.Context, env *instr.Env, out Output, tags []string, d
 		return writeFileAtomic(out.Dest, func(f *os.File) error {
 			return image.WriteOCITar(f, env.Store, named, env.Epoch)
 		})
+	case "local":
+		return exportLocal(ctx, env, img, out.Dest)
+	case "tar":
+		return exportFSTar(ctx, env, img, out.Dest)
 	case "image":
 		if out.Attrs["push"] == "true" {
 			return fmt.Errorf("push is not supported yet")

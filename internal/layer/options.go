@@ -1,0 +1,60 @@
+package layer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Compression names the compression of a layer blob.
+type Compression string
+
+// Supported compressions. The empty string means Gzip.
+const (
+	Gzip         Compression = "gzip"
+	Zstd         Compression = "zstd"
+	Uncompressed Compression = "uncompressed"
+)
+
+// Options control normalization and compression of a written layer.
+type Options struct {
+	// Epoch clamps mtimes: newer ones are set to it (BuildKit's
+	// rewrite-timestamp). The zero value means Unix time 0.
+	Epoch time.Time
+	// Compression defaults to Gzip.
+	Compression Compression
+	// Level is the algorithm's level: 1-9 for gzip, 1-22 for zstd (mapped to
+	// klauspost's nearest level). 0 means the library default.
+	Level int
+}
+
+// Descriptor describes a written layer blob.
+type Descriptor struct {
+	Digest    digest.Digest // of the compressed blob, listed in the manifest
+	DiffID    digest.Digest // of the uncompressed tar, listed in the config
+	Size      int64         // of the compressed blob
+	MediaType string        // OCI layer media type
+}
+
+// epoch returns the clamp time in whole seconds.
+func (o Options) epoch() time.Time {
+	if o.Epoch.IsZero() {
+		return time.Unix(0, 0)
+	}
+	return time.Unix(o.Epoch.Unix(), 0)
+}
+
+// mediaType validates the compression and returns its OCI media type.
+func (o Options) mediaType() (string, error) {
+	switch o.Compression {
+	case "", Gzip:
+		return ocispec.MediaTypeImageLayerGzip, nil
+	case Zstd:
+		return ocispec.MediaTypeImageLayerZstd, nil
+	case Uncompressed:
+		return ocispec.MediaTypeImageLayer, nil
+	}
+	return "", fmt.Errorf("unknown layer compression %q", o.Compression)
+}

@@ -1,0 +1,183 @@
+package layer
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = whiteoutPrefix + whiteoutPrefix
+	opaqueMarker   = whiteoutMeta + ".opq"
+	opaqueXattr    = "trusted.overlay.opaque"
+	capXattr       = "security.capability"
+	paxXattr       = "SCHILY.xattr."
+)
+
+// WriteDiff writes the changes recorded in an overlayfs upperdir (mounted
+// with redirect_dir=off and metacopy=off) as a layer blob to w, translating
+// whiteouts and opaque directories into OCI markers.
+func WriteDiff(ctx context.Context, w io.Writer, upperDir string, opts Options) (Descriptor, error) {
+	return write(ctx, w, upperDir, opts, true)
+}
+
+// WriteDir writes a whole directory tree as a layer blob to w. Every file is
+// written as it is: a 0/0 character device stays a device.
+func WriteDir(ctx context.Context, w io.Writer, dir string, opts Options) (Descriptor, error) {
+	return write(ctx, w, dir, opts, false)
+}
+
+// inode identifies a file for hardlink detection.
+type inode struct{ dev, ino uint64 }
+
+// treeWriter walks one tree into a tar stream.
+type treeWriter struct {
+	ctx     context.Context
+	root    string
+	tw      *tar.Writer
+	epoch   int64 // seconds
+	overlay bool  // translate overlay whiteouts and opaque dirs
+	links   map[inode]string
+}
+
+func write(ctx context.Context, w io.Writer, root string, opts Options, overlay bool) (Descriptor, error) {
+	bw, err := newBlobWriter(w, opts)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	t := &treeWriter{
+		ctx:     ctx,
+		root:    root,
+		tw:      tar.NewWriter(bw),
+		epoch:   opts.epoch().Unix(),
+		overlay: overlay,
+		links:   map[inode]string{},
+	}
+	if err := t.walkDir(""); err != nil {
+		return Descriptor{}, err
+	}
+	if err := t.tw.Close(); err != nil {
+		return Descriptor{}, fmt.Errorf("closing layer tar: %w", err)
+	}
+	return bw.finish()
+}
+
+// child is one directory entry, with the name it gets in the tar.
+type child struct {
+	name, out string
+	whiteout  bool
+}
+
+// walkDir writes the entries of the directory rel, sorted by tar name,
+// recursing into subdirectories right after their own entry.
+func (t *treeWriter) walkDir(rel string) error {
+	dir := filepath.Join(t.root, rel)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("reading directory %s: %w", dir, err)
+	}
+	children := make([]child, 0, len(entries))
+	for _, e := range entries {
+		c := child{name: e.Name(), out: e.Name()}
+		if strings.HasPrefix(c.name, whiteoutPrefix) {
+			return fmt.Errorf("writing %s: name uses the reserved whiteout prefix %q", path.Join(rel, c.name), whiteoutPrefix)
+		}
+		if t.overlay && e.Type()&os.ModeCharDevice != 0 {
+			if c.whiteout, err = isWhiteout(filepath.Join(dir, c.name)); err != nil {
+				return err
+			}
+			if c.whiteout {
+				c.out = whiteoutPrefix + c.name
+			}
+		}
+		children = append(children, c)
+	}
+	slices.SortFunc(children, func(a, b child) int { return strings.Compare(a.out, b.out) })
+	for _, c := range children {
+		if err := t.ctx.Err(); err != nil {
+			return fmt.Errorf("writing layer: %w", err)
+		}
+		if err := t.entry(rel, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry writes one directory entry and, for a directory, its subtree.
+func (t *treeWriter) entry(relDir string, c child) error {
+	if c.whiteout {
+		return t.marker(path.Join(relDir, c.out))
+	}
+	rel := path.Join(relDir, c.name)
+	abs := filepath.Join(t.root, rel)
+	var st unix.Stat_t
+	if err := unix.Lstat(abs, &st); err != nil {
+		return fmt.Errorf("writing %s: %w", rel, err)
+	}
+	hdr, err := t.header(abs, rel, &st)
+	if err != nil || hdr == nil {
+		return err
+	}
+	if err := t.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("writing header of %s: %w", rel, err)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg:
+		return t.copyFile(abs, rel, hdr.Size)
+	case tar.TypeDir:
+		if t.overlay {
+			opaque, err := getXattr(abs, opaqueXattr)
+			if err != nil {
+				return fmt.Errorf("writing %s: %w", rel, err)
+			}
+			if string(opaque) == "y" {
+				if err := t.marker(path.Join(rel, opaqueMarker)); err != nil {
+					return err
+				}
+			}
+		}
+		return t.walkDir(rel)
+	}
+	return nil
+}
+
+// marker writes an empty whiteout or opaque marker entry.
+func (t *treeWriter) marker(name string) error {
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, ModTime: unixTime(t.epoch)}
+	if err := t.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("writing marker %s: %w", name, err)
+	}
+	return nil
+}
+
+func (t *treeWriter) copyFile(abs, rel string, size int64) error {
+	f, err := os.OpenFile(abs, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", rel, err)
+	}
+	defer f.Close()
+	if _, err := io.CopyN(t.tw, f, size); err != nil {
+		return fmt.Errorf("copying %s (did it change during the write?): %w", rel, err)
+	}
+	return nil
+}
+
+// isWhiteout reports whether the character device at p is an overlay
+// whiteout (device number 0/0).
+func isWhiteout(p string) (bool, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return false, fmt.Errorf("checking whiteout %s: %w", p, err)
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0, nil
+}
