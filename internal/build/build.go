@@ -95,7 +95,10 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	env := &instr.Env{
 		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
 		Layer: layer.Options{Epoch: epoch}, NoCache: o.NoCache, Network: o.Network,
-		BuildArgs: o.BuildArgs,
+		BuildArgs: o.BuildArgs, Secrets: o.Secrets,
+	}
+	for _, v := range o.Secrets {
+		rep.Mask(string(v))
 	}
 	env.StagedContext = stageOnce(st, bctx)
 	return env, nil

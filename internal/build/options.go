@@ -16,6 +16,7 @@ type Options struct {
 	Target     string
 	BuildArgs  map[string]string
 	Labels     map[string]string
+	Secrets    map[string][]byte // --secret id → value
 	Outputs    []Output
 	Progress   string // plain, quiet, auto
 	NoCache    bool

@@ -11,9 +11,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile string
-	tags, buildArgs, labels, outputs         []string
-	noCache, quiet                           bool
+	file, target, progress, network, iidfile  string
+	tags, buildArgs, labels, outputs, secrets []string
+	noCache, quiet                            bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -45,6 +45,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable (K=V, or K to take it from the environment)")
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for the image (K=V)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination (type=oci,dest=app.tar)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "secret to expose to RUN --mount=type=secret (id=KEY,src=FILE or id=KEY,env=VAR)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, quiet")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
@@ -80,6 +81,14 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	for _, l := range f.labels {
 		k, v, _ := strings.Cut(l, "=")
 		o.Labels[k] = v
+	}
+	o.Secrets = map[string][]byte{}
+	for _, s := range f.secrets {
+		id, value, err := build.ParseSecret(s)
+		if err != nil {
+			return o, err
+		}
+		o.Secrets[id] = value
 	}
 	for _, s := range f.outputs {
 		out, err := build.ParseOutput(s)

@@ -23,6 +23,7 @@ type Env struct {
 	NoCache   bool
 	Network   string            // --network: default, host, none
 	BuildArgs map[string]string // --build-arg values
+	Secrets   map[string][]byte // --secret values by id; kept in memory only
 
 	// StagedContext returns a directory holding the context minus ignored
 	// files, made once per build on the first COPY that misses the cache.

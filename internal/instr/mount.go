@@ -22,12 +22,19 @@ func keyDigest(k interface{ Encoded() string }) digest.Digest {
 // its upper and work dirs live in work; otherwise it is a read-only view.
 func (e *Env) MountImage(ctx context.Context, img *image.Image, work string) (*snapshot.Mount, error) {
 	lowers := make([]string, 0, len(img.Layers))
+	seen := map[string]bool{}
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		dir, err := e.EnsureLayer(ctx, img.Layers[i])
 		if err != nil {
 			return nil, err
 		}
-		lowers = append(lowers, dir)
+		// overlayfs refuses a directory twice. A layer identical to a higher
+		// one adds nothing the higher one does not already show (or hide),
+		// so only the topmost copy is mounted.
+		if !seen[dir] {
+			seen[dir] = true
+			lowers = append(lowers, dir)
+		}
 	}
 	target, err := e.Store.MountDir()
 	if err != nil {

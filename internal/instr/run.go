@@ -26,7 +26,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	if network == "" {
 		network = "default"
 	}
-	mounts, keyMounts, err := e.runMounts(ctx, s, instructions.GetMounts(c))
+	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
 	if err != nil {
 		return err
 	}
@@ -36,14 +36,20 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	ch := change{
 		key: cachekey.Step{
 			Op: "run", Args: args, Env: env, WorkDir: cwd, User: user,
-			Network: network, Mounts: keyMounts,
+			Network: network, Mounts: mountKeys(pms),
 		},
 		name:    "RUN " + strings.Join(c.CmdLine, " "),
 		history: "RUN " + runHistory(args, s.Args) + " # buildkit",
 		apply: func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error {
-			err := e.Runner.Run(ctx, executor.Spec{
+			mounts, release, err := setupMounts(ctx, pms)
+			if err != nil {
+				return err
+			}
+			defer release()
+			err = e.Runner.Run(ctx, executor.Spec{
 				ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
-				Args: args, Env: env, Cwd: cwd, User: user, Network: network,
+				Args: args, Env: append(append([]string(nil), env...), mountEnv(pms)...),
+				Cwd: cwd, User: user, Network: network,
 				Mounts: mounts, Stdout: v, Stderr: v,
 			})
 			var exit *executor.ExitError

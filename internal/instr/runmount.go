@@ -11,38 +11,95 @@ import (
 	"github.com/kiln-build/kiln/internal/executor"
 )
 
-// runMounts turns RUN --mount flags into executor mounts and the part of
-// them that belongs in the cache key. Cache-mount contents never enter the key.
-func (e *Env) runMounts(ctx context.Context, s *State, ms []*instructions.Mount) ([]executor.Mount, []cachekey.Mount, error) {
-	var mounts []executor.Mount
-	var keys []cachekey.Mount
+// preparedMount is one RUN --mount: its cache-key part, known before the
+// cache lookup, and how to set it up when the step really runs.
+type preparedMount struct {
+	key   cachekey.Mount
+	env   []string // secret env= values: given to the process, never to keys or history
+	setup func(ctx context.Context) (*executor.Mount, func(), error)
+}
+
+// runMounts interprets RUN --mount flags. Cache-mount contents and secret
+// values never enter the key; bind sources enter it by content.
+func (e *Env) runMounts(ctx context.Context, s *State, ms []*instructions.Mount) ([]preparedMount, error) {
+	var out []preparedMount
 	for _, m := range ms {
 		target := m.Target
-		if !path.IsAbs(target) {
+		if target != "" && !path.IsAbs(target) {
 			target = path.Join(s.WorkDir(), target)
 		}
+		var pm *preparedMount
+		var err error
 		switch m.Type {
 		case instructions.MountTypeCache:
-			if m.From != "" {
-				return nil, nil, fmt.Errorf("--mount=type=cache,from= is not supported yet")
-			}
-			id := m.CacheID
-			if id == "" {
-				id = target
-			}
-			dir, err := e.Store.CacheMountDir(id)
-			if err != nil {
-				return nil, nil, err
-			}
-			opts := []string{"rbind"}
-			if m.ReadOnly {
-				opts = append(opts, "ro")
-			}
-			mounts = append(mounts, executor.Mount{Type: "bind", Source: dir, Destination: target, Options: opts})
-			keys = append(keys, cachekey.Mount{Type: "cache", Target: target, Readonly: m.ReadOnly, Options: []string{"id=" + id}})
+			pm, err = e.cacheMount(m, target)
+		case instructions.MountTypeSecret:
+			pm, err = e.secretMount(m, target)
+		case instructions.MountTypeTmpfs:
+			pm = tmpfsMount(m, target)
+		case instructions.MountTypeBind:
+			pm, err = e.bindMount(ctx, s, m, target)
 		default:
-			return nil, nil, fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
+			err = fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if pm != nil {
+			out = append(out, *pm)
 		}
 	}
-	return mounts, keys, nil
+	return out, nil
+}
+
+func tmpfsMount(m *instructions.Mount, target string) *preparedMount {
+	opts := []string{"nosuid", "nodev"}
+	if m.SizeLimit > 0 {
+		opts = append(opts, fmt.Sprintf("size=%d", m.SizeLimit))
+	}
+	return &preparedMount{
+		key: cachekey.Mount{Type: "tmpfs", Target: target, Options: opts},
+		setup: func(context.Context) (*executor.Mount, func(), error) {
+			return &executor.Mount{Type: "tmpfs", Source: "tmpfs", Destination: target, Options: opts}, func() {}, nil
+		},
+	}
+}
+
+// setupMounts prepares every mount of a running step; release undoes them.
+func setupMounts(ctx context.Context, pms []preparedMount) ([]executor.Mount, func(), error) {
+	var mounts []executor.Mount
+	var releases []func()
+	release := func() {
+		for i := len(releases) - 1; i >= 0; i-- {
+			releases[i]()
+		}
+	}
+	for _, pm := range pms {
+		m, rel, err := pm.setup(ctx)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		releases = append(releases, rel)
+		if m != nil {
+			mounts = append(mounts, *m)
+		}
+	}
+	return mounts, release, nil
+}
+
+func mountKeys(pms []preparedMount) []cachekey.Mount {
+	keys := make([]cachekey.Mount, 0, len(pms))
+	for _, pm := range pms {
+		keys = append(keys, pm.key)
+	}
+	return keys
+}
+
+func mountEnv(pms []preparedMount) []string {
+	var env []string
+	for _, pm := range pms {
+		env = append(env, pm.env...)
+	}
+	return env
 }

@@ -27,11 +27,16 @@ func (s *Store) PutCache(key digest.Digest, record []byte) error {
 	return s.writeFileAtomic(s.path(dirCache, key.Encoded()), record)
 }
 
-// CacheMountDir is the persistent directory of a RUN --mount=type=cache id.
-func (s *Store) CacheMountDir(id string) (string, error) {
+// CacheMountDir is the persistent directory of a RUN --mount=type=cache id;
+// created reports whether this call made it.
+func (s *Store) CacheMountDir(id string) (dir string, created bool, err error) {
 	d := s.path(dirCacheM, digest.FromString(id).Encoded()[:32])
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return "", fmt.Errorf("creating cache mount directory: %w", err)
+	err = os.Mkdir(d, 0o755)
+	if err == nil {
+		return d, true, nil
 	}
-	return d, nil
+	if errors.Is(err, fs.ErrExist) {
+		return d, false, nil
+	}
+	return "", false, fmt.Errorf("creating cache mount directory: %w", err)
 }
