@@ -26,6 +26,8 @@ func main() {
 	case cli.IsUsage(err):
 		fmt.Fprintln(os.Stderr, "kiln:", err)
 		os.Exit(2)
+	case cli.IsReported(err):
+		os.Exit(1)
 	default:
 		fmt.Fprintln(os.Stderr, "ERROR:", err)
 		os.Exit(1)

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,7 +32,10 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			o.Out = cmd.ErrOrStderr()
 			res, err := build.Run(cmd.Context(), o)
 			if err != nil {
-				return err
+				if cmd.Context().Err() == nil {
+					Report(cmd.ErrOrStderr(), err, f.dockerfilePath(args[0]))
+				}
+				return reported{err}
 			}
 			if f.quiet {
 				fmt.Fprintln(cmd.OutOrStdout(), res.Descriptor.Digest)
@@ -100,6 +105,17 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	return o, nil
 }
 
+// reported is a build error already printed with its context.
+type reported struct{ error }
+
+func (r reported) Unwrap() error { return r.error }
+
+// IsReported reports whether err was already printed.
+func IsReported(err error) bool {
+	var r reported
+	return errors.As(err, &r)
+}
+
 // usageError marks bad command-line input (exit code 2).
 type usageError struct{ error }
 
@@ -109,4 +125,12 @@ func (u usageError) Unwrap() error { return u.error }
 func IsUsage(err error) bool {
 	_, ok := err.(usageError)
 	return ok
+}
+
+// dockerfilePath is where the Dockerfile is read from, for error excerpts.
+func (f *buildFlags) dockerfilePath(contextDir string) string {
+	if f.file != "" {
+		return f.file
+	}
+	return filepath.Join(contextDir, "Dockerfile")
 }
