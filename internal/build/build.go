@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/layer"
@@ -69,7 +70,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(ctx, o, env, img)
+	res, err := finish(ctx, o, env, img)
+	if err == nil {
+		// Best effort: a lost stat cache only costs re-reading files.
+		_ = bctx.Cache.Save(env.Store.StatCachePath(bctx.Root))
+	}
+	return res, err
 }
 
 func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Env, error) {
@@ -101,6 +107,9 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		rep.Mask(string(v))
 	}
 	env.StagedContext = stageOnce(st, bctx)
+	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
+		bctx.Cache = cache
+	}
 	return env, nil
 }
 

@@ -40,3 +40,9 @@ func (s *Store) CacheMountDir(id string) (dir string, created bool, err error) {
 	}
 	return "", false, fmt.Errorf("creating cache mount directory: %w", err)
 }
+
+// StatCachePath is where the stat cache of a build context directory lives,
+// so an unchanged context is not re-read on the next build.
+func (s *Store) StatCachePath(contextDir string) string {
+	return s.path(dirCache, "stat-"+digest.FromString(contextDir).Encoded()[:32])
+}
