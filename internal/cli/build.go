@@ -15,7 +15,7 @@ import (
 type buildFlags struct {
 	file, target, progress, network, iidfile  string
 	tags, buildArgs, labels, outputs, secrets []string
-	noCache, quiet                            bool
+	noCache, quiet, verify                    bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -30,7 +30,11 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 				return usageError{err}
 			}
 			o.Out = cmd.ErrOrStderr()
-			res, err := build.Run(cmd.Context(), o)
+			run := build.Run
+			if f.verify {
+				run = build.VerifyReproducible
+			}
+			res, err := run(cmd.Context(), o)
 			if err != nil {
 				if cmd.Context().Err() == nil {
 					Report(cmd.ErrOrStderr(), err, f.dockerfilePath(args[0]))
@@ -55,6 +59,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
 	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to the file")
+	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	return cmd
 }
