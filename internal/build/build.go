@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/containerd/platforms"
@@ -102,6 +103,10 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
 		Layer: layer.Options{Epoch: epoch}, NoCache: o.NoCache, Network: o.Network,
 		BuildArgs: o.BuildArgs, Secrets: o.Secrets,
+	}
+	env.NoCacheStages = map[string]bool{}
+	for _, st := range o.NoCacheFor {
+		env.NoCacheStages[strings.ToLower(st)] = true
 	}
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))

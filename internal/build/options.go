@@ -20,6 +20,7 @@ type Options struct {
 	Outputs    []Output
 	Progress   string // plain, quiet, auto
 	NoCache    bool
+	NoCacheFor []string // --no-cache-filter stages
 	Network    string
 	IIDFile    string
 	Quiet      bool

@@ -13,9 +13,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile  string
-	tags, buildArgs, labels, outputs, secrets []string
-	noCache, quiet, verify                    bool
+	file, target, progress, network, iidfile                 string
+	tags, buildArgs, labels, outputs, secrets, noCacheFilter []string
+	noCache, quiet, verify                                   bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -57,6 +57,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret to expose to RUN --mount=type=secret (id=KEY,src=FILE or id=KEY,env=VAR)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, quiet")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
+	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "rebuild these stages without the cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
 	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to the file")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -68,7 +69,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	o := build.Options{
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
-		StoreRoot: g.root, BuildArgs: map[string]string{}, Labels: map[string]string{},
+		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, BuildArgs: map[string]string{}, Labels: map[string]string{},
 	}
 	switch f.network {
 	case "default", "host", "none":

@@ -14,16 +14,19 @@ import (
 
 // Env is what instructions may use: one per build, shared by its stages.
 type Env struct {
-	Store     *store.Store
-	Runner    *executor.Runner
-	Progress  *progress.Reporter
-	Context   *buildctx.Context
-	Epoch     time.Time
-	Layer     layer.Options
-	NoCache   bool
-	Network   string            // --network: default, host, none
-	BuildArgs map[string]string // --build-arg values
-	Secrets   map[string][]byte // --secret values by id; kept in memory only
+	Store    *store.Store
+	Runner   *executor.Runner
+	Progress *progress.Reporter
+	Context  *buildctx.Context
+	Epoch    time.Time
+	Layer    layer.Options
+	NoCache  bool
+	// NoCacheStages lists stages (by name, or stage-N) rebuilt without the
+	// cache: --no-cache-filter.
+	NoCacheStages map[string]bool
+	Network       string            // --network: default, host, none
+	BuildArgs     map[string]string // --build-arg values
+	Secrets       map[string][]byte // --secret values by id; kept in memory only
 
 	// StagedContext returns a directory holding the context minus ignored
 	// files, made once per build on the first COPY that misses the cache.

@@ -35,7 +35,7 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	ch.key.Platform = s.Platform
 	key := ch.key.Digest()
 	v := e.Progress.Start(s.prefix() + " " + ch.name)
-	if rec, ok := e.lookup(key); ok {
+	if rec, ok := e.lookup(key); ok && !e.NoCacheStages[s.Stage] {
 		v.Cached()
 		s.Img.AddLayer(rec.Layer, ch.history, e.Epoch)
 		s.Key = key
