@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/config"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/fshash"
@@ -19,6 +20,7 @@ import (
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/plan"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/solver"
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -62,21 +64,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	client := registry.New(cfg)
+	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
 	img, err := solver.Build(ctx, solver.Options{
 		Env: env, Plan: p, Platform: host,
-		Images: func(ctx context.Context, ref string, pl ocispec.Platform) (*image.Image, digestT, error) {
-			return localImage(env.Store, ref, pl)
-		},
+		Images: res.image,
 	})
 	if err != nil {
 		return nil, err
 	}
-	res, err := finish(ctx, o, env, img)
+	result, err := finish(ctx, o, env, img, client)
 	if err == nil {
 		// Best effort: a lost stat cache only costs re-reading files.
 		_ = bctx.Cache.Save(env.Store.StatCachePath(bctx.Root))
 	}
-	return res, err
+	return result, err
 }
 
 func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Env, error) {

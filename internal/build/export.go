@@ -5,21 +5,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/registry"
 )
 
-func export(ctx context.Context, env *instr.Env, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
+func export(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
 	v := env.Progress.Start(fmt.Sprintf("exporting to %s %s", out.Type, out.Dest))
-	err := exportOne(ctx, env, out, tags, desc, img)
+	err := exportOne(ctx, env, client, out, tags, desc, img)
 	v.Done(err)
 	return err
 }
 
-func exportOne(ctx context.Context, env *instr.Env, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
+func exportOne(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
 	switch out.Type {
 	case "oci":
 		if out.Attrs["tar"] == "false" {
@@ -34,11 +36,19 @@ func exportOne(ctx context.Context, env *instr.Env, out Output, tags []string, d
 	case "tar":
 		return exportFSTar(ctx, env, img, out.Dest)
 	case "image":
-		if out.Attrs["push"] == "true" {
-			return fmt.Errorf("push is not supported yet")
-		}
+		names := tags
 		if n := out.Attrs["name"]; n != "" {
-			return env.Store.Tag(n, desc)
+			names = strings.Split(n, ",")
+		}
+		for _, n := range names {
+			if err := env.Store.Tag(n, desc); err != nil {
+				return err
+			}
+			if out.Attrs["push"] == "true" {
+				if err := client.Push(ctx, env.Store, desc, n); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	}
@@ -67,4 +77,11 @@ func writeFileAtomic(dest string, write func(*os.File) error) error {
 		return err
 	}
 	return os.Rename(f.Name(), dest)
+}
+
+func push(ctx context.Context, env *instr.Env, client *registry.Client, desc ocispec.Descriptor, name string) error {
+	v := env.Progress.Start("pushing " + name)
+	err := client.Push(ctx, env.Store, desc, name)
+	v.Done(err)
+	return err
 }

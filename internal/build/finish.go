@@ -7,12 +7,13 @@ import (
 
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
 // finish stamps the final config, commits the image to the store, tags it
 // and writes the requested outputs.
-func finish(ctx context.Context, o Options, env *instr.Env, img *image.Image) (*Result, error) {
+func finish(ctx context.Context, o Options, env *instr.Env, img *image.Image, client *registry.Client) (*Result, error) {
 	created := env.Epoch
 	img.Config.Created = &created
 	if len(o.Labels) > 0 {
@@ -33,8 +34,15 @@ func finish(ctx context.Context, o Options, env *instr.Env, img *image.Image) (*
 		}
 	}
 	for _, out := range o.Outputs {
-		if err := export(ctx, env, out, o.Tags, desc, img); err != nil {
+		if err := export(ctx, env, client, out, o.Tags, desc, img); err != nil {
 			return nil, err
+		}
+	}
+	if o.Push {
+		for _, t := range o.Tags {
+			if err := push(ctx, env, client, desc, t); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if o.IIDFile != "" {

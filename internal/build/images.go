@@ -1,26 +1,72 @@
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/containerd/platforms"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-type digestT = digest.Digest
+// resolver finds base images: a name already in the store is used as is
+// (so a rebuild needs no network) unless --pull asks to refresh it; anything
+// else is pulled once per build.
+type resolver struct {
+	store  *store.Store
+	client *registry.Client
+	rep    *progress.Reporter
+	pull   bool
 
-// localImage resolves an image name from the store.
-func localImage(s *store.Store, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
-	r, err := s.Lookup(ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", fmt.Errorf("image %q is not in the local store (make it with `kiln import` or build it with -t); pulling from registries is not supported yet", ref)
+	mu     sync.Mutex
+	pulled map[string]*pullOnce
+}
+
+type pullOnce struct {
+	once sync.Once
+	err  error
+}
+
+func (r *resolver) image(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
+	if err := r.ensure(ctx, ref, p); err != nil {
+		return nil, "", err
 	}
+	found, err := r.store.Lookup(ref)
 	if err != nil {
 		return nil, "", err
 	}
-	return image.Load(s, r.Descriptor, p)
+	return image.Load(r.store, found.Descriptor, p)
+}
+
+// ensure pulls ref when the store lacks it (or always with --pull), once per
+// build and platform even when several stages name it.
+func (r *resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) error {
+	_, err := r.store.Lookup(ref)
+	if err == nil && !r.pull {
+		return nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	key := ref + "@" + platforms.Format(p)
+	r.mu.Lock()
+	po := r.pulled[key]
+	if po == nil {
+		po = &pullOnce{}
+		r.pulled[key] = po
+	}
+	r.mu.Unlock()
+	po.once.Do(func() {
+		v := r.rep.Start(fmt.Sprintf("[internal] pull %s (%s)", ref, platforms.Format(p)))
+		_, po.err = r.client.Pull(ctx, r.store, ref, p)
+		v.Done(po.err)
+	})
+	return po.err
 }

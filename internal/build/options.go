@@ -25,6 +25,9 @@ type Options struct {
 	IIDFile    string
 	Quiet      bool
 	StoreRoot  string
+	ConfigPath string    // --config kiln.toml
+	Pull       bool      // --pull: refresh base images from their registries
+	Push       bool      // --push: push every -t name
 	Out        io.Writer // progress
 }
 

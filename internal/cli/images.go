@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -79,3 +80,5 @@ func newRmiCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 }
+
+var epochZero = time.Unix(0, 0).UTC()
