@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"os"
 	"strings"
 	"sync"
@@ -27,8 +28,9 @@ import (
 
 // Result is what a build made.
 type Result struct {
-	Descriptor ocispec.Descriptor // the image manifest in the store
-	Image      *image.Image
+	Descriptor ocispec.Descriptor // the image manifest (one platform) or index (several) in the store
+	Image      *image.Image       // the first platform's image
+	Images     []*image.Image     // one per platform, in --platform order
 }
 
 // Run performs the build.
@@ -37,16 +39,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := os.ReadFile(bctx.Dockerfile)
-	if err != nil {
-		return nil, fmt.Errorf("reading Dockerfile: %w", err)
-	}
-	df, err := dockerfile.Parse(bctx.DockerfileName, src)
+	df, err := parseDockerfile(bctx)
 	if err != nil {
 		return nil, err
 	}
-	host := platforms.Normalize(platforms.DefaultSpec())
-	p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: host})
+	targets, err := targetPlatforms(o.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	plans, err := makePlans(df, o, targets)
 	if err != nil {
 		return nil, err
 	}
@@ -54,12 +55,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range df.Warnings {
-		rep.Warn("%s: %s: %s", w.Location, w.Rule, w.Message)
-	}
-	for _, a := range p.UnusedBuildArgs {
-		rep.Warn("build argument %q was not consumed by any stage", a)
-	}
+	warn(rep, df, plans[0])
 	env, err := newEnv(ctx, o, bctx, rep)
 	if err != nil {
 		return nil, err
@@ -70,19 +66,64 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	client := registry.New(cfg)
 	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
-	img, err := solver.Build(ctx, solver.Options{
-		Env: env, Plan: p, Platform: host,
-		Images: res.image,
-	})
+	images, err := solveAll(ctx, env, plans, targets, res)
 	if err != nil {
 		return nil, err
 	}
-	result, err := finish(ctx, o, env, img, client)
+	result, err := finish(ctx, o, env, images, client)
 	if err == nil {
 		// Best effort: a lost stat cache only costs re-reading files.
 		_ = bctx.Cache.Save(env.Store.StatCachePath(bctx.Root))
 	}
 	return result, err
+}
+
+func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
+	src, err := os.ReadFile(bctx.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("reading Dockerfile: %w", err)
+	}
+	return dockerfile.Parse(bctx.DockerfileName, src)
+}
+
+// makePlans plans the build once per target platform: the predefined
+// TARGET* args differ, and each plan expands its own copy of the commands.
+func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform) ([]*plan.Plan, error) {
+	host := platforms.Normalize(platforms.DefaultSpec())
+	plans := make([]*plan.Plan, len(targets))
+	for i, t := range targets {
+		p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: t})
+		if err != nil {
+			return nil, err
+		}
+		plans[i] = p
+	}
+	return plans, nil
+}
+
+func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, p *plan.Plan) {
+	for _, w := range df.Warnings {
+		rep.Warn("%s: %s: %s", w.Location, w.Rule, w.Message)
+	}
+	for _, a := range p.UnusedBuildArgs {
+		rep.Warn("build argument %q was not consumed by any stage", a)
+	}
+}
+
+// solveAll builds every platform at once; steps that are the same for
+// several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
+func solveAll(ctx context.Context, env *instr.Env, plans []*plan.Plan, targets []ocispec.Platform, res *resolver) ([]*image.Image, error) {
+	images := make([]*image.Image, len(plans))
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range plans {
+		i := i
+		g.Go(func() error {
+			img, err := solver.Build(gctx, solver.Options{Env: env, Plan: plans[i], Platform: targets[i], Images: res.image})
+			images[i] = img
+			return err
+		})
+	}
+	return images, g.Wait()
 }
 
 func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Env, error) {

@@ -14,14 +14,15 @@ import (
 	"github.com/kiln-build/kiln/internal/registry"
 )
 
-func export(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
+func export(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, b built) error {
 	v := env.Progress.Start(fmt.Sprintf("exporting to %s %s", out.Type, out.Dest))
-	err := exportOne(ctx, env, client, out, tags, desc, img)
+	err := exportOne(ctx, env, client, out, tags, b)
 	v.Done(err)
 	return err
 }
 
-func exportOne(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, desc ocispec.Descriptor, img *image.Image) error {
+func exportOne(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, b built) error {
+	desc := b.desc
 	switch out.Type {
 	case "oci":
 		if out.Attrs["tar"] == "false" {
@@ -32,9 +33,12 @@ func exportOne(ctx context.Context, env *instr.Env, client *registry.Client, out
 			return image.WriteOCITar(f, env.Store, named, env.Epoch)
 		})
 	case "local":
-		return exportLocal(ctx, env, img, out.Dest)
+		return exportLocal(ctx, env, b, out.Dest)
 	case "tar":
-		return exportFSTar(ctx, env, img, out.Dest)
+		if len(b.images) > 1 {
+			return fmt.Errorf("output type=tar with several platforms is not supported yet; use type=local or type=oci")
+		}
+		return exportFSTar(ctx, env, b.images[0], out.Dest)
 	case "image":
 		names := tags
 		if n := out.Attrs["name"]; n != "" {

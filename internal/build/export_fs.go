@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	fscopy "github.com/tonistiigi/fsutil/copy"
 
@@ -13,9 +14,26 @@ import (
 	"github.com/kiln-build/kiln/internal/layer"
 )
 
-// exportLocal copies the image's final filesystem into dest, as buildx's
-// type=local does.
-func exportLocal(ctx context.Context, env *instr.Env, img *image.Image, dest string) error {
+// exportLocal copies the final filesystem into dest, as buildx's type=local
+// does: with several platforms, one sub-directory each (linux_arm64).
+func exportLocal(ctx context.Context, env *instr.Env, b built, dest string) error {
+	if len(b.images) == 1 {
+		return copyOut(ctx, env, b.images[0], dest)
+	}
+	for _, img := range b.images {
+		p := img.Config.Platform
+		dir := p.OS + "_" + p.Architecture
+		if p.Variant != "" {
+			dir += "_" + p.Variant
+		}
+		if err := copyOut(ctx, env, img, filepath.Join(dest, dir)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyOut(ctx context.Context, env *instr.Env, img *image.Image, dest string) error {
 	m, err := env.MountImage(ctx, img, "")
 	if err != nil {
 		return err

@@ -5,55 +5,82 @@ import (
 	"fmt"
 	"os"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-// finish stamps the final config, commits the image to the store, tags it
-// and writes the requested outputs.
-func finish(ctx context.Context, o Options, env *instr.Env, img *image.Image, client *registry.Client) (*Result, error) {
-	created := env.Epoch
-	img.Config.Created = &created
-	if len(o.Labels) > 0 {
-		if img.Config.Config.Labels == nil {
-			img.Config.Config.Labels = map[string]string{}
+// built is the build's result as exports see it: the top descriptor (a
+// manifest, or an index for several platforms) and each platform's image.
+type built struct {
+	desc      ocispec.Descriptor
+	images    []*image.Image
+	manifests []ocispec.Descriptor
+}
+
+// finish stamps the final configs, commits the image (or index) to the
+// store, tags it and writes the requested outputs.
+func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Image, client *registry.Client) (*Result, error) {
+	b := built{images: images}
+	for _, img := range images {
+		stamp(img, env, o.Labels)
+		desc, err := image.Commit(env.Store, img)
+		if err != nil {
+			return nil, err
 		}
-		for k, v := range o.Labels {
-			img.Config.Config.Labels[k] = v
-		}
+		b.manifests = append(b.manifests, desc)
 	}
-	desc, err := image.Commit(env.Store, img)
-	if err != nil {
-		return nil, err
+	b.desc = b.manifests[0]
+	if len(images) > 1 {
+		idx, err := image.CommitIndex(env.Store, b.manifests)
+		if err != nil {
+			return nil, err
+		}
+		b.desc = idx
 	}
 	for _, t := range o.Tags {
-		if err := env.Store.Tag(t, desc); err != nil {
+		if err := env.Store.Tag(t, b.desc); err != nil {
 			return nil, fmt.Errorf("tagging %s: %w", t, err)
 		}
 	}
 	for _, out := range o.Outputs {
-		if err := export(ctx, env, client, out, o.Tags, desc, img); err != nil {
+		if err := export(ctx, env, client, out, o.Tags, b); err != nil {
 			return nil, err
 		}
 	}
 	if o.Push {
 		for _, t := range o.Tags {
-			if err := push(ctx, env, client, desc, t); err != nil {
+			if err := push(ctx, env, client, b.desc, t); err != nil {
 				return nil, err
 			}
 		}
 	}
 	if o.IIDFile != "" {
-		if err := os.WriteFile(o.IIDFile, []byte(desc.Digest.String()), 0o644); err != nil {
+		if err := os.WriteFile(o.IIDFile, []byte(b.desc.Digest.String()), 0o644); err != nil {
 			return nil, fmt.Errorf("writing --iidfile: %w", err)
 		}
 	}
-	return &Result{Descriptor: desc, Image: img}, nil
+	return &Result{Descriptor: b.desc, Image: images[0], Images: images}, nil
 }
 
-// nameOf is the first tag, in familiar form, used as an export's image name.
+func stamp(img *image.Image, env *instr.Env, labels map[string]string) {
+	created := env.Epoch
+	img.Config.Created = &created
+	if len(labels) == 0 {
+		return
+	}
+	if img.Config.Config.Labels == nil {
+		img.Config.Config.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		img.Config.Config.Labels[k] = v
+	}
+}
+
+// nameOf is the first tag, in full form, used as an export's image name.
 func nameOf(tags []string, out map[string]string) string {
 	if n := out["name"]; n != "" {
 		return n

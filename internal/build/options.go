@@ -26,6 +26,7 @@ type Options struct {
 	Quiet      bool
 	StoreRoot  string
 	ConfigPath string    // --config kiln.toml
+	Platforms  []string  // --platform values; none means this machine's
 	Pull       bool      // --pull: refresh base images from their registries
 	Push       bool      // --push: push every -t name
 	Out        io.Writer // progress

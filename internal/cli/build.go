@@ -13,9 +13,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile                 string
-	tags, buildArgs, labels, outputs, secrets, noCacheFilter []string
-	noCache, quiet, verify, pull, push                       bool
+	file, target, progress, network, iidfile                            string
+	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms []string
+	noCache, quiet, verify, pull, push                                  bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -60,6 +60,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "rebuild these stages without the cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
 	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to the file")
+	fl.StringArrayVar(&f.platforms, "platform", nil, "target platforms (linux/amd64,linux/arm64); several make an image index")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -71,7 +72,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	o := build.Options{
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
-		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, ConfigPath: g.config, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
+		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
 	}
 	switch f.network {
 	case "default", "host", "none":

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/image"
@@ -31,6 +33,8 @@ type Env struct {
 	// StagedContext returns a directory holding the context minus ignored
 	// files, made once per build on the first COPY that misses the cache.
 	StagedContext func(ctx context.Context) (string, error)
+
+	flight singleflight.Group // steps in progress, by cache key
 }
 
 // Source is the filesystem a COPY --from or a mount reads from.

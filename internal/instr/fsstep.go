@@ -41,14 +41,22 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 		s.Key = key
 		return nil
 	}
-	l, err := e.execute(ctx, s.Img, ch, v)
+	// The same step of several platforms' builds (a stage on
+	// $BUILDPLATFORM) runs once; the others wait and share its layer.
+	res, err, shared := e.flight.Do(key.String(), func() (any, error) {
+		l, err := e.execute(ctx, s.Img, ch, v)
+		if err != nil {
+			return nil, err
+		}
+		return l, e.store(key, l)
+	})
 	if err != nil {
 		v.Done(err)
 		return &StepError{Stage: s.Stage, Name: ch.name, Err: err, Tail: v.Tail()}
 	}
-	if err := e.store(key, l); err != nil {
-		v.Done(err)
-		return err
+	l, _ := res.(*image.Layer)
+	if shared {
+		v.Logf("ran once for several platforms")
 	}
 	v.Done(nil)
 	s.Img.AddLayer(l, ch.history, e.Epoch)

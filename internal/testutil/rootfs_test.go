@@ -21,6 +21,8 @@ adduser -D -u 1500 -s /bin/sh dev
 addgroup -g 2000 staff
 addgroup dev staff
 adduser -S -D -H sys
+addgroup late -g 2100
+adduser -S nextjs -u 1700 -G late
 `
 	out, err := exec.Command("chroot", dir, "/bin/sh", "-c", script).CombinedOutput()
 	if err != nil {
@@ -32,12 +34,13 @@ adduser -S -D -H sys
 		"app:x:100:100:Linux User,,,:/home/app:/bin/false",
 		"dev:x:1500:1500:Linux User,,,:/home/dev:/bin/sh",
 		"sys:x:101:65533:Linux User,,,:/home/sys:/bin/false",
+		"nextjs:x:1700:2100:Linux User,,,:/home/nextjs:/bin/false",
 	} {
 		if !strings.Contains(passwd, want+"\n") {
 			t.Errorf("passwd lacks %q:\n%s", want, passwd)
 		}
 	}
-	for _, want := range []string{"app:x:100:app", "dev:x:1500:", "staff:x:2000:dev", "nogroup:x:65533:sys"} {
+	for _, want := range []string{"app:x:100:app", "dev:x:1500:", "staff:x:2000:dev", "nogroup:x:65533:sys", "late:x:2100:nextjs"} {
 		if !strings.Contains(group, want+"\n") {
 			t.Errorf("group lacks %q:\n%s", want, group)
 		}
