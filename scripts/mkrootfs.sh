@@ -4,6 +4,8 @@
 #   busybox  Debian's busybox-static with an applet link each, /etc/passwd,
 #            /etc/group and adduser/addgroup stand-ins (Debian's build lacks them)
 #   golang   busybox plus this machine's Go toolchain at /usr/local/go
+# BUSYBOX=path picks another busybox binary (e.g. one for arm64 unpacked from
+# busybox-static:arm64); its applet list is taken from the host's busybox.
 set -euo pipefail
 kind=${1:?usage: mkrootfs.sh busybox|golang DIR}
 dir=${2:?usage: mkrootfs.sh busybox|golang DIR}
@@ -11,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$dir"/{bin,etc,root,tmp,usr/local/bin}
 chmod 1777 "$dir/tmp"; chmod 700 "$dir/root"
-cp /bin/busybox "$dir/bin/busybox"
+cp "${BUSYBOX:-/bin/busybox}" "$dir/bin/busybox"
 for applet in $(/bin/busybox --list); do
   [ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
 done

@@ -9,6 +9,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/emulate"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
@@ -17,6 +18,9 @@ import (
 func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunCommand) error {
 	if len(c.Files) > 0 {
 		return fmt.Errorf("RUN with a heredoc is not supported yet")
+	}
+	if err := emulate.Ensure(s.Arch); err != nil {
+		return err
 	}
 	args := s.shellForm(c.ShellDependantCmdLine)
 	network := e.Network

@@ -24,6 +24,7 @@ type State struct {
 	Key      digest.Digest // cache key of the filesystem so far
 	Args     []KV          // ARGs declared in this stage, in order, with their values
 	Platform string        // os/arch[/variant], part of every key
+	Arch     string        // architecture the stage's RUN steps execute as
 	Step     int           // 1-based position of the instruction being run
 	Steps    int           // number of instructions of the stage (FROM included)
 	Escape   rune

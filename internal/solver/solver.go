@@ -101,7 +101,7 @@ func buildStage(ctx context.Context, o Options, st *plan.Stage, results map[*pla
 		return nil, "", err
 	}
 	s := &instr.State{
-		Stage: stageLabel(st), Img: img, Key: key, Platform: platforms.Format(p),
+		Stage: stageLabel(st), Img: img, Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
 		Steps: len(st.Commands) + 1, Escape: o.Plan.Escape, File: o.Plan.File, Globals: st.Args,
 		From: func(ctx context.Context, name string) (*instr.Source, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
