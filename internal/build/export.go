@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/registry"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
 func export(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, b built) error {
@@ -31,6 +32,11 @@ func exportOne(ctx context.Context, env *instr.Env, client *registry.Client, out
 		named := []image.Named{{Name: nameOf(tags, out.Attrs), Descriptor: desc}}
 		return writeFileAtomic(out.Dest, func(f *os.File) error {
 			return image.WriteOCITar(f, env.Store, named, env.Epoch)
+		})
+	case "docker":
+		named := image.Named{Name: nameOf(tags, out.Attrs), Descriptor: desc}
+		return writeFileAtomic(out.Dest, func(f *os.File) error {
+			return image.WriteDockerTar(f, env.Store, named, dockerTags(tags, out.Attrs), env.Epoch)
 		})
 	case "local":
 		return exportLocal(ctx, env, b, out.Dest)
@@ -88,4 +94,19 @@ func push(ctx context.Context, env *instr.Env, client *registry.Client, desc oci
 	err := client.Push(ctx, env.Store, desc, name)
 	v.Done(err)
 	return err
+}
+
+// dockerTags are the RepoTags of a docker tar: the image names, short form.
+func dockerTags(tags []string, attrs map[string]string) []string {
+	names := tags
+	if n := attrs["name"]; n != "" {
+		names = strings.Split(n, ",")
+	}
+	var out []string
+	for _, n := range names {
+		if c, err := store.CanonicalName(n); err == nil {
+			out = append(out, store.FamiliarName(c))
+		}
+	}
+	return out
 }

@@ -61,7 +61,7 @@ func ParseOutput(s string) (Output, error) {
 		}
 	}
 	switch o.Type {
-	case "oci", "local", "tar":
+	case "oci", "docker", "local", "tar":
 		if o.Dest == "" {
 			return o, fmt.Errorf("output type=%s needs dest=", o.Type)
 		}
@@ -69,7 +69,7 @@ func ParseOutput(s string) (Output, error) {
 	case "":
 		return o, fmt.Errorf("output %q has no type=", s)
 	default:
-		return o, fmt.Errorf("output type=%s is not supported yet (oci, local, tar, image)", o.Type)
+		return o, fmt.Errorf("output type=%s is not supported yet (oci, docker, local, tar, image)", o.Type)
 	}
 	return o, nil
 }

@@ -26,6 +26,12 @@ type Named struct {
 // every blob the images reach. Entries are sorted and timestamped with
 // epoch so the same images give the same bytes.
 func WriteOCITar(w io.Writer, s *store.Store, images []Named, epoch time.Time) error {
+	return writeLayoutTar(w, s, images, epoch, nil)
+}
+
+// writeLayoutTar writes the OCI layout, plus extra files (docker's
+// manifest.json) right after index.json.
+func writeLayoutTar(w io.Writer, s *store.Store, images []Named, epoch time.Time, extra map[string][]byte) error {
 	blobs, err := reachable(s, images)
 	if err != nil {
 		return err
@@ -40,6 +46,11 @@ func WriteOCITar(w io.Writer, s *store.Store, images []Named, epoch time.Time) e
 	}
 	if err := writeTarFile(tw, "index.json", index, epoch); err != nil {
 		return err
+	}
+	for _, name := range sortedKeys(extra) {
+		if err := writeTarFile(tw, name, extra[name], epoch); err != nil {
+			return err
+		}
 	}
 	if err := writeTarDir(tw, "blobs/", epoch); err != nil {
 		return err
