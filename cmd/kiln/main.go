@@ -28,8 +28,11 @@ func main() {
 		os.Exit(2)
 	case cli.IsReported(err):
 		os.Exit(1)
-	default:
-		fmt.Fprintln(os.Stderr, "ERROR:", err)
-		os.Exit(1)
 	}
+	if code, ok := cli.ExitCode(err); ok {
+		fmt.Fprintln(os.Stderr, "kiln:", err)
+		os.Exit(code)
+	}
+	fmt.Fprintln(os.Stderr, "ERROR:", err)
+	os.Exit(1)
 }

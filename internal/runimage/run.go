@@ -1,0 +1,76 @@
+// Package runimage runs an image of the store once with runc (`kiln run`),
+// for a quick check of what a build made. Changes are thrown away.
+package runimage
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/containerd/platforms"
+
+	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Options for one run.
+type Options struct {
+	Image          string
+	Args           []string // replaces the image's CMD
+	Entrypoint     []string // replaces the image's ENTRYPOINT when set
+	Network        string
+	Stdout, Stderr io.Writer
+}
+
+// Run starts the image's entrypoint and waits for it.
+func Run(ctx context.Context, s *store.Store, o Options) error {
+	ref, err := s.Lookup(o.Image)
+	if err != nil {
+		return err
+	}
+	img, _, err := image.Load(s, ref.Descriptor, platforms.Normalize(platforms.DefaultSpec()))
+	if err != nil {
+		return err
+	}
+	runner, err := executor.NewRunner(s.RunDir())
+	if err != nil {
+		return err
+	}
+	work, err := s.TempDir("run")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	env := &instr.Env{Store: s}
+	m, err := env.MountImage(ctx, img, work)
+	if err != nil {
+		return err
+	}
+	defer instr.UnmountImage(m)
+	cfg := img.Config.Config
+	return runner.Run(ctx, executor.Spec{
+		ID: "kiln-run", Rootfs: m.Root, Args: command(cfg.Entrypoint, cfg.Cmd, o), Env: cfg.Env,
+		Cwd: orRoot(cfg.WorkingDir), User: cfg.User, Network: o.Network,
+		Stdout: o.Stdout, Stderr: o.Stderr,
+	})
+}
+
+// command is ENTRYPOINT + CMD, with the user's overrides, as docker run does.
+func command(entrypoint, cmd []string, o Options) []string {
+	if len(o.Entrypoint) > 0 {
+		entrypoint, cmd = o.Entrypoint, nil
+	}
+	if len(o.Args) > 0 {
+		cmd = o.Args
+	}
+	return append(append([]string(nil), entrypoint...), cmd...)
+}
+
+func orRoot(dir string) string {
+	if dir == "" {
+		return "/"
+	}
+	return dir
+}
