@@ -35,6 +35,9 @@ type Result struct {
 
 // Run performs the build.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	// Cancelled on return: releases the store lock and anything else tied to ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
 	if err != nil {
 		return nil, err
@@ -135,6 +138,12 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	if err != nil {
 		return nil, err
 	}
+	// Held shared for the whole build: prune waits for it.
+	unlock, err := st.Lock(store.Shared)
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); unlock() }()
 	runner, err := executor.NewRunner(st.RunDir())
 	if err != nil {
 		return nil, err

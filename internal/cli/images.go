@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	digest "github.com/opencontainers/go-digest"
 	"text/tabwriter"
 	"time"
 
@@ -82,3 +83,5 @@ func newRmiCmd(g *globalFlags) *cobra.Command {
 }
 
 var epochZero = time.Unix(0, 0).UTC()
+
+type digestT = digest.Digest

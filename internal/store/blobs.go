@@ -91,3 +91,16 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// Blobs lists the digests of every stored blob.
+func (s *Store) Blobs() ([]digest.Digest, error) {
+	entries, err := os.ReadDir(s.path(dirBlobs))
+	if err != nil {
+		return nil, fmt.Errorf("listing blobs: %w", err)
+	}
+	out := make([]digest.Digest, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, digest.NewDigestFromEncoded(digest.SHA256, e.Name()))
+	}
+	return out, nil
+}
