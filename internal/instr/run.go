@@ -24,7 +24,9 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	}
 	args := s.shellForm(c.ShellDependantCmdLine)
 	network := e.Network
-	if n := instructions.GetNetwork(c); n != "" {
+	// GetNetwork says "default" when RUN has no --network flag: only a
+	// real flag overrides the build's --network.
+	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
 		network = n
 	}
 	if network == "" {

@@ -1,0 +1,77 @@
+package integration
+
+import (
+	"encoding/json"
+	"os/exec"
+	"reflect"
+	"testing"
+)
+
+// pattern1Go is the seed's Pattern 1 Go example, verbatim.
+const pattern1Go = `# Stage 1: Build
+FROM golang:1.22-alpine AS builder
+WORKDIR /app
+
+# Download dependencies (cached layer)
+COPY go.mod go.sum ./
+RUN go mod download
+
+# Build static binary
+COPY . .
+RUN CGO_ENABLED=0 GOOS=linux go build -ldflags="-w -s" -o /server
+
+# Stage 2: Production (scratch = empty image)
+FROM scratch
+COPY --from=builder /server /server
+EXPOSE 8080
+ENTRYPOINT ["/server"]
+`
+
+func TestPattern1GoBuilder(t *testing.T) {
+	requireSuite(t)
+	_, img := mustBuild(t, buildSpec{context: goAppContext(t, false), dockerfile: pattern1Go, tag: "app:prod"})
+
+	out, err := exec.Command("skopeo", "inspect", "--config", "oci-archive:"+img.tar).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v\n%s", err, out)
+	}
+	var cfg struct {
+		Config struct{ Entrypoint []string }
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil || !reflect.DeepEqual(cfg.Config.Entrypoint, []string{"/server"}) {
+		t.Errorf("skopeo inspect --config: Entrypoint %v (err %v), want [/server]:\n%s", cfg.Config.Entrypoint, err, out)
+	}
+	if img.ref != "prod" {
+		t.Errorf("index.json ref.name = %q, want %q", img.ref, "prod")
+	}
+	assertPattern1Config(t, img)
+
+	bundle := img.unpack(t)
+	rootfs := bundle + "/rootfs"
+	if got := listTree(t, rootfs, "/"); !reflect.DeepEqual(got, []string{"/server"}) {
+		t.Errorf("scratch image files = %v, want exactly [/server]", got)
+	}
+	if o := statPath(t, rootfs, "/server"); !o.mode.IsRegular() || o.mode.Perm()&0o111 == 0 || o.uid != 0 || o.gid != 0 {
+		t.Errorf("/server: mode %v owner %d:%d, want an executable regular file owned 0:0", o.mode, o.uid, o.gid)
+	}
+	if got := runBundle(t, bundle); got != greeting+"\n" {
+		t.Errorf("running the image printed %q, want %q", got, greeting+"\n")
+	}
+}
+
+func assertPattern1Config(t *testing.T, img *ociImage) {
+	t.Helper()
+	c := img.config.Config
+	if !reflect.DeepEqual(c.Entrypoint, []string{"/server"}) {
+		t.Errorf("Entrypoint = %q, want [/server]", c.Entrypoint)
+	}
+	if !hasPorts(c.ExposedPorts, "8080/tcp") {
+		t.Errorf("ExposedPorts = %v, want only 8080/tcp", c.ExposedPorts)
+	}
+	if len(c.Cmd) != 0 {
+		t.Errorf("Cmd = %q, want none", c.Cmd)
+	}
+	// The scratch stage's instructions after FROM: COPY makes a layer,
+	// EXPOSE and ENTRYPOINT only change the config.
+	assertHistory(t, img, []historyWant{{"COPY", false}, {"EXPOSE", true}, {"ENTRYPOINT", true}})
+}
