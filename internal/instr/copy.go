@@ -3,6 +3,9 @@ package instr
 import (
 	"context"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -24,6 +27,7 @@ type copySpec struct {
 	chmod    string
 	excludes []string
 	fromCtx  bool
+	inline   []instructions.SourceContent // COPY <<EOF heredocs
 }
 
 func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
@@ -57,9 +61,6 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 }
 
 func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
-	if len(c.SourceContents) > 0 {
-		return copySpec{}, fmt.Errorf("COPY with a heredoc is not supported yet")
-	}
 	if c.Link {
 		return copySpec{}, fmt.Errorf("COPY --link is not supported yet")
 	}
@@ -73,7 +74,11 @@ func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
 	}
 	spec := copySpec{
 		srcs: c.SourcePaths, dest: s.resolvePath(c.DestPath), chown: c.Chown, chmod: c.Chmod,
-		excludes: c.ExcludePatterns, fromCtx: c.From == "",
+		excludes: c.ExcludePatterns, fromCtx: c.From == "" && len(c.SourceContents) == 0,
+		inline: c.SourceContents,
+	}
+	for _, sc := range c.SourceContents {
+		spec.srcs = append(spec.srcs, path.Base(sc.Path))
 	}
 	if (len(spec.srcs) > 1 || hasWildcard(spec.srcs[0])) && !strings.HasSuffix(c.DestPath, "/") && !isDirLike(c.DestPath) {
 		return copySpec{}, fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
@@ -101,6 +106,9 @@ func checkChmod(m string) error {
 // copySource hashes the selected sources and returns a function giving the
 // directory to copy from (only called on a cache miss) and a release func.
 func (e *Env) copySource(ctx context.Context, s *State, from string, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+	if len(spec.inline) > 0 {
+		return e.inlineSource(ctx, spec)
+	}
 	if spec.fromCtx {
 		d, err := e.Context.Hash(ctx, spec.srcs, spec.excludes, true)
 		if err != nil {
@@ -139,7 +147,7 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 			return err
 		}
 		info.Chown = fixedOwner(uid, gid)
-	} else if spec.fromCtx {
+	} else if spec.fromCtx || len(spec.inline) > 0 {
 		info.Chown = fixedOwner(0, 0) // context files always land as root:root
 	}
 	if spec.chmod != "" {
@@ -192,4 +200,26 @@ func copyHistory(c *instructions.CopyCommand, spec copySpec) string {
 		msg += " " + src
 	}
 	return msg + " " + spec.dest
+}
+
+// inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes
+// them) into a private directory the copy reads from.
+func (e *Env) inlineSource(ctx context.Context, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+	dir, err := e.Store.TempDir("heredoc")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	release := func() { os.RemoveAll(dir) }
+	for _, sc := range spec.inline {
+		if err := os.WriteFile(filepath.Join(dir, path.Base(sc.Path)), []byte(sc.Data), 0o644); err != nil {
+			release()
+			return nil, "", nil, err
+		}
+	}
+	d, err := fshash.Paths(ctx, dir, spec.srcs, fshash.Options{})
+	if err != nil {
+		release()
+		return nil, "", nil, err
+	}
+	return func(context.Context) (string, error) { return dir, nil }, d, release, nil
 }

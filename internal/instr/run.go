@@ -16,13 +16,18 @@ import (
 )
 
 func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunCommand) error {
-	if len(c.Files) > 0 {
-		return fmt.Errorf("RUN with a heredoc is not supported yet")
-	}
 	if err := emulate.Ensure(s.Arch); err != nil {
 		return err
 	}
-	args := s.shellForm(c.ShellDependantCmdLine)
+	cmdLine := c.ShellDependantCmdLine
+	var heredocMount *preparedMount
+	if len(c.Files) > 0 {
+		var err error
+		if cmdLine.CmdLine, heredocMount, err = heredocArgs(c); err != nil {
+			return err
+		}
+	}
+	args := s.shellForm(cmdLine)
 	network := e.Network
 	// GetNetwork says "default" when RUN has no --network flag: only a
 	// real flag overrides the build's --network.
@@ -35,6 +40,9 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
 	if err != nil {
 		return err
+	}
+	if heredocMount != nil {
+		pms = append(pms, *heredocMount)
 	}
 	env := s.RunEnv()
 	cwd, user := s.WorkDir(), s.Img.Config.Config.User
