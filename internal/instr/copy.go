@@ -28,6 +28,7 @@ type copySpec struct {
 	excludes []string
 	fromCtx  bool
 	inline   []instructions.SourceContent // COPY <<EOF heredocs
+	unpack   bool                         // ADD: extract local tar archives
 }
 
 func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
@@ -167,6 +168,15 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 			}
 		}
 		for _, m := range matches {
+			if spec.unpack {
+				done, err := unpackArchive(ctx, srcRoot, m, dstRoot, spec.dest, info.Chown)
+				if err != nil {
+					return fmt.Errorf("extracting %s: %w", m, err)
+				}
+				if done {
+					continue
+				}
+			}
 			if err := fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info)); err != nil {
 				return fmt.Errorf("copying %s: %w", m, err)
 			}

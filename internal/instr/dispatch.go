@@ -50,7 +50,7 @@ func Dispatch(ctx context.Context, e *Env, s *State, cmd instructions.Command) e
 	case *instructions.CopyCommand:
 		return dispatchCopy(ctx, e, s, c)
 	case *instructions.AddCommand:
-		return fmt.Errorf("ADD is not supported yet; use COPY for local files")
+		return dispatchAdd(ctx, e, s, c)
 	default:
 		return fmt.Errorf("%s is not supported yet", cmd.Name())
 	}

@@ -62,7 +62,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 			defer release()
 			err = e.Runner.Run(ctx, executor.Spec{
 				ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
-				Args: args, Env: append(append([]string(nil), env...), mountEnv(pms)...),
+				Args: args, Env: append(append(append([]string(nil), env...), mountEnv(pms)...), e.proxyEnv()...),
 				Cwd: cwd, User: user, Network: network,
 				Mounts: mounts, Stdout: v, Stderr: v,
 			})
@@ -87,4 +87,19 @@ func runHistory(args []string, buildArgs []KV) string {
 		parts = append(parts, a.Key+"="+a.Value)
 	}
 	return strings.Join(append(parts, args...), " ")
+}
+
+// proxyArgs are the build args BuildKit predefines for proxies: RUN sees
+// them without an ARG, but they stay out of the image, history and key.
+var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+	"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"}
+
+func (e *Env) proxyEnv() []string {
+	var env []string
+	for _, k := range proxyArgs {
+		if v, ok := e.BuildArgs[k]; ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }

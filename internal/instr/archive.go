@@ -1,0 +1,66 @@
+package instr
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"context"
+	"io"
+	"os"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	fscopy "github.com/tonistiigi/fsutil/copy"
+
+	"github.com/kiln-build/kiln/internal/layer"
+)
+
+// unpackArchive extracts src into dest when it is a tar archive (plain,
+// gzip, bzip2 or zstd, told by content as BuildKit does); done is false for
+// anything else, which ADD then copies as a file.
+func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chown fscopy.Chowner) (bool, error) {
+	p, err := securejoin.SecureJoin(srcRoot, src)
+	if err != nil {
+		return false, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	r, ok := archiveReader(bufio.NewReaderSize(f, 1<<16))
+	if !ok {
+		return false, nil
+	}
+	tmp, err := os.MkdirTemp(dstRoot, ".kiln-add-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := layer.Unpack(ctx, r, tmp); err != nil {
+		return false, err
+	}
+	info := fscopy.CopyInfo{CopyDirContents: true, Chown: chown}
+	if err := fscopy.Copy(ctx, tmp, "/", dstRoot, dest+"/", fscopy.WithCopyInfo(info)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// archiveReader recognizes a tar stream, decompressing bzip2 itself (the
+// layer reader handles gzip, zstd and plain tar).
+func archiveReader(br *bufio.Reader) (io.Reader, bool) {
+	head, _ := br.Peek(512)
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}), bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return br, true
+	case bytes.HasPrefix(head, []byte("BZh")):
+		return bzip2.NewReader(br), true
+	case len(head) >= 262 && string(head[257:262]) == "ustar":
+		return br, true
+	}
+	return nil, false
+}
