@@ -107,6 +107,9 @@ func buildStage(ctx context.Context, o Options, st *plan.Stage, results map[*pla
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
 	}
+	if err := runOnbuild(ctx, o, st, s); err != nil {
+		return nil, "", err
+	}
 	for i, cmd := range st.Commands {
 		s.Step = i + 2
 		if err := instr.Dispatch(ctx, o.Env, s, cmd); err != nil {
