@@ -25,7 +25,13 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		Short: "Build an image from a Dockerfile",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := f.options(args[0], g)
+			contextDir, file, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), args[0], f.file)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			f.file = file
+			o, err := f.options(contextDir, g)
 			if err != nil {
 				return usageError{err}
 			}
@@ -37,7 +43,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			res, err := run(cmd.Context(), o)
 			if err != nil {
 				if cmd.Context().Err() == nil {
-					Report(cmd.ErrOrStderr(), err, f.dockerfilePath(args[0]))
+					Report(cmd.ErrOrStderr(), err, f.dockerfilePath(contextDir))
 				}
 				return reported{err}
 			}
