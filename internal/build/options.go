@@ -4,6 +4,7 @@ package build
 
 import (
 	"fmt"
+	"github.com/kiln-build/kiln/internal/instr"
 	"io"
 	"strings"
 )
@@ -22,6 +23,7 @@ type Options struct {
 	NoCache    bool
 	NoCacheFor []string // --no-cache-filter stages
 	Network    string
+	Run        instr.RunOptions // --add-host, --shm-size, --ulimit
 	IIDFile    string
 	Quiet      bool
 	StoreRoot  string

@@ -41,6 +41,7 @@ type Step struct {
 	Network  string        `json:"network,omitempty"`
 	Inputs   []Input       `json:"inputs,omitempty"`
 	Mounts   []Mount       `json:"mounts,omitempty"`
+	Options  []string      `json:"options,omitempty"` // container settings: --add-host, --shm-size, --ulimit
 }
 
 type envelope struct {

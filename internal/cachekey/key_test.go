@@ -41,6 +41,7 @@ func TestEveryInputChangesKey(t *testing.T) {
 		"mount options": func(s *Step) { s.Mounts[0].Options = []string{"sharing=locked"} },
 		"mount ro":      func(s *Step) { s.Mounts[0].Readonly = true },
 		"mount source":  func(s *Step) { s.Mounts[0].Source = digest.FromString("x") },
+		"options":       func(s *Step) { s.Options = []string{"add-host=a:1.2.3.4"} },
 	}
 	want := base().Digest()
 	for name, change := range cases {

@@ -13,9 +13,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile                            string
-	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms []string
-	noCache, quiet, verify, pull, push                                  bool
+	file, target, progress, network, iidfile, shmSize                                   string
+	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits []string
+	noCache, quiet, verify, pull, push                                                  bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -67,6 +67,9 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
 	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to the file")
 	fl.StringArrayVar(&f.platforms, "platform", nil, "target platforms (linux/amd64,linux/arm64); several make an image index")
+	fl.StringArrayVar(&f.hosts, "add-host", nil, "add a host:ip line to /etc/hosts of RUN steps")
+	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m)")
+	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps (nofile=1024:2048)")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -102,6 +105,11 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		k, v, _ := strings.Cut(l, "=")
 		o.Labels[k] = v
 	}
+	run, err := runOptions(f.hosts, f.shmSize, f.ulimits)
+	if err != nil {
+		return o, err
+	}
+	o.Run = run
 	o.Secrets = map[string][]byte{}
 	for _, s := range f.secrets {
 		id, value, err := build.ParseSecret(s)

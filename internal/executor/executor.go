@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"io"
 	"os"
 	"os/exec"
@@ -46,6 +47,8 @@ type Spec struct {
 	Network    string   // "", NetworkDefault, NetworkHost or NetworkNone
 	Hostname   string   // "" means DefaultHostname
 	ExtraHosts []string // "name:ip" lines added to /etc/hosts
+	ShmSize    int64    // bytes of /dev/shm; 0 keeps 64 MiB
+	Ulimits    []specs.POSIXRlimit
 	Mounts     []Mount
 	Stdout     io.Writer // nil discards
 	Stderr     io.Writer // nil discards

@@ -88,6 +88,10 @@ func buildSpec(s Spec, u procUser, files etcFiles) (*specs.Spec, error) {
 			},
 		},
 	}
+	if s.ShmSize > 0 {
+		setShmSize(spec.Mounts, s.ShmSize)
+	}
+	spec.Process.Rlimits = s.Ulimits
 	spec.Mounts = append(spec.Mounts, extraMounts(s.Mounts)...)
 	sc, err := seccomp.GetDefaultProfile(spec)
 	if err != nil {
@@ -163,4 +167,18 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// setShmSize applies --shm-size to the /dev/shm mount.
+func setShmSize(mounts []specs.Mount, size int64) {
+	for i := range mounts {
+		if mounts[i].Destination != "/dev/shm" {
+			continue
+		}
+		for j, o := range mounts[i].Options {
+			if strings.HasPrefix(o, "size=") {
+				mounts[i].Options[j] = fmt.Sprintf("size=%dk", (size+1023)/1024)
+			}
+		}
+	}
 }

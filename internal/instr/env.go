@@ -2,6 +2,9 @@ package instr
 
 import (
 	"context"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -27,6 +30,7 @@ type Env struct {
 	// cache: --no-cache-filter.
 	NoCacheStages map[string]bool
 	Network       string            // --network: default, host, none
+	RunOpts       RunOptions        // --add-host, --shm-size, --ulimit
 	BuildArgs     map[string]string // --build-arg values
 	Secrets       map[string][]byte // --secret values by id; kept in memory only
 
@@ -37,8 +41,30 @@ type Env struct {
 	flight singleflight.Group // steps in progress, by cache key
 }
 
+// RunOptions are build-wide settings of every RUN container.
+type RunOptions struct {
+	ExtraHosts []string
+	ShmSize    int64
+	Ulimits    []specs.POSIXRlimit
+}
+
 // Source is the filesystem a COPY --from or a mount reads from.
 type Source struct {
 	Name  string       // as the Dockerfile wrote it
 	Image *image.Image // a stage's result or an external image
+}
+
+// keyOptions is the part of RunOptions that shapes a RUN's result.
+func (o RunOptions) keyOptions() []string {
+	var out []string
+	for _, h := range o.ExtraHosts {
+		out = append(out, "add-host="+h)
+	}
+	if o.ShmSize > 0 {
+		out = append(out, fmt.Sprintf("shm-size=%d", o.ShmSize))
+	}
+	for _, u := range o.Ulimits {
+		out = append(out, fmt.Sprintf("ulimit=%s=%d:%d", u.Type, u.Soft, u.Hard))
+	}
+	return out
 }

@@ -50,7 +50,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	ch := change{
 		key: cachekey.Step{
 			Op: "run", Args: args, Env: env, WorkDir: cwd, User: user,
-			Network: network, Mounts: mountKeys(pms),
+			Network: network, Mounts: mountKeys(pms), Options: e.RunOpts.keyOptions(),
 		},
 		name:    "RUN " + strings.Join(c.CmdLine, " "),
 		history: "RUN " + runHistory(args, s.Args) + " # buildkit",
@@ -65,6 +65,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 				Args: args, Env: append(append(append([]string(nil), env...), mountEnv(pms)...), e.proxyEnv()...),
 				Cwd: cwd, User: user, Network: network,
 				Mounts: mounts, Stdout: v, Stderr: v,
+				ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
 			})
 			var exit *executor.ExitError
 			if errors.As(err, &exit) {
