@@ -29,6 +29,8 @@ type copySpec struct {
 	fromCtx  bool
 	inline   []instructions.SourceContent // COPY <<EOF heredocs
 	unpack   bool                         // ADD: extract local tar archives
+	link     bool                         // --link: a layer independent of the ones below
+	parents  bool                         // --parents: keep the source paths below the pivot
 }
 
 func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
@@ -42,8 +44,10 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 	}
 	defer release()
 	ch := change{
+		linked: spec.link,
 		key: cachekey.Step{
 			Op:      "copy",
+			Options: copyFlags(spec),
 			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod}, spec.srcs...), spec.excludes...),
 			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
 			WorkDir: s.WorkDir(),
@@ -62,11 +66,8 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 }
 
 func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
-	if c.Link {
-		return copySpec{}, fmt.Errorf("COPY --link is not supported yet")
-	}
-	if c.Parents {
-		return copySpec{}, fmt.Errorf("COPY --parents is not supported yet")
+	if c.Link && chownByName(c.Chown) {
+		return copySpec{}, fmt.Errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead", c.Chown)
 	}
 	if c.Chmod != "" {
 		if err := checkChmod(c.Chmod); err != nil {
@@ -76,7 +77,7 @@ func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
 	spec := copySpec{
 		srcs: c.SourcePaths, dest: s.resolvePath(c.DestPath), chown: c.Chown, chmod: c.Chmod,
 		excludes: c.ExcludePatterns, fromCtx: c.From == "" && len(c.SourceContents) == 0,
-		inline: c.SourceContents,
+		inline: c.SourceContents, link: c.Link, parents: c.Parents,
 	}
 	for _, sc := range c.SourceContents {
 		spec.srcs = append(spec.srcs, path.Base(sc.Path))
@@ -167,6 +168,12 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 				return err
 			}
 		}
+		if spec.parents {
+			if err := copyParents(ctx, srcRoot, src, dstRoot, spec.dest, info); err != nil {
+				return err
+			}
+			continue
+		}
 		for _, m := range matches {
 			if spec.unpack {
 				done, err := unpackArchive(ctx, srcRoot, m, dstRoot, spec.dest, info.Chown)
@@ -232,4 +239,40 @@ func (e *Env) inlineSource(ctx context.Context, spec copySpec) (func(context.Con
 		return nil, "", nil, err
 	}
 	return func(context.Context) (string, error) { return dir, nil }, d, release, nil
+}
+
+// copyParents is COPY --parents: the source path is kept below the
+// destination, from the "/./" pivot on if there is one, as BuildKit does it
+// (copy the parent with the rest as an include pattern).
+func copyParents(ctx context.Context, srcRoot, src, dstRoot, dest string, info fscopy.CopyInfo) error {
+	parent, pattern, ok := strings.Cut(src, "/./")
+	if !ok {
+		parent, pattern = "/", src
+	}
+	info.IncludePatterns = []string{strings.TrimPrefix(path.Clean("/"+pattern), "/")}
+	if !strings.HasSuffix(dest, "/") {
+		dest += "/"
+	}
+	if err := fscopy.Copy(ctx, srcRoot, parent, dstRoot, dest, fscopy.WithCopyInfo(info)); err != nil {
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	return nil
+}
+
+func chownByName(chown string) bool {
+	u, g, _ := strings.Cut(chown, ":")
+	_, errU := strconv.Atoi(u)
+	_, errG := strconv.Atoi(g)
+	return chown != "" && (errU != nil || (g != "" && errG != nil))
+}
+
+func copyFlags(spec copySpec) []string {
+	var f []string
+	if spec.link {
+		f = append(f, "link")
+	}
+	if spec.parents {
+		f = append(f, "parents")
+	}
+	return f
 }

@@ -18,6 +18,7 @@ import (
 // recorded, and what it does to a writable mount of the stage's rootfs.
 type change struct {
 	key     cachekey.Step
+	linked  bool   // COPY --link: runs on an empty filesystem, key without parent
 	name    string // progress line, e.g. RUN npm ci
 	history string // history created_by
 	apply   func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error
@@ -31,7 +32,9 @@ type cacheRecord struct {
 
 // commit answers the step from the cache or runs it, then appends its layer.
 func (e *Env) commit(ctx context.Context, s *State, ch change) error {
-	ch.key.Parent = s.Key
+	if !ch.linked {
+		ch.key.Parent = s.Key
+	}
 	ch.key.Platform = s.Platform
 	key := ch.key.Digest()
 	v := e.Progress.Start(s.prefix() + " " + ch.name)
@@ -44,7 +47,11 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	// The same step of several platforms' builds (a stage on
 	// $BUILDPLATFORM) runs once; the others wait and share its layer.
 	res, err, shared := e.flight.Do(key.String(), func() (any, error) {
-		l, err := e.execute(ctx, s.Img, ch, v)
+		base := s.Img
+		if ch.linked {
+			base = image.New(s.Img.Config.Platform)
+		}
+		l, err := e.execute(ctx, base, ch, v)
 		if err != nil {
 			return nil, err
 		}
