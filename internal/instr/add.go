@@ -58,7 +58,6 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 			Op:      "add",
 			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.excludes...),
 			Inputs:  []cachekey.Input{inputs},
-			WorkDir: s.WorkDir(),
 		},
 		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
 		history: addHistory(c, spec) + " # buildkit",

@@ -50,7 +50,6 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 			Options: copyFlags(spec),
 			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod}, spec.srcs...), spec.excludes...),
 			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
-			WorkDir: s.WorkDir(),
 		},
 		name:    "COPY " + copyDisplay(c),
 		history: copyHistory(c, spec) + " # buildkit",
