@@ -55,9 +55,9 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 	defer release()
 	ch := change{
 		key: cachekey.Step{
-			Op:      "add",
-			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.excludes...),
-			Inputs:  []cachekey.Input{inputs},
+			Op:     "add",
+			Args:   append(append([]string{spec.dest, spec.chown, spec.chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.excludes...),
+			Inputs: []cachekey.Input{inputs},
 		},
 		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
 		history: addHistory(c, spec) + " # buildkit",
