@@ -69,7 +69,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	client := registry.New(cfg)
 	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
-	images, err := solveAll(ctx, env, plans, targets, res)
+	images, err := solveAll(ctx, env, plans, targets, res, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
@@ -115,13 +115,13 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, p *plan.Plan) {
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, env *instr.Env, plans []*plan.Plan, targets []ocispec.Platform, res *resolver) ([]*image.Image, error) {
+func solveAll(ctx context.Context, env *instr.Env, plans []*plan.Plan, targets []ocispec.Platform, res *resolver, contexts map[string]string) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
 		i := i
 		g.Go(func() error {
-			img, err := solver.Build(gctx, solver.Options{Env: env, Plan: plans[i], Platform: targets[i], Images: res.image})
+			img, err := solver.Build(gctx, solver.Options{Env: env, Plan: plans[i], Platform: targets[i], Images: res.image, Contexts: contexts})
 			images[i] = img
 			return err
 		})

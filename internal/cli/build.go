@@ -13,9 +13,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile, shmSize                                   string
-	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits []string
-	noCache, quiet, verify, pull, push                                                  bool
+	file, target, progress, network, iidfile, shmSize                                             string
+	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts []string
+	noCache, quiet, verify, pull, push                                                            bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -70,6 +70,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.hosts, "add-host", nil, "add a host:ip line to /etc/hosts of RUN steps")
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps (nofile=1024:2048)")
+	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context: name=DIR or name=docker-image://REF")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -110,6 +111,9 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		return o, err
 	}
 	o.Run = run
+	if o.Contexts, err = namedContexts(f.contexts); err != nil {
+		return o, err
+	}
 	o.Secrets = map[string][]byte{}
 	for _, s := range f.secrets {
 		id, value, err := build.ParseSecret(s)
@@ -156,4 +160,31 @@ func (f *buildFlags) dockerfilePath(contextDir string) string {
 		return f.file
 	}
 	return filepath.Join(contextDir, "Dockerfile")
+}
+
+// namedContexts parses --build-context name=DIR|docker-image://REF.
+func namedContexts(values []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || name == "" || value == "" {
+			return nil, fmt.Errorf("invalid --build-context %q: want name=DIR or name=docker-image://REF", v)
+		}
+		switch {
+		case strings.HasPrefix(value, "docker-image://"):
+		case strings.Contains(value, "://"):
+			return nil, fmt.Errorf("--build-context %s: only directories and docker-image:// are supported yet", v)
+		default:
+			abs, err := filepath.Abs(value)
+			if err != nil {
+				return nil, err
+			}
+			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("--build-context %s: %s is not a directory", name, value)
+			}
+			value = abs
+		}
+		out[strings.ToLower(name)] = value
+	}
+	return out, nil
 }

@@ -73,6 +73,13 @@ func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (fu
 	if err != nil {
 		return nil, "", err
 	}
+	if src.Dir != "" {
+		sum, err := fshash.Paths(ctx, src.Dir, []string{source}, fshash.Options{FollowLinks: true})
+		if err != nil {
+			return nil, "", fmt.Errorf("--mount from=%s: %w", from, err)
+		}
+		return func(context.Context) (string, func(), error) { return src.Dir, func() {}, nil }, sum, nil
+	}
 	m, err := e.MountImage(ctx, src.Image, "")
 	if err != nil {
 		return nil, "", err

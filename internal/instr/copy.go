@@ -121,6 +121,13 @@ func (e *Env) copySource(ctx context.Context, s *State, from string, spec copySp
 	if err != nil {
 		return nil, "", nil, err
 	}
+	if src.Dir != "" {
+		d, err := fshash.Paths(ctx, src.Dir, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+		}
+		return func(context.Context) (string, error) { return src.Dir, nil }, d, func() {}, nil
+	}
 	m, err := e.MountImage(ctx, src.Image, "")
 	if err != nil {
 		return nil, "", nil, err

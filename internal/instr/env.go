@@ -52,6 +52,7 @@ type RunOptions struct {
 type Source struct {
 	Name  string       // as the Dockerfile wrote it
 	Image *image.Image // a stage's result or an external image
+	Dir   string       // or a local directory (--build-context name=DIR)
 }
 
 // keyOptions is the part of RunOptions that shapes a RUN's result.

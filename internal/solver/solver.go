@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/containerd/platforms"
 	digest "github.com/opencontainers/go-digest"
@@ -29,6 +30,9 @@ type Options struct {
 	// Images resolves an external image (FROM, COPY --from) to its config and
 	// layers and the manifest digest that identifies it in cache keys.
 	Images func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error)
+	// Contexts are --build-context values by name: "docker-image://REF"
+	// or a local directory. FROM and COPY --from look here first.
+	Contexts map[string]string
 }
 
 // result is one stage's outcome, published once.
@@ -131,8 +135,16 @@ func baseImage(ctx context.Context, o Options, st *plan.Stage, p ocispec.Platfor
 		}
 		return img.Clone(), key, nil
 	}
-	v := o.Env.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, st.Base.Image))
-	img, manifest, err := o.Images(ctx, st.Base.Image, p)
+	ref := st.Base.Image
+	if c, ok := o.Contexts[ref]; ok {
+		img, ok := strings.CutPrefix(c, "docker-image://")
+		if !ok {
+			return nil, "", dockerfile.ErrorAt(st.Location, fmt.Errorf("FROM %s: a local directory context cannot be a base image yet; use it with COPY --from", ref))
+		}
+		ref = img
+	}
+	v := o.Env.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
+	img, manifest, err := o.Images(ctx, ref, p)
 	if err != nil {
 		v.Done(err)
 		return nil, "", dockerfile.ErrorAt(st.Location, err)
@@ -157,7 +169,15 @@ func resolveFrom(ctx context.Context, o Options, st *plan.Stage, name string, p 
 	if ref.Scratch {
 		return &instr.Source{Name: name, Image: image.New(p)}, nil
 	}
-	img, _, err := o.Images(ctx, ref.Image, p)
+	imageRef := ref.Image
+	if c, ok := o.Contexts[name]; ok {
+		img, isImage := strings.CutPrefix(c, "docker-image://")
+		if !isImage {
+			return &instr.Source{Name: name, Dir: c}, nil
+		}
+		imageRef = img
+	}
+	img, _, err := o.Images(ctx, imageRef, p)
 	if err != nil {
 		return nil, err
 	}
