@@ -22,6 +22,7 @@ type Options struct {
 	Progress   string // plain, quiet, auto
 	NoCache    bool
 	NoCacheFor []string // --no-cache-filter stages
+	Explain    bool     // --explain-cache
 	Network    string
 	Run        instr.RunOptions // --add-host, --shm-size, --ulimit
 	IIDFile    string

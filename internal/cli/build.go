@@ -15,7 +15,7 @@ import (
 type buildFlags struct {
 	file, target, progress, network, iidfile, shmSize                                             string
 	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts []string
-	noCache, quiet, verify, pull, push                                                            bool
+	noCache, quiet, verify, pull, push, explain                                                   bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -71,6 +71,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps (nofile=1024:2048)")
 	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context: name=DIR or name=docker-image://REF")
+	fl.BoolVar(&f.explain, "explain-cache", false, "for every step that misses the cache, say which input changed")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -82,7 +83,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	o := build.Options{
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
-		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
+		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
 	}
 	switch f.network {
 	case "default", "host", "none":

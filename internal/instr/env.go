@@ -19,13 +19,14 @@ import (
 
 // Env is what instructions may use: one per build, shared by its stages.
 type Env struct {
-	Store    *store.Store
-	Runner   *executor.Runner
-	Progress *progress.Reporter
-	Context  *buildctx.Context
-	Epoch    time.Time
-	Layer    layer.Options
-	NoCache  bool
+	Store        *store.Store
+	Runner       *executor.Runner
+	Progress     *progress.Reporter
+	Context      *buildctx.Context
+	Epoch        time.Time
+	Layer        layer.Options
+	NoCache      bool
+	ExplainCache bool // say, for each miss, which input changed
 	// NoCacheStages lists stages (by name, or stage-N) rebuilt without the
 	// cache: --no-cache-filter.
 	NoCacheStages map[string]bool

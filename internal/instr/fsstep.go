@@ -38,11 +38,15 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	ch.key.Platform = s.Platform
 	key := ch.key.Digest()
 	v := e.Progress.Start(s.prefix() + " " + ch.name)
+	defer e.recordKey(s, ch.key)
 	if rec, ok := e.lookup(key); ok && !e.NoCacheStages[s.Stage] {
 		v.Cached()
 		s.Img.AddLayer(rec.Layer, ch.history, e.Epoch)
 		s.Key = key
 		return nil
+	}
+	if e.ExplainCache {
+		v.Logf("cache miss: %s", e.explainMiss(s, ch.key))
 	}
 	// The same step of several platforms' builds (a stage on
 	// $BUILDPLATFORM) runs once; the others wait and share its layer.
