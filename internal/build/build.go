@@ -19,6 +19,7 @@ import (
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/lint"
 	"github.com/kiln-build/kiln/internal/plan"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
@@ -105,8 +106,10 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 }
 
 func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, p *plan.Plan) {
-	for _, w := range df.Warnings {
-		rep.Warn("%s: %s: %s", w.Location, w.Rule, w.Message)
+	for _, f := range lint.Check(df) {
+		if lint.IsBuildKitRule(f.Rule) {
+			rep.Warn("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
+		}
 	}
 	for _, a := range p.UnusedBuildArgs {
 		rep.Warn("build argument %q was not consumed by any stage", a)

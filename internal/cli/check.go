@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
+	"github.com/kiln-build/kiln/internal/lint"
+)
+
+func newCheckCmd() *cobra.Command {
+	var file, format string
+	cmd := &cobra.Command{
+		Use:   "check [-f Dockerfile] [PATH]",
+		Short: "Lint a Dockerfile without building it",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			if file == "" {
+				file = filepath.Join(dir, "Dockerfile")
+			}
+			src, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			df, err := dockerfile.Parse(file, src)
+			if err != nil {
+				return err
+			}
+			findings := lint.Check(df)
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(findings); err != nil {
+					return err
+				}
+			} else {
+				for _, f := range findings {
+					fmt.Fprintf(w, "%s:%d: %s: %s\n", f.File, f.Line, f.Rule, f.Message)
+					if f.Advice != "" {
+						fmt.Fprintf(w, "    %s\n", f.Advice)
+					}
+				}
+				fmt.Fprintf(w, "%d findings\n", len(findings))
+			}
+			if len(findings) > 0 && lint.ErrorsOn(df) {
+				return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile)")
+	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}

@@ -1,0 +1,156 @@
+// Package lint checks a Dockerfile without building it (`kiln check`): the
+// rules BuildKit's parser reports, the ones BuildKit checks while
+// converting (re-implemented here on the parsed instructions), and the
+// seed's advice on multi-stage builds that no builder checks.
+package lint
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
+)
+
+// Finding is one rule violation.
+type Finding struct {
+	Rule     string `json:"rule"`
+	Message  string `json:"message"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Advice   string `json:"advice,omitempty"` // a link-free explanation
+	Severity string `json:"severity"`         // warning or error
+}
+
+// Check returns every finding for the Dockerfile, in line order per rule group.
+func Check(df *dockerfile.Dockerfile) []Finding {
+	var out []Finding
+	for _, w := range df.Warnings {
+		out = append(out, Finding{Rule: w.Rule, Message: w.Message, File: w.Location.File, Line: w.Location.Line, Severity: "warning"})
+	}
+	c := &checker{df: df}
+	for i := range df.Stages {
+		c.stage(&df.Stages[i], i == len(df.Stages)-1)
+	}
+	c.unusedStages()
+	return append(out, c.found...)
+}
+
+type checker struct {
+	df    *dockerfile.Dockerfile
+	found []Finding
+}
+
+func (c *checker) add(rule string, ranges []parser.Range, advice, format string, args ...any) {
+	loc := c.df.Locate(ranges)
+	c.found = append(c.found, Finding{Rule: rule, Message: fmt.Sprintf(format, args...), File: loc.File, Line: loc.Line, Advice: advice, Severity: "warning"})
+}
+
+var (
+	secretWords = regexp.MustCompile(`(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)`)
+	secretAllow = regexp.MustCompile(`(?i)(?:_|^)(?:public|file|version)(?:_|$)`)
+	toolchain   = regexp.MustCompile(`^(?:[^/]+/)*(golang|node|python|rust|maven|gradle|openjdk)(?::([^@]*))?`)
+)
+
+// LooksSecret reports whether a variable name looks like it holds a secret,
+// with BuildKit's SecretsUsedInArgOrEnv word rules.
+func LooksSecret(name string) bool {
+	return secretWords.MatchString(name) && !secretAllow.MatchString(name)
+}
+
+func (c *checker) stage(st *instructions.Stage, final bool) {
+	if st.Platform != "" && !strings.Contains(st.Platform, "$") {
+		c.add("FromPlatformFlagConstDisallowed", st.Location, "", "FROM --platform flag should not use constant value %q", st.Platform)
+	}
+	if st.Platform == "$TARGETPLATFORM" || st.Platform == "${TARGETPLATFORM}" {
+		c.add("RedundantTargetPlatform", st.Location, "", "Setting platform to predefined %s in FROM is redundant as this is the default behavior", st.Platform)
+	}
+	counts := map[string]int{}
+	user, workdirSet := "", false
+	copiedAll := false
+	for _, cmd := range st.Commands {
+		switch cmd := cmd.(type) {
+		case *instructions.CmdCommand, *instructions.EntrypointCommand, *instructions.HealthCheckCommand:
+			name := strings.ToUpper(cmd.Name())
+			if counts[name]++; counts[name] == 2 {
+				c.add("MultipleInstructionsDisallowed", cmd.Location(), "", "Multiple %s instructions should not be used in the same stage because only the last one will be used", name)
+			}
+			c.jsonArgs(cmd)
+		case *instructions.WorkdirCommand:
+			if !workdirSet && !strings.HasPrefix(cmd.Path, "/") && !strings.HasPrefix(cmd.Path, "$") {
+				c.add("WorkdirRelativePath", cmd.Location(), "", "Relative workdir %q can have unexpected results if the base image changes", cmd.Path)
+			}
+			workdirSet = true
+		case *instructions.UserCommand:
+			user = cmd.User
+		case *instructions.ArgCommand:
+			for _, a := range cmd.Args {
+				c.secret("ARG", a.Key, cmd.Location())
+			}
+		case *instructions.EnvCommand:
+			for _, kv := range cmd.Env {
+				c.secret("ENV", kv.Key, cmd.Location())
+			}
+		case *instructions.ExposeCommand:
+			for _, p := range cmd.Ports {
+				if strings.ContainsAny(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+					c.add("ExposeProtoCasing", cmd.Location(), "", "Defined protocol '%s' in EXPOSE instruction should be lowercase", p)
+				}
+			}
+		case *instructions.CopyCommand:
+			if isCopyAll(cmd) {
+				copiedAll = true
+			}
+		case *instructions.RunCommand:
+			c.run(cmd, copiedAll)
+		}
+	}
+	if final {
+		c.finalStage(st, user)
+	}
+}
+
+func (c *checker) jsonArgs(cmd instructions.Command) {
+	var shellForm bool
+	switch cmd := cmd.(type) {
+	case *instructions.CmdCommand:
+		shellForm = cmd.PrependShell
+	case *instructions.EntrypointCommand:
+		shellForm = cmd.PrependShell
+	}
+	if shellForm {
+		c.add("JSONArgsRecommended", cmd.Location(), "the shell form runs the program as a child of /bin/sh, so it does not receive signals such as SIGTERM",
+			"JSON arguments recommended for %s to prevent unintended behavior related to OS signals", strings.ToUpper(cmd.Name()))
+	}
+}
+
+func (c *checker) secret(instruction, name string, loc []parser.Range) {
+	if LooksSecret(name) {
+		c.add("SecretsUsedInArgOrEnv", loc, "ARG and ENV values are stored in the image and its history; pass secrets with --secret and RUN --mount=type=secret",
+			"Do not use ARG or ENV instructions for sensitive data (%s %q)", instruction, name)
+	}
+}
+
+// seedRules are kiln's own advice; BuildKit's rules are every other name.
+var seedRules = map[string]bool{
+	"CopyAllBeforeInstall": true, "NpmOnlyProductionDeprecated": true, "SecretFileInLayer": true,
+	"FinalStageRunsAsRoot": true, "FinalStageToolchainImage": true, "UnusedStage": true,
+}
+
+// IsBuildKitRule reports whether a finding is one BuildKit also reports
+// (kiln build prints those as warnings, as BuildKit does).
+func IsBuildKitRule(rule string) bool { return !seedRules[rule] }
+
+// ErrorsOn reports whether the Dockerfile's `# check=error=true` makes
+// findings fail the check.
+func ErrorsOn(df *dockerfile.Dockerfile) bool {
+	for _, part := range strings.Split(df.Check, ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == "error" && v == "true" {
+			return true
+		}
+	}
+	return false
+}
