@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -63,6 +64,7 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 			return nil, fmt.Errorf("writing --iidfile: %w", err)
 		}
 	}
+	summarize(env, o.Tags, b)
 	return &Result{Descriptor: b.desc, Image: images[0], Images: images}, nil
 }
 
@@ -93,4 +95,20 @@ func nameOf(tags []string, out map[string]string) string {
 		return tags[0]
 	}
 	return store.FullName(c)
+}
+
+func summarize(env *instr.Env, tags []string, b built) {
+	var size int64
+	layers := 0
+	for _, img := range b.images {
+		layers += len(img.Layers)
+		for _, l := range img.Layers {
+			size += l.Size
+		}
+	}
+	name := ""
+	if len(tags) > 0 {
+		name = tags[0]
+	}
+	env.Progress.Finish(progress.Summary{Image: name, Digest: b.desc.Digest.String(), Size: size, Layers: layers})
 }

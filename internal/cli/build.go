@@ -61,7 +61,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for the image (K=V)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination (type=oci,dest=app.tar)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret to expose to RUN --mount=type=secret (id=KEY,src=FILE or id=KEY,env=VAR)")
-	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, quiet")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, rawjson, quiet")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
 	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "rebuild these stages without the cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")

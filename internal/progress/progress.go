@@ -15,9 +15,12 @@ import (
 type Reporter struct {
 	mu      sync.Mutex
 	out     io.Writer // nil: quiet
+	json    bool      // rawjson: one event per line
 	next    int
 	masks   []string
 	started time.Time
+	cached  int
+	ran     int
 }
 
 // New returns a reporter for mode "plain" (also "auto" for now: the tty view
@@ -28,8 +31,10 @@ func New(out io.Writer, mode string) (*Reporter, error) {
 		return &Reporter{out: out, started: time.Now()}, nil
 	case "quiet":
 		return &Reporter{started: time.Now()}, nil
+	case "rawjson":
+		return &Reporter{out: out, json: true, started: time.Now()}, nil
 	}
-	return nil, fmt.Errorf("unknown progress mode %q (plain, quiet, auto)", mode)
+	return nil, fmt.Errorf("unknown progress mode %q (plain, rawjson, quiet, auto)", mode)
 }
 
 // Mask hides a value (a secret) wherever it would be printed.
@@ -57,6 +62,9 @@ func (r *Reporter) Start(name string) *Vertex {
 	defer r.mu.Unlock()
 	r.next++
 	v := &Vertex{r: r, id: r.next, start: time.Now()}
+	if r.event(event{Type: "start", ID: v.id, Name: name}) {
+		return v
+	}
 	r.printf("#%d %s\n", v.id, name)
 	return v
 }
@@ -77,7 +85,9 @@ func (r *Reporter) printf(format string, args ...any) {
 func (r *Reporter) Warn(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.printf("WARNING: "+format+"\n", args...)
+	if !r.event(event{Type: "warning", Data: fmt.Sprintf(format, args...)}) {
+		r.printf("WARNING: "+format+"\n", args...)
+	}
 }
 
 // Write takes the step's output; complete lines are printed with the step
@@ -101,7 +111,9 @@ func (v *Vertex) Write(p []byte) (int, error) {
 const tailLines = 20
 
 func (v *Vertex) line(s string) {
-	v.r.printf("#%d %.3f %s\n", v.id, time.Since(v.start).Seconds(), s)
+	if !v.r.event(event{Type: "log", ID: v.id, Data: s}) {
+		v.r.printf("#%d %.3f %s\n", v.id, time.Since(v.start).Seconds(), s)
+	}
 	for _, m := range v.r.masks {
 		s = strings.ReplaceAll(s, m, "****")
 	}
@@ -130,7 +142,10 @@ func (v *Vertex) Tail() []string {
 func (v *Vertex) Cached() {
 	v.r.mu.Lock()
 	defer v.r.mu.Unlock()
-	v.r.printf("#%d CACHED\n", v.id)
+	v.r.cached++
+	if !v.r.event(event{Type: "cached", ID: v.id}) {
+		v.r.printf("#%d CACHED\n", v.id)
+	}
 }
 
 // Done marks the end of the step, successful or not.
@@ -138,11 +153,17 @@ func (v *Vertex) Done(err error) {
 	v.r.mu.Lock()
 	defer v.r.mu.Unlock()
 	v.flush()
+	secs := time.Since(v.start).Seconds()
 	if err != nil {
-		v.r.printf("#%d ERROR: %v\n", v.id, err)
+		if !v.r.event(event{Type: "error", ID: v.id, Error: err.Error(), Seconds: secs}) {
+			v.r.printf("#%d ERROR: %v\n", v.id, err)
+		}
 		return
 	}
-	v.r.printf("#%d DONE %.1fs\n", v.id, time.Since(v.start).Seconds())
+	v.r.ran++
+	if !v.r.event(event{Type: "done", ID: v.id, Seconds: secs}) {
+		v.r.printf("#%d DONE %.1fs\n", v.id, secs)
+	}
 }
 
 // Logf prints a line attributed to the step.

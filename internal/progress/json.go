@@ -1,0 +1,80 @@
+package progress
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// event is one rawjson line.
+type event struct {
+	Type    string   `json:"type"` // start, log, cached, done, error, warning, summary
+	ID      int      `json:"id,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	Data    string   `json:"data,omitempty"`
+	Error   string   `json:"error,omitempty"`
+	Seconds float64  `json:"seconds,omitempty"`
+	Time    string   `json:"time"`
+	Summary *Summary `json:"summary,omitempty"`
+}
+
+// event writes e as JSON (secrets masked) when in rawjson mode; it reports
+// whether it did. Called with r.mu held.
+func (r *Reporter) event(e event) bool {
+	if !r.json || r.out == nil {
+		return r.json
+	}
+	e.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	for _, m := range r.masks {
+		e.Data = strings.ReplaceAll(e.Data, m, "****")
+		e.Error = strings.ReplaceAll(e.Error, m, "****")
+		e.Name = strings.ReplaceAll(e.Name, m, "****")
+	}
+	data, err := json.Marshal(e)
+	if err == nil {
+		r.out.Write(append(data, '\n'))
+	}
+	return true
+}
+
+// Summary is the end-of-build report.
+type Summary struct {
+	Image   string  `json:"image,omitempty"`
+	Digest  string  `json:"digest"`
+	Size    int64   `json:"size"`
+	Layers  int     `json:"layers"`
+	Seconds float64 `json:"seconds"`
+	Cached  int     `json:"cached"`
+	Ran     int     `json:"ran"`
+}
+
+// Finish prints the build summary: image, digest, size, layers, time and
+// cache hits.
+func (r *Reporter) Finish(s Summary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Seconds = time.Since(r.started).Seconds()
+	s.Cached, s.Ran = r.cached, r.ran
+	if r.event(event{Type: "summary", Summary: &s}) {
+		return
+	}
+	name := s.Image
+	if name == "" {
+		name = "(untagged)"
+	}
+	r.printf("#%d DONE %s %s, %s in %d layers, %.1fs, %d steps cached, %d run\n",
+		r.next+1, name, s.Digest, humanSize(s.Size), s.Layers, s.Seconds, s.Cached, s.Ran)
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
