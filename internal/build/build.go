@@ -154,6 +154,9 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	if err := runner.Cleanup(ctx); err != nil {
 		return nil, err
 	}
+	if err := st.CleanStale(); err != nil {
+		return nil, err
+	}
 	epoch, err := Epoch(bctx.Root, o.BuildArgs)
 	if err != nil {
 		return nil, err

@@ -112,7 +112,18 @@ func ownerAlive(dir string) bool {
 		return false
 	}
 	start, err := procStartTime(pid)
-	return err == nil && start == f[1]
+	return err == nil && start == f[1] && !zombie(pid)
+}
+
+// zombie reports whether pid has exited but not been reaped (its parent,
+// often a container's init, may never reap it): it is gone for our purposes.
+func zombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(data, ')')
+	return i >= 0 && i+2 < len(data) && data[i+2] == 'Z'
 }
 
 // procStartTime reads field 22 of /proc/PID/stat (start time in clock ticks).

@@ -95,6 +95,10 @@ func (s *Store) MountDir() (string, error) {
 	return d, nil
 }
 
+// CleanStale removes what dead processes left; call it again after their
+// containers are gone, so their mounts are no longer busy.
+func (s *Store) CleanStale() error { return s.cleanStale() }
+
 // cleanStale unmounts and removes temporary entries of processes that are gone.
 func (s *Store) cleanStale() error {
 	for _, d := range []string{dirMounts, dirTmp} {
@@ -129,8 +133,16 @@ func ownerAlive(name string) bool {
 	if pid == os.Getpid() {
 		return true
 	}
-	err = syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
+	if err = syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
+		return false
+	}
+	// An exited but unreaped process is gone too.
+	stat, err := os.ReadFile("/proc/" + pidStr + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return !(i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z')
 }
 
 // removeAll also removes entries whose parent directory is read-only.
