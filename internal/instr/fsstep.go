@@ -112,7 +112,7 @@ func (e *Env) execute(ctx context.Context, img *image.Image, ch change, v *progr
 		return nil, err
 	}
 	err = ch.apply(ctx, m, v)
-	if uerr := m.Unmount(); err == nil && uerr != nil {
+	if uerr := UnmountImage(m); err == nil && uerr != nil {
 		err = uerr
 	}
 	if err != nil {
