@@ -163,7 +163,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	}
 	env := &instr.Env{
 		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
-		Layer: layer.Options{Epoch: epoch}, NoCache: o.NoCache, ExplainCache: o.Explain, Network: o.Network, RunOpts: o.Run,
+		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}, NoCache: o.NoCache, ExplainCache: o.Explain, Network: o.Network, RunOpts: o.Run,
 		BuildArgs: o.BuildArgs, Secrets: o.Secrets,
 	}
 	env.NoCacheStages = map[string]bool{}

@@ -59,6 +59,16 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 			}
 		}
 	}
+	if o.MetadataFile != "" {
+		if err := writeMetadata(o.MetadataFile, o.Tags, b); err != nil {
+			return nil, err
+		}
+	}
+	if o.Load {
+		if err := dockerLoad(ctx, env, o.Tags, b); err != nil {
+			return nil, err
+		}
+	}
 	if o.IIDFile != "" {
 		if err := os.WriteFile(o.IIDFile, []byte(b.desc.Digest.String()), 0o644); err != nil {
 			return nil, fmt.Errorf("writing --iidfile: %w", err)

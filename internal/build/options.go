@@ -3,8 +3,11 @@
 package build
 
 import (
+	"strconv"
+
 	"fmt"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/layer"
 	"io"
 	"strings"
 )
@@ -19,21 +22,27 @@ type Options struct {
 	Labels     map[string]string
 	Secrets    map[string][]byte // --secret id → value
 	Outputs    []Output
-	Progress   string // plain, quiet, auto
-	NoCache    bool
-	NoCacheFor []string // --no-cache-filter stages
-	Explain    bool     // --explain-cache
-	Network    string
-	Run        instr.RunOptions // --add-host, --shm-size, --ulimit
-	IIDFile    string
-	Quiet      bool
-	StoreRoot  string
-	ConfigPath string            // --config kiln.toml
-	Platforms  []string          // --platform values; none means this machine's
-	Contexts   map[string]string // --build-context name → docker-image://REF or an absolute directory
-	Pull       bool              // --pull: refresh base images from their registries
-	Push       bool              // --push: push every -t name
-	Out        io.Writer         // progress
+	// Compression of the layers this build writes, from the outputs'
+	// compression= and compression-level= (buildx's exporter options).
+	Compression      layer.Compression
+	CompressionLevel int
+	MetadataFile     string // --metadata-file
+	Load             bool   // --load: docker load the result
+	Progress         string // plain, quiet, auto
+	NoCache          bool
+	NoCacheFor       []string // --no-cache-filter stages
+	Explain          bool     // --explain-cache
+	Network          string
+	Run              instr.RunOptions // --add-host, --shm-size, --ulimit
+	IIDFile          string
+	Quiet            bool
+	StoreRoot        string
+	ConfigPath       string            // --config kiln.toml
+	Platforms        []string          // --platform values; none means this machine's
+	Contexts         map[string]string // --build-context name → docker-image://REF or an absolute directory
+	Pull             bool              // --pull: refresh base images from their registries
+	Push             bool              // --push: push every -t name
+	Out              io.Writer         // progress
 }
 
 // Output is one parsed --output / -o value.
@@ -64,6 +73,9 @@ func ParseOutput(s string) (Output, error) {
 			o.Attrs[strings.ToLower(k)] = v
 		}
 	}
+	if err := checkExporterAttrs(o.Attrs); err != nil {
+		return o, err
+	}
 	switch o.Type {
 	case "oci", "docker", "local", "tar":
 		if o.Dest == "" {
@@ -76,4 +88,38 @@ func ParseOutput(s string) (Output, error) {
 		return o, fmt.Errorf("output type=%s is not supported yet (oci, docker, local, tar, image)", o.Type)
 	}
 	return o, nil
+}
+
+// checkExporterAttrs refuses exporter options kiln does not honour yet,
+// rather than ignoring them.
+func checkExporterAttrs(attrs map[string]string) error {
+	if v := attrs["force-compression"]; v == "true" {
+		return fmt.Errorf("force-compression=true is not supported yet (base image layers keep their compression)")
+	}
+	if v := attrs["oci-mediatypes"]; v == "false" {
+		return fmt.Errorf("oci-mediatypes=false is not supported yet: kiln writes OCI media types")
+	}
+	switch attrs["compression"] {
+	case "", "gzip", "zstd", "uncompressed":
+	default:
+		return fmt.Errorf("unknown compression=%s (gzip, zstd, uncompressed)", attrs["compression"])
+	}
+	if v := attrs["compression-level"]; v != "" {
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("invalid compression-level=%s", v)
+		}
+	}
+	return nil
+}
+
+// LayerCompression is the compression the outputs ask for (the first that
+// names one), as buildx's exporters take it.
+func LayerCompression(outs []Output) (layer.Compression, int) {
+	for _, o := range outs {
+		if c := o.Attrs["compression"]; c != "" {
+			level, _ := strconv.Atoi(o.Attrs["compression-level"])
+			return layer.Compression(c), level
+		}
+	}
+	return layer.Gzip, 0
 }

@@ -13,9 +13,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile, shmSize                                             string
+	file, target, progress, network, iidfile, shmSize, metadataFile                               string
 	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts []string
-	noCache, quiet, verify, pull, push, explain                                                   bool
+	noCache, quiet, verify, pull, push, explain, load                                             bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -72,6 +72,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps (nofile=1024:2048)")
 	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context: name=DIR or name=docker-image://REF")
 	fl.BoolVar(&f.explain, "explain-cache", false, "for every step that misses the cache, say which input changed")
+	fl.StringVar(&f.metadataFile, "metadata-file", "", "write the build result's digest and descriptor as JSON, as buildx does")
+	fl.BoolVar(&f.load, "load", false, "load the single-platform result into a reachable Docker daemon (docker load)")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -130,6 +132,8 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		}
 		o.Outputs = append(o.Outputs, out)
 	}
+	o.Compression, o.CompressionLevel = build.LayerCompression(o.Outputs)
+	o.MetadataFile, o.Load = f.metadataFile, f.load
 	return o, nil
 }
 

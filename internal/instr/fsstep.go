@@ -84,8 +84,8 @@ func (e *Env) lookup(key interface{ Encoded() string }) (cacheRecord, bool) {
 	if err != nil || data == nil || json.Unmarshal(data, &rec) != nil {
 		return rec, false
 	}
-	if rec.Layer != nil && !e.Store.HasBlob(rec.Layer.Digest) {
-		return rec, false
+	if rec.Layer != nil && (!e.Store.HasBlob(rec.Layer.Digest) || rec.Layer.MediaType != e.Layer.MediaType()) {
+		return rec, false // gone, or compressed otherwise than this build asks
 	}
 	return rec, true
 }

@@ -58,3 +58,10 @@ func (o Options) mediaType() (string, error) {
 	}
 	return "", fmt.Errorf("unknown layer compression %q", o.Compression)
 }
+
+// MediaType is the OCI media type of layers written with these options
+// ("" if the compression is unknown).
+func (o Options) MediaType() string {
+	mt, _ := o.mediaType()
+	return mt
+}
