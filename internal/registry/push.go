@@ -37,5 +37,11 @@ func (c *Client) Push(ctx context.Context, s *store.Store, desc ocispec.Descript
 	if err != nil {
 		return fmt.Errorf("pushing %s: %w", remoteName, err)
 	}
-	return classify("pushing", remoteName, remote.Write(ref, img, opts...))
+	repo := ref.Context()
+	mi := &mountingImage{Image: img, sources: loadSources(s, repo.RegistryStr()), target: repo}
+	if err := remote.Write(ref, mi, opts...); err != nil {
+		return classify("pushing", remoteName, err)
+	}
+	recordSources(s, repo, layerDigests(img))
+	return nil
 }

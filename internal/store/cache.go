@@ -46,3 +46,18 @@ func (s *Store) CacheMountDir(id string) (dir string, created bool, err error) {
 func (s *Store) StatCachePath(contextDir string) string {
 	return s.path(dirCache, "stat-"+digest.FromString(contextDir).Encoded()[:32])
 }
+
+// ReadMeta returns a small named record of the store ("" name parts are
+// not allowed), or nil if there is none.
+func (s *Store) ReadMeta(name string) ([]byte, error) {
+	data, err := os.ReadFile(s.path(dirCache, "meta-"+name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// WriteMeta replaces a small named record atomically.
+func (s *Store) WriteMeta(name string, data []byte) error {
+	return s.writeFileAtomic(s.path(dirCache, "meta-"+name), data)
+}

@@ -37,7 +37,7 @@ func (s *Store) DiskUsage() (Usage, error) {
 		return u, err
 	}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "stat-") {
+		if !(strings.HasPrefix(e.Name(), "stat-") || strings.HasPrefix(e.Name(), "meta-") || strings.HasPrefix(e.Name(), "explain-")) {
 			u.CacheEntries++
 		}
 	}
@@ -147,7 +147,7 @@ func (s *Store) cacheBlobs(keep map[digest.Digest]bool) error {
 	}
 	for _, e := range entries {
 		data, err := os.ReadFile(s.path(dirCache, e.Name()))
-		if err != nil || strings.HasPrefix(e.Name(), "stat-") {
+		if err != nil || (strings.HasPrefix(e.Name(), "stat-") || strings.HasPrefix(e.Name(), "meta-") || strings.HasPrefix(e.Name(), "explain-")) {
 			continue
 		}
 		var rec struct {

@@ -1,0 +1,89 @@
+package registry
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// blobSources remembers, per registry, a repository known to hold each
+// blob (from pulls and pushes), so a push to another repository of the same
+// registry mounts the blob instead of uploading it again.
+type blobSources map[string]string // blob digest → repository (registry/path)
+
+var sourcesMu sync.Mutex
+
+func metaName(registry string) string {
+	return "blobsrc-" + digest.FromString(registry).Encoded()[:16]
+}
+
+func loadSources(s *store.Store, registry string) blobSources {
+	src := blobSources{}
+	if data, err := s.ReadMeta(metaName(registry)); err == nil && data != nil {
+		_ = json.Unmarshal(data, &src)
+	}
+	return src
+}
+
+// recordSources notes that repo holds the blobs (best effort).
+func recordSources(s *store.Store, repo name.Repository, blobs []v1.Hash) {
+	sourcesMu.Lock()
+	defer sourcesMu.Unlock()
+	src := loadSources(s, repo.RegistryStr())
+	for _, b := range blobs {
+		src[b.String()] = repo.Name()
+	}
+	if data, err := json.Marshal(src); err == nil {
+		_ = s.WriteMeta(metaName(repo.RegistryStr()), data)
+	}
+}
+
+// mountingImage offers go-containerregistry the layers another repository
+// of the target registry holds as mountable.
+type mountingImage struct {
+	v1.Image
+	sources blobSources
+	target  name.Repository
+}
+
+func (m *mountingImage) Layers() ([]v1.Layer, error) {
+	layers, err := m.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			continue
+		}
+		from, ok := m.sources[d.String()]
+		if !ok || from == m.target.Name() {
+			continue
+		}
+		if ref, err := name.ParseReference(from+"@"+d.String(), name.WeakValidation, name.Insecure); err == nil {
+			layers[i] = &remote.MountableLayer{Layer: l, Reference: ref}
+		}
+	}
+	return layers, nil
+}
+
+// layerDigests lists an image's layer blobs.
+func layerDigests(img v1.Image) []v1.Hash {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil
+	}
+	var out []v1.Hash
+	for _, l := range layers {
+		if d, err := l.Digest(); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
