@@ -164,7 +164,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	env := &instr.Env{
 		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
 		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}, NoCache: o.NoCache, ExplainCache: o.Explain, Network: o.Network, RunOpts: o.Run,
-		BuildArgs: o.BuildArgs, Secrets: o.Secrets,
+		BuildArgs: o.BuildArgs, Secrets: o.Secrets, SSH: o.SSH,
 	}
 	env.NoCacheStages = map[string]bool{}
 	for _, st := range o.NoCacheFor {

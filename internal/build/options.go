@@ -21,6 +21,7 @@ type Options struct {
 	BuildArgs  map[string]string
 	Labels     map[string]string
 	Secrets    map[string][]byte // --secret id → value
+	SSH        map[string]string // --ssh id → agent socket
 	Outputs    []Output
 	// Compression of the layers this build writes, from the outputs'
 	// compression= and compression-level= (buildx's exporter options).

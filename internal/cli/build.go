@@ -13,9 +13,9 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile, shmSize, metadataFile                               string
-	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts []string
-	noCache, quiet, verify, pull, push, explain, load                                             bool
+	file, target, progress, network, iidfile, shmSize, metadataFile                                    string
+	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh []string
+	noCache, quiet, verify, pull, push, explain, load                                                  bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -74,6 +74,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.BoolVar(&f.explain, "explain-cache", false, "for every step that misses the cache, say which input changed")
 	fl.StringVar(&f.metadataFile, "metadata-file", "", "write the build result's digest and descriptor as JSON, as buildx does")
 	fl.BoolVar(&f.load, "load", false, "load the single-platform result into a reachable Docker daemon (docker load)")
+	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent for RUN --mount=type=ssh: default (=$SSH_AUTH_SOCK) or id=SOCKET")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -115,6 +116,9 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	}
 	o.Run = run
 	if o.Contexts, err = namedContexts(f.contexts); err != nil {
+		return o, err
+	}
+	if o.SSH, err = sshAgents(f.ssh); err != nil {
 		return o, err
 	}
 	o.Secrets = map[string][]byte{}
@@ -190,6 +194,25 @@ func namedContexts(values []string) (map[string]string, error) {
 			value = abs
 		}
 		out[strings.ToLower(name)] = value
+	}
+	return out, nil
+}
+
+// sshAgents parses --ssh default|id[=socket]: without a socket, $SSH_AUTH_SOCK.
+func sshAgents(values []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		id, sock, ok := strings.Cut(v, "=")
+		if !ok || sock == "" {
+			sock = os.Getenv("SSH_AUTH_SOCK")
+			if sock == "" {
+				return nil, fmt.Errorf("--ssh %s: no socket given and SSH_AUTH_SOCK is not set (is an ssh agent running?)", id)
+			}
+		}
+		if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("--ssh %s: %s is not a socket", id, sock)
+		}
+		out[id] = sock
 	}
 	return out, nil
 }

@@ -34,6 +34,7 @@ type Env struct {
 	RunOpts       RunOptions        // --add-host, --shm-size, --ulimit
 	BuildArgs     map[string]string // --build-arg values
 	Secrets       map[string][]byte // --secret values by id; kept in memory only
+	SSH           map[string]string // --ssh agent sockets by id
 
 	// StagedContext returns a directory holding the context minus ignored
 	// files, made once per build on the first COPY that misses the cache.

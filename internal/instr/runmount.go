@@ -23,6 +23,7 @@ type preparedMount struct {
 // values never enter the key; bind sources enter it by content.
 func (e *Env) runMounts(ctx context.Context, s *State, ms []*instructions.Mount) ([]preparedMount, error) {
 	var out []preparedMount
+	sshCount := 0
 	for _, m := range ms {
 		target := m.Target
 		if target != "" && !path.IsAbs(target) {
@@ -39,6 +40,9 @@ func (e *Env) runMounts(ctx context.Context, s *State, ms []*instructions.Mount)
 			pm = tmpfsMount(m, target)
 		case instructions.MountTypeBind:
 			pm, err = e.bindMount(ctx, s, m, target)
+		case instructions.MountTypeSSH:
+			pm, err = e.sshMount(m, target, sshCount)
+			sshCount++
 		default:
 			err = fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
 		}
