@@ -26,10 +26,10 @@ func exportOne(ctx context.Context, env *instr.Env, client *registry.Client, out
 	desc := b.desc
 	switch out.Type {
 	case "oci":
-		if out.Attrs["tar"] == "false" {
-			return fmt.Errorf("output type=oci,tar=false is not supported yet")
-		}
 		named := []image.Named{{Name: nameOf(tags, out.Attrs), Descriptor: desc}}
+		if out.Attrs["tar"] == "false" {
+			return image.WriteOCIDir(out.Dest, env.Store, named)
+		}
 		return writeFileAtomic(out.Dest, func(f *os.File) error {
 			return image.WriteOCITar(f, env.Store, named, env.Epoch)
 		})
