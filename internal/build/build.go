@@ -2,7 +2,9 @@ package build
 
 import (
 	"context"
+
 	"fmt"
+	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 	"os"
 	"strings"
@@ -70,11 +72,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	client := registry.New(cfg)
 	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
+	importCaches(ctx, env, client, o.CacheFrom)
+	steps := &stepLog{seen: map[digest.Digest]bool{}}
+	env.Record = steps.record
 	images, err := solveAll(ctx, env, plans, targets, res, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
+	for _, img := range images {
+		for _, l := range img.Layers {
+			if err := env.EnsureBlob(ctx, l); err != nil {
+				return nil, err
+			}
+		}
+	}
 	result, err := finish(ctx, o, env, images, client)
+	if err == nil {
+		err = exportCaches(ctx, env, client, o.CacheTo, steps, images)
+	}
 	if err == nil {
 		// Best effort: a lost stat cache only costs re-reading files.
 		_ = bctx.Cache.Save(env.Store.StatCachePath(bctx.Root))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/remotecache"
 	"io"
 	"strings"
 )
@@ -38,12 +39,14 @@ type Options struct {
 	IIDFile          string
 	Quiet            bool
 	StoreRoot        string
-	ConfigPath       string            // --config kiln.toml
-	Platforms        []string          // --platform values; none means this machine's
-	Contexts         map[string]string // --build-context name → docker-image://REF or an absolute directory
-	Pull             bool              // --pull: refresh base images from their registries
-	Push             bool              // --push: push every -t name
-	Out              io.Writer         // progress
+	ConfigPath       string             // --config kiln.toml
+	Platforms        []string           // --platform values; none means this machine's
+	CacheTo          []remotecache.Spec // --cache-to
+	CacheFrom        []remotecache.Spec // --cache-from
+	Contexts         map[string]string  // --build-context name → docker-image://REF or an absolute directory
+	Pull             bool               // --pull: refresh base images from their registries
+	Push             bool               // --push: push every -t name
+	Out              io.Writer          // progress
 }
 
 // Output is one parsed --output / -o value.

@@ -10,12 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/build"
+	"github.com/kiln-build/kiln/internal/remotecache"
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile, shmSize, metadataFile                                    string
-	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh []string
-	noCache, quiet, verify, pull, push, explain, load                                                  bool
+	file, target, progress, network, iidfile, shmSize, metadataFile                                                        string
+	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
+	noCache, quiet, verify, pull, push, explain, load                                                                      bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -75,6 +76,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.metadataFile, "metadata-file", "", "write the build result's digest and descriptor as JSON, as buildx does")
 	fl.BoolVar(&f.load, "load", false, "load the single-platform result into a reachable Docker daemon (docker load)")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent for RUN --mount=type=ssh: default (=$SSH_AUTH_SOCK) or id=SOCKET")
+	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=R[,mode=max] or type=local,dest=DIR")
+	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=R or type=local,src=DIR")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -120,6 +123,20 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	}
 	if o.SSH, err = sshAgents(f.ssh); err != nil {
 		return o, err
+	}
+	for _, c := range f.cacheTo {
+		sp, err := remotecache.ParseSpec(c)
+		if err != nil {
+			return o, err
+		}
+		o.CacheTo = append(o.CacheTo, sp)
+	}
+	for _, c := range f.cacheFrom {
+		sp, err := remotecache.ParseSpec(c)
+		if err != nil {
+			return o, err
+		}
+		o.CacheFrom = append(o.CacheFrom, sp)
 	}
 	o.Secrets = map[string][]byte{}
 	for _, s := range f.secrets {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"time"
 
@@ -40,7 +41,20 @@ type Env struct {
 	// files, made once per build on the first COPY that misses the cache.
 	StagedContext func(ctx context.Context) (string, error)
 
+	// Remote caches (--cache-from), asked after the store misses; Record
+	// collects every step for --cache-to.
+	Remote []RemoteCache
+	Record func(key digest.Digest, l *image.Layer)
+
 	flight singleflight.Group // steps in progress, by cache key
+}
+
+// RemoteCache is an imported build cache whose layer bytes are fetched only
+// when needed.
+type RemoteCache interface {
+	Lookup(key digest.Digest) (*image.Layer, bool)
+	Has(l image.Layer) bool
+	Fetch(ctx context.Context, l image.Layer) error
 }
 
 // RunOptions are build-wide settings of every RUN container.

@@ -3,7 +3,9 @@ package instr
 import (
 	"context"
 	"encoding/json"
+
 	"fmt"
+	digest "github.com/opencontainers/go-digest"
 	"io"
 	"os"
 
@@ -39,10 +41,15 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	key := ch.key.Digest()
 	v := e.Progress.Start(s.prefix() + " " + ch.name)
 	defer e.recordKey(s, ch.key)
-	if rec, ok := e.lookup(key); ok && !e.NoCacheStages[s.Stage] {
+	rec, ok := e.lookup(key)
+	if !ok {
+		rec, ok = e.lookupRemote(key)
+	}
+	if ok && !e.NoCacheStages[s.Stage] {
 		v.Cached()
 		s.Img.AddLayer(rec.Layer, ch.history, e.Epoch)
 		s.Key = key
+		e.recordStep(key, rec.Layer)
 		return nil
 	}
 	if e.ExplainCache {
@@ -66,6 +73,7 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 		return &StepError{Stage: s.Stage, Name: ch.name, Err: err, Tail: v.Tail()}
 	}
 	l, _ := res.(*image.Layer)
+	e.recordStep(key, l)
 	if shared {
 		v.Logf("ran once for several platforms")
 	}
@@ -88,6 +96,34 @@ func (e *Env) lookup(key interface{ Encoded() string }) (cacheRecord, bool) {
 		return rec, false // gone, or compressed otherwise than this build asks
 	}
 	return rec, true
+}
+
+// lookupRemote asks the imported caches; the layer's bytes stay remote until
+// a later step or the export needs them (EnsureBlob).
+func (e *Env) lookupRemote(key digest.Digest) (cacheRecord, bool) {
+	if e.NoCache {
+		return cacheRecord{}, false
+	}
+	for _, r := range e.Remote {
+		if l, ok := r.Lookup(key); ok {
+			return cacheRecord{Layer: l}, true
+		}
+	}
+	return cacheRecord{}, false
+}
+
+// EnsureBlob makes sure a layer's blob is in the store, fetching it from an
+// imported cache that has it.
+func (e *Env) EnsureBlob(ctx context.Context, l image.Layer) error {
+	if e.Store.HasBlob(l.Digest) {
+		return nil
+	}
+	for _, r := range e.Remote {
+		if r.Has(l) {
+			return r.Fetch(ctx, l)
+		}
+	}
+	return fmt.Errorf("layer %s is neither in the store nor in an imported cache", l.Digest)
 }
 
 func (e *Env) store(key interface{ Encoded() string }, l *image.Layer) error {
@@ -153,3 +189,9 @@ func (e *StepError) Error() string {
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
+
+func (e *Env) recordStep(key digest.Digest, l *image.Layer) {
+	if e.Record != nil {
+		e.Record(key, l)
+	}
+}

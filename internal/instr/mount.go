@@ -62,6 +62,9 @@ func (e *Env) EnsureLayer(ctx context.Context, l image.Layer) (string, error) {
 	if e.Store.HasLayerDir(l.DiffID) {
 		return e.Store.LayerDir(l.DiffID), nil
 	}
+	if err := e.EnsureBlob(ctx, l); err != nil {
+		return "", err
+	}
 	tmp, err := e.Store.TempDir("unpack")
 	if err != nil {
 		return "", err

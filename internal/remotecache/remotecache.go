@@ -1,0 +1,174 @@
+// Package remotecache shares kiln's step cache through a directory or an
+// OCI registry (--cache-to / --cache-from), so a build on another machine
+// resolves unchanged steps without running them. See docs/remote-cache.md.
+package remotecache
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Media types of the cache artifact: an OCI image manifest whose config
+// lists step keys and whose layers are the layers those steps made.
+const (
+	ArtifactType    = "application/vnd.kiln.cache.v1"
+	ConfigMediaType = "application/vnd.kiln.cache.config.v1+json"
+)
+
+// Entry is one step: its cache key and the layer it made (none for a step
+// that changed nothing).
+type Entry struct {
+	Key   digest.Digest `json:"key"`
+	Layer *image.Layer  `json:"layer,omitempty"`
+}
+
+type config struct {
+	Entries []Entry `json:"entries"`
+}
+
+// Spec is a parsed --cache-to or --cache-from value.
+type Spec struct {
+	Type string // registry or local
+	Ref  string // registry: ref=
+	Dir  string // local: dest= (export) or src= (import)
+	Mode string // min (default) or max
+}
+
+// ParseSpec reads buildx's CSV form: type=registry,ref=R[,mode=max] or
+// type=local,dest=DIR / type=local,src=DIR.
+func ParseSpec(s string) (Spec, error) {
+	sp := Spec{Mode: "min"}
+	for _, field := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(field, "=")
+		if !ok {
+			return sp, fmt.Errorf("invalid cache option %q: want key=value", field)
+		}
+		switch k {
+		case "type":
+			sp.Type = v
+		case "ref":
+			sp.Ref = v
+		case "dest", "src":
+			sp.Dir = v
+		case "mode":
+			if v != "min" && v != "max" {
+				return sp, fmt.Errorf("cache mode=%s: want min or max", v)
+			}
+			sp.Mode = v
+		default:
+			return sp, fmt.Errorf("unknown cache option %q", k)
+		}
+	}
+	switch {
+	case sp.Type == "registry" && sp.Ref == "":
+		return sp, fmt.Errorf("cache type=registry needs ref=")
+	case sp.Type == "local" && sp.Dir == "":
+		return sp, fmt.Errorf("cache type=local needs dest= or src=")
+	case sp.Type != "registry" && sp.Type != "local":
+		return sp, fmt.Errorf("cache type=%s is not supported (registry, local)", sp.Type)
+	}
+	return sp, nil
+}
+
+// Commit writes the cache artifact for entries into the store.
+func Commit(s *store.Store, entries []Entry) (ocispec.Descriptor, error) {
+	cfg, err := json.Marshal(config{Entries: entries})
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	cfgDigest, err := s.PutBlob(cfg)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	m := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: ArtifactType,
+		Config:       ocispec.Descriptor{MediaType: ConfigMediaType, Digest: cfgDigest, Size: int64(len(cfg))},
+		Layers:       []ocispec.Descriptor{},
+	}
+	seen := map[digest.Digest]bool{}
+	for _, e := range entries {
+		if e.Layer != nil && !seen[e.Layer.Digest] {
+			seen[e.Layer.Digest] = true
+			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: e.Layer.MediaType, Digest: e.Layer.Digest, Size: e.Layer.Size})
+		}
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	d, err := s.PutBlob(data)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: ArtifactType, Digest: d, Size: int64(len(data))}, nil
+}
+
+// Source is an imported cache: step keys and how to get their layers' bytes.
+type Source struct {
+	entries map[digest.Digest]Entry
+	fetch   func(ctx context.Context, d ocispec.Descriptor) error
+}
+
+// Lookup answers a step from the imported cache.
+func (src *Source) Lookup(key digest.Digest) (*image.Layer, bool) {
+	e, ok := src.entries[key]
+	return e.Layer, ok
+}
+
+// Has reports whether the cache can provide a layer's bytes.
+func (src *Source) Has(l image.Layer) bool {
+	for _, e := range src.entries {
+		if e.Layer != nil && e.Layer.Digest == l.Digest {
+			return true
+		}
+	}
+	return false
+}
+
+// Fetch downloads a layer blob into the store, only when a later step or
+// the export needs its bytes.
+func (src *Source) Fetch(ctx context.Context, l image.Layer) error {
+	return src.fetch(ctx, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size})
+}
+
+// newSource reads the artifact's config blob (already in the store).
+func newSource(s *store.Store, manifest ocispec.Descriptor, fetch func(context.Context, ocispec.Descriptor) error, ctx context.Context) (*Source, error) {
+	raw, err := s.ReadBlob(manifest.Digest)
+	if err != nil {
+		return nil, err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("decoding cache manifest: %w", err)
+	}
+	if m.Config.MediaType != ConfigMediaType {
+		return nil, fmt.Errorf("%s is not a kiln cache (config media type %q)", manifest.Digest, m.Config.MediaType)
+	}
+	if err := fetch(ctx, m.Config); err != nil {
+		return nil, err
+	}
+	data, err := s.ReadBlob(m.Config.Digest)
+	if err != nil {
+		return nil, err
+	}
+	var cfg config
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("decoding cache config: %w", err)
+	}
+	src := &Source{entries: map[digest.Digest]Entry{}, fetch: fetch}
+	for _, e := range cfg.Entries {
+		src.entries[e.Key] = e
+	}
+	return src, nil
+}

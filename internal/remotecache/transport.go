@@ -1,0 +1,84 @@
+package remotecache
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/registry"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Export writes entries to the cache sp names.
+func Export(ctx context.Context, s *store.Store, client *registry.Client, sp Spec, entries []Entry) error {
+	desc, err := Commit(s, entries)
+	if err != nil {
+		return err
+	}
+	switch sp.Type {
+	case "local":
+		return image.WriteOCIDir(sp.Dir, s, []image.Named{{Name: "cache", Descriptor: desc}})
+	default:
+		return client.Push(ctx, s, desc, sp.Ref)
+	}
+}
+
+// Import reads the cache sp names; its layers are fetched only when needed.
+// A cache that does not exist yet is no error: the build just runs.
+func Import(ctx context.Context, s *store.Store, client *registry.Client, sp Spec) (*Source, error) {
+	if sp.Type == "local" {
+		return importDir(ctx, s, sp.Dir)
+	}
+	desc, err := client.FetchManifest(ctx, s, sp.Ref)
+	if err != nil {
+		return nil, err
+	}
+	fetch := func(ctx context.Context, d ocispec.Descriptor) error { return client.FetchBlob(ctx, s, sp.Ref, d) }
+	return newSource(s, desc, fetch, ctx)
+}
+
+func importDir(ctx context.Context, s *store.Store, dir string) (*Source, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return nil, fmt.Errorf("reading cache %s: %w", dir, err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(data, &idx); err != nil || len(idx.Manifests) == 0 {
+		return nil, fmt.Errorf("reading cache %s: no manifest in index.json", dir)
+	}
+	fetch := func(_ context.Context, d ocispec.Descriptor) error { return copyIn(s, dir, d) }
+	desc := idx.Manifests[len(idx.Manifests)-1]
+	if err := fetch(ctx, desc); err != nil {
+		return nil, err
+	}
+	return newSource(s, desc, fetch, ctx)
+}
+
+// copyIn copies a blob of a layout directory into the store, verifying it.
+func copyIn(s *store.Store, dir string, d ocispec.Descriptor) error {
+	if s.HasBlob(d.Digest) {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(dir, "blobs", d.Digest.Algorithm().String(), d.Digest.Encoded()))
+	if err != nil {
+		return fmt.Errorf("reading cache blob %s: %w", d.Digest, err)
+	}
+	defer f.Close()
+	_, _, err = s.WriteBlob(func(w io.Writer) error {
+		h := d.Digest.Algorithm().Digester()
+		if _, err := io.Copy(io.MultiWriter(w, h.Hash()), f); err != nil {
+			return err
+		}
+		if h.Digest() != d.Digest {
+			return fmt.Errorf("cache blob %s has digest %s", d.Digest, h.Digest())
+		}
+		return nil
+	})
+	return err
+}

@@ -1,0 +1,86 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiln-build/kiln/internal/testutil"
+)
+
+const remoteCacheDockerfile = `FROM busybox:test AS build
+WORKDIR /src
+COPY app.txt .
+RUN echo "built $(cat app.txt) at $(date +%s%N)" > /out.txt
+FROM busybox:test
+COPY --from=build /out.txt /out.txt
+RUN cat /out.txt > /copy.txt
+`
+
+// twoMachines makes two stores with the same base image and two copies of
+// one context, as two CI machines would have.
+func twoMachines(t *testing.T) (storeA, storeB, ctxA, ctxB string) {
+	t.Helper()
+	rootfs := t.TempDir()
+	testutil.BusyboxRootfs(t, rootfs)
+	dir := t.TempDir()
+	storeA, storeB = filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, s := range []string{storeA, storeB} {
+		mustKilnIn(t, s, "", "import", rootfs, "-t", "busybox:test")
+	}
+	ctxA, ctxB = filepath.Join(dir, "ctx-a"), filepath.Join(dir, "ctx-b")
+	for _, c := range []string{ctxA, ctxB} {
+		writeFiles(t, c, map[string]string{"Dockerfile": remoteCacheDockerfile, "app.txt": "v1"})
+	}
+	return
+}
+
+// assertAllCached checks that machine B ran nothing and made machine A's image.
+func assertAllCached(t *testing.T, r result, digestA, iidB string) {
+	t.Helper()
+	if n := strings.Count(r.stderr, "CACHED"); n != 5 {
+		t.Fatalf("want 5 CACHED steps (every WORKDIR, COPY and RUN), got %d:\n%s", n, r.stderr)
+	}
+	got, err := os.ReadFile(iidB)
+	if err != nil || string(got) != digestA {
+		t.Fatalf("machine B made %s, machine A %s", got, digestA)
+	}
+}
+
+func TestRemoteCacheLocalDirectory(t *testing.T) {
+	storeA, storeB, ctxA, ctxB := twoMachines(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	iidA, iidB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	mustKilnIn(t, storeA, "", "build", "--progress", "plain", "--iidfile", iidA,
+		"--cache-to", "type=local,dest="+cache+",mode=max", ctxA)
+	digestA, _ := os.ReadFile(iidA)
+	r := mustKilnIn(t, storeB, "", "build", "--progress", "plain", "--iidfile", iidB,
+		"--cache-from", "type=local,src="+cache, ctxB)
+	assertAllCached(t, r, string(digestA), iidB)
+	// A changed file reruns from its COPY on, still using the cache before it.
+	writeFiles(t, ctxB, map[string]string{"app.txt": "v2"})
+	r = mustKilnIn(t, storeB, "", "build", "--progress", "plain", "--cache-from", "type=local,src="+cache, ctxB)
+	if strings.Count(r.stderr, "CACHED") != 1 {
+		t.Fatalf("after an edit only WORKDIR should be cached:\n%s", r.stderr)
+	}
+}
+
+func TestRemoteCacheRegistry(t *testing.T) {
+	reg := startRegistry(t)
+	cfg := reg.config(t, false)
+	storeA, storeB, ctxA, ctxB := twoMachines(t)
+	ref := reg.addr + "/team/app:cache"
+	iidA, iidB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	mustKilnIn(t, storeA, cfg, "build", "--progress", "plain", "--iidfile", iidA,
+		"--cache-to", "type=registry,ref="+ref+",mode=max", ctxA)
+	digestA, _ := os.ReadFile(iidA)
+	r := mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--iidfile", iidB,
+		"--cache-from", "type=registry,ref="+ref, ctxB)
+	assertAllCached(t, r, string(digestA), iidB)
+	// A cache that does not exist yet is a warning, not a failure.
+	r = mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--cache-from", "type=registry,ref="+reg.addr+"/team/none:cache", ctxB)
+	if !strings.Contains(r.stderr, "WARNING: importing cache") {
+		t.Fatalf("want a warning for a missing cache:\n%s", r.stderr)
+	}
+}
