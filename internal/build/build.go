@@ -66,6 +66,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer env.Cleanup()
 	cfg, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return nil, err
@@ -188,18 +189,25 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
 	}
-	env.StagedContext = stageOnce(st, bctx)
+	env.StagedContext, env.Cleanup = stageOnce(st, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
 	return env, nil
 }
 
-// stageOnce materializes the filtered context the first time a COPY needs it.
-func stageOnce(st *store.Store, bctx *buildctx.Context) func(context.Context) (string, error) {
+// stageOnce materializes the filtered context the first time a COPY needs
+// it; cleanup removes it when the build ends.
+func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
 	var once sync.Once
 	var dir string
 	var err error
+	cleanup := func() {
+		once.Do(func() {}) // no staging may start after cleanup
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
 	return func(ctx context.Context) (string, error) {
 		once.Do(func() {
 			var tmp string
@@ -210,5 +218,5 @@ func stageOnce(st *store.Store, bctx *buildctx.Context) func(context.Context) (s
 			err = bctx.Stage(ctx, dir)
 		})
 		return dir, err
-	}
+	}, cleanup
 }

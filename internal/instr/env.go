@@ -40,6 +40,7 @@ type Env struct {
 	// StagedContext returns a directory holding the context minus ignored
 	// files, made once per build on the first COPY that misses the cache.
 	StagedContext func(ctx context.Context) (string, error)
+	Cleanup       func() // removes what StagedContext made
 
 	// Remote caches (--cache-from), asked after the store misses; Record
 	// collects every step for --cache-to.

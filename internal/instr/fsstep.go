@@ -58,6 +58,10 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	// The same step of several platforms' builds (a stage on
 	// $BUILDPLATFORM) runs once; the others wait and share its layer.
 	res, err, shared := e.flight.Do(key.String(), func() (any, error) {
+		// Another platform may have finished this step since the lookup.
+		if rec, ok := e.lookup(key); ok && !e.NoCacheStages[s.Stage] {
+			return rec.Layer, nil
+		}
 		base := s.Img
 		if ch.linked {
 			base = image.New(s.Img.Config.Platform)
