@@ -150,12 +150,27 @@ func withDefaultPath(env []string) []string {
 	return append(append([]string(nil), env...), "PATH="+DefaultPathEnv)
 }
 
+// mountDestinations are the mount points whose stubs are removed after the
+// step. The runtime's own /proc, /dev and /sys stay, as BuildKit keeps them
+// (the directories runc creates there become part of the layer).
 func mountDestinations(ms []specs.Mount) []string {
 	out := make([]string, 0, len(ms))
 	for _, m := range ms {
+		if keptMountPoint(m.Destination) {
+			continue
+		}
 		out = append(out, m.Destination)
 	}
 	return out
+}
+
+func keptMountPoint(dest string) bool {
+	for _, top := range []string{"/proc", "/dev", "/sys"} {
+		if dest == top || strings.HasPrefix(dest, top+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(path string, v any) error {

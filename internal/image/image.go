@@ -26,12 +26,18 @@ type Image struct {
 	Layers []Layer
 }
 
-// New returns an empty image (FROM scratch) for a platform.
+// DefaultPath is the PATH BuildKit gives an image with none (FROM scratch).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// New returns an empty image (FROM scratch) for a platform, configured as
+// BuildKit's empty image: the default PATH and working directory "/".
 func New(p ocispec.Platform) *Image {
 	img := &Image{}
 	img.Config.Platform = p
 	img.Config.RootFS.Type = "layers"
 	img.Config.RootFS.DiffIDs = []digest.Digest{}
+	img.Config.Config.Env = []string{"PATH=" + DefaultPath}
+	img.Config.Config.WorkingDir = "/"
 	return img
 }
 

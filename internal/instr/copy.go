@@ -182,7 +182,12 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 		}
 		for _, m := range matches {
 			if spec.unpack {
-				done, err := unpackArchive(ctx, srcRoot, m, dstRoot, spec.dest, info.Chown)
+				// Extracted files keep the archive's owners unless --chown is given.
+				var chown fscopy.Chowner
+				if spec.chown != "" {
+					chown = info.Chown
+				}
+				done, err := unpackArchive(ctx, srcRoot, m, dstRoot, spec.dest, chown)
 				if err != nil {
 					return fmt.Errorf("extracting %s: %w", m, err)
 				}

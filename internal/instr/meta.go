@@ -117,14 +117,18 @@ func dispatchCmd(s *State, c *instructions.CmdCommand, epoch time.Time) {
 	args := s.shellForm(c.ShellDependantCmdLine)
 	s.Img.Config.Config.Cmd = args
 	s.Img.Config.Config.ArgsEscaped = false
+	s.cmdSet = true
 	s.Img.AddHistory(fmt.Sprintf("CMD %q", args), epoch)
 }
 
 func dispatchEntrypoint(s *State, c *instructions.EntrypointCommand, epoch time.Time) {
 	args := s.shellForm(c.ShellDependantCmdLine)
 	s.Img.Config.Config.Entrypoint = args
-	// As in Docker, a new ENTRYPOINT resets a CMD inherited from the base.
-	s.Img.Config.Config.Cmd = nil
+	// As in BuildKit, a new ENTRYPOINT resets a CMD inherited from the
+	// base, but not one this stage set.
+	if !s.cmdSet {
+		s.Img.Config.Config.Cmd = nil
+	}
 	s.Img.AddHistory(fmt.Sprintf("ENTRYPOINT %q", args), epoch)
 }
 

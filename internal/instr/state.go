@@ -31,6 +31,7 @@ type State struct {
 	File     string // Dockerfile name, for errors
 
 	Globals map[string]string // global and predefined ARG values a stage ARG may inherit
+	cmdSet  bool              // this stage has its own CMD
 	// From resolves a COPY --from / --mount from= name to its filesystem.
 	From func(ctx context.Context, name string) (*Source, error)
 }
