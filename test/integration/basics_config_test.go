@@ -81,9 +81,19 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 				if !reflect.DeepEqual(c.Entrypoint, []string{"/bin/sh", "-c", "echo entry"}) {
 					t.Errorf("Entrypoint = %q, want [/bin/sh -c \"echo entry\"]", c.Entrypoint)
 				}
-				// As Docker: ENTRYPOINT after CMD resets the inherited CMD.
-				if len(c.Cmd) != 0 {
-					t.Errorf("Cmd = %q, want none (ENTRYPOINT resets an earlier CMD)", c.Cmd)
+				// As BuildKit: ENTRYPOINT resets a CMD inherited from the
+				// base, but keeps one this stage set before it.
+				if !reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo cmd $HOME"}) {
+					t.Errorf("Cmd = %q, want the stage's own CMD kept", c.Cmd)
+				}
+			},
+		},
+		{
+			name:       "entrypoint resets an inherited cmd",
+			dockerfile: "FROM busybox:test AS base\nCMD [\"inherited\"]\nFROM base\nENTRYPOINT [\"/bin/echo\"]\n",
+			check: func(t *testing.T, b *built) {
+				if c := b.img.config.Config; len(c.Cmd) != 0 {
+					t.Errorf("Cmd = %q, want none: ENTRYPOINT resets a CMD inherited from the base", c.Cmd)
 				}
 			},
 		},
