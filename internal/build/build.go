@@ -61,6 +61,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer rep.Close()
 	warn(rep, df, plans[0])
 	env, err := newEnv(ctx, o, bctx, rep)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/build"
 	"github.com/kiln-build/kiln/internal/remotecache"
@@ -62,7 +63,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for the image (K=V)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination (type=oci,dest=app.tar)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret to expose to RUN --mount=type=secret (id=KEY,src=FILE or id=KEY,env=VAR)")
-	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, rawjson, quiet")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, rawjson, quiet")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
 	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "rebuild these stages without the cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
@@ -99,6 +100,9 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	}
 	if f.quiet {
 		o.Progress = "quiet"
+	}
+	if o.Progress == "auto" && isTerminal(os.Stderr) {
+		o.Progress = "tty"
 	}
 	for _, a := range f.buildArgs {
 		k, v, ok := strings.Cut(a, "=")
@@ -232,4 +236,9 @@ func sshAgents(values []string) (map[string]string, error) {
 		out[id] = sock
 	}
 	return out, nil
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -22,6 +22,9 @@ type event struct {
 // event writes e as JSON (secrets masked) when in rawjson mode; it reports
 // whether it did. Called with r.mu held.
 func (r *Reporter) event(e event) bool {
+	if r.ttyEvent(e) {
+		return true
+	}
 	if !r.json || r.out == nil {
 		return r.json
 	}
@@ -56,15 +59,21 @@ func (r *Reporter) Finish(s Summary) {
 	defer r.mu.Unlock()
 	s.Seconds = time.Since(r.started).Seconds()
 	s.Cached, s.Ran = r.cached, r.ran
-	if r.event(event{Type: "summary", Summary: &s}) {
+	prefix := fmt.Sprintf("#%d DONE", r.next+1)
+	if r.tty != nil {
+		r.mu.Unlock()
+		r.closeTTY()
+		r.mu.Lock()
+		prefix = " =>"
+	} else if r.event(event{Type: "summary", Summary: &s}) {
 		return
 	}
 	name := s.Image
 	if name == "" {
 		name = "(untagged)"
 	}
-	r.printf("#%d DONE %s %s, %s in %d layers, %.1fs, %d steps cached, %d run\n",
-		r.next+1, name, s.Digest, humanSize(s.Size), s.Layers, s.Seconds, s.Cached, s.Ran)
+	r.printf("%s %s %s, %s in %d layers, %.1fs, %d steps cached, %d run\n",
+		prefix, name, s.Digest, humanSize(s.Size), s.Layers, s.Seconds, s.Cached, s.Ran)
 }
 
 func humanSize(n int64) string {

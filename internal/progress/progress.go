@@ -21,21 +21,29 @@ type Reporter struct {
 	started time.Time
 	cached  int
 	ran     int
+	tty     *ttyState // the live view, when on a terminal
 }
 
 // New returns a reporter for mode "plain" (also "auto" for now: the tty view
 // is not written yet) or "quiet".
 func New(out io.Writer, mode string) (*Reporter, error) {
 	switch mode {
-	case "", "auto", "plain", "tty":
+	case "", "auto", "plain":
 		return &Reporter{out: out, started: time.Now()}, nil
+	case "tty":
+		r := &Reporter{out: out, started: time.Now()}
+		r.startTTY()
+		return r, nil
 	case "quiet":
 		return &Reporter{started: time.Now()}, nil
 	case "rawjson":
 		return &Reporter{out: out, json: true, started: time.Now()}, nil
 	}
-	return nil, fmt.Errorf("unknown progress mode %q (plain, rawjson, quiet, auto)", mode)
+	return nil, fmt.Errorf("unknown progress mode %q (auto, tty, plain, rawjson, quiet)", mode)
 }
+
+// Close ends the live view, if any; call it when the build ends.
+func (r *Reporter) Close() { r.closeTTY() }
 
 // Mask hides a value (a secret) wherever it would be printed.
 func (r *Reporter) Mask(value string) {
