@@ -77,9 +77,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	importCaches(ctx, env, client, o.CacheFrom)
 	steps := &stepLog{seen: map[digest.Digest]bool{}}
 	env.Record = steps.record
-	images, err := solveAll(ctx, env, plans, targets, res, o.Contexts)
+	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
+	images, err := solveAll(ctx, env, plans, targets, res, o.Contexts, sizes)
 	if err != nil {
 		return nil, err
+	}
+	if o.Report {
+		report(rep, plans[0], images[0], sizes)
 	}
 	for _, img := range images {
 		for _, l := range img.Layers {
@@ -135,13 +139,17 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, p *plan.Plan) {
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, env *instr.Env, plans []*plan.Plan, targets []ocispec.Platform, res *resolver, contexts map[string]string) ([]*image.Image, error) {
+func solveAll(ctx context.Context, env *instr.Env, plans []*plan.Plan, targets []ocispec.Platform, res *resolver, contexts map[string]string, sizes *stageSizes) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
 		i := i
 		g.Go(func() error {
-			img, err := solver.Build(gctx, solver.Options{Env: env, Plan: plans[i], Platform: targets[i], Images: res.image, Contexts: contexts})
+			opts := solver.Options{Env: env, Plan: plans[i], Platform: targets[i], Images: res.image, Contexts: contexts}
+			if i == 0 {
+				opts.StageDone = sizes.done
+			}
+			img, err := solver.Build(gctx, opts)
 			images[i] = img
 			return err
 		})

@@ -34,6 +34,7 @@ type Options struct {
 	NoCache          bool
 	NoCacheFor       []string // --no-cache-filter stages
 	Explain          bool     // --explain-cache
+	Report           bool     // --report: image size next to the stages it copies from
 	Network          string
 	Run              instr.RunOptions // --add-host, --shm-size, --ulimit
 	IIDFile          string

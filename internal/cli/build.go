@@ -17,7 +17,7 @@ import (
 type buildFlags struct {
 	file, target, progress, network, iidfile, shmSize, metadataFile                                                        string
 	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
-	noCache, quiet, verify, pull, push, explain, load                                                                      bool
+	noCache, quiet, verify, pull, push, explain, load, report                                                              bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -79,6 +79,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent for RUN --mount=type=ssh: default (=$SSH_AUTH_SOCK) or id=SOCKET")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=R[,mode=max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=R or type=local,src=DIR")
+	fl.BoolVar(&f.report, "report", false, "print the image's size next to the size of each stage it copies from")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
@@ -90,7 +91,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	o := build.Options{
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
-		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
+		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, Report: f.report, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
 	}
 	switch f.network {
 	case "default", "host", "none":

@@ -178,3 +178,18 @@ func (v *Vertex) Done(err error) {
 func (v *Vertex) Logf(format string, args ...any) {
 	fmt.Fprintf(v, format+"\n", args...)
 }
+
+// Note prints an informational line (reports, summaries).
+func (r *Reporter) Note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		r.event(event{Type: "note", Data: fmt.Sprintf(format, args...)})
+		return
+	}
+	if r.tty != nil {
+		r.tty.warns = append(r.tty.warns, fmt.Sprintf(format, args...))
+		return
+	}
+	r.printf(format+"\n", args...)
+}

@@ -74,7 +74,7 @@ func (r *Reporter) ttyEvent(e event) bool {
 			s.cached, s.failed = e.Type == "cached", e.Type == "error"
 		}
 	case "warning":
-		t.warns = append(t.warns, e.Data)
+		t.warns = append(t.warns, "WARNING: "+e.Data)
 	}
 	return true
 }
@@ -139,7 +139,7 @@ func (r *Reporter) closeTTY() {
 	defer r.mu.Unlock()
 	r.draw(true)
 	for _, w := range r.tty.warns {
-		fmt.Fprintf(r.out, "WARNING: %s\n", r.mask(w))
+		fmt.Fprintf(r.out, "%s\n", r.mask(w))
 	}
 }
 

@@ -30,6 +30,8 @@ type Options struct {
 	// Images resolves an external image (FROM, COPY --from) to its config and
 	// layers and the manifest digest that identifies it in cache keys.
 	Images func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error)
+	// StageDone, if set, is told each stage's result (for size reports).
+	StageDone func(st *plan.Stage, img *image.Image)
 	// Contexts are --build-context values by name: "docker-image://REF"
 	// or a local directory. FROM and COPY --from look here first.
 	Contexts map[string]string
@@ -56,6 +58,9 @@ func Build(ctx context.Context, o Options) (*image.Image, error) {
 			r := results[st]
 			defer close(r.done)
 			r.img, r.key, r.err = buildStage(gctx, o, st, results)
+			if r.err == nil && o.StageDone != nil {
+				o.StageDone(st, r.img)
+			}
 			return r.err
 		})
 	}
