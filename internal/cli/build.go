@@ -17,7 +17,7 @@ import (
 type buildFlags struct {
 	file, target, progress, network, iidfile, shmSize, metadataFile                                                        string
 	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
-	noCache, quiet, verify, pull, push, explain, load, report                                                              bool
+	noCache, quiet, verify, pull, push, explain, load, report, check                                                       bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -27,6 +27,9 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		Short: "Build an image from a Dockerfile",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.check {
+				return runCheck(cmd, f.dockerfilePath(args[0]), "text")
+			}
 			contextDir, file, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), args[0], f.file)
 			if err != nil {
 				return err
@@ -80,6 +83,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=R[,mode=max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=R or type=local,src=DIR")
 	fl.BoolVar(&f.report, "report", false, "print the image's size next to the size of each stage it copies from")
+	fl.BoolVar(&f.check, "check", false, "lint the Dockerfile (as kiln check) instead of building")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")

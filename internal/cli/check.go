@@ -26,38 +26,44 @@ func newCheckCmd() *cobra.Command {
 			if file == "" {
 				file = filepath.Join(dir, "Dockerfile")
 			}
-			src, err := os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			df, err := dockerfile.Parse(file, src)
-			if err != nil {
-				return err
-			}
-			findings := lint.Check(df)
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(findings); err != nil {
-					return err
-				}
-			} else {
-				for _, f := range findings {
-					fmt.Fprintf(w, "%s:%d: %s: %s\n", f.File, f.Line, f.Rule, f.Message)
-					if f.Advice != "" {
-						fmt.Fprintf(w, "    %s\n", f.Advice)
-					}
-				}
-				fmt.Fprintf(w, "%d findings\n", len(findings))
-			}
-			if len(findings) > 0 && lint.ErrorsOn(df) {
-				return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))
-			}
-			return nil
+			return runCheck(cmd, file, format)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile)")
 	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	return cmd
+}
+
+// runCheck lints one Dockerfile and prints the findings (kiln check and
+// kiln build --check).
+func runCheck(cmd *cobra.Command, file, format string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	df, err := dockerfile.Parse(file, src)
+	if err != nil {
+		return err
+	}
+	findings := lint.Check(df)
+	w := cmd.OutOrStdout()
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(findings); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range findings {
+			fmt.Fprintf(w, "%s:%d: %s: %s\n", f.File, f.Line, f.Rule, f.Message)
+			if f.Advice != "" {
+				fmt.Fprintf(w, "    %s\n", f.Advice)
+			}
+		}
+		fmt.Fprintf(w, "%d findings\n", len(findings))
+	}
+	if len(findings) > 0 && lint.ErrorsOn(df) {
+		return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))
+	}
+	return nil
 }

@@ -54,6 +54,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 	}
 	defer release()
 	ch := change{
+		linked: spec.link,
 		key: cachekey.Step{
 			Op:     "add",
 			Args:   append(append([]string{spec.dest, spec.chown, spec.chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.excludes...),
