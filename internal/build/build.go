@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"path/filepath"
 
 	"fmt"
 	digest "github.com/opencontainers/go-digest"
@@ -25,6 +26,7 @@ import (
 	"github.com/kiln-build/kiln/internal/plan"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/solver"
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -205,27 +207,50 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	return env, nil
 }
 
-// stageOnce materializes the filtered context the first time a COPY needs
-// it; cleanup removes it when the build ends.
+// stageOnce makes, the first time a COPY needs it, a read-only view of the
+// context minus ignored files: an overlay of whiteouts over the context
+// itself (nothing copied, the context's inodes untouched), or a staged copy
+// where overlayfs refuses the context's filesystem. cleanup removes it.
 func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
 	var once sync.Once
-	var dir string
+	var view string
+	var release func()
 	var err error
 	cleanup := func() {
 		once.Do(func() {}) // no staging may start after cleanup
-		if dir != "" {
-			os.RemoveAll(dir)
+		if release != nil {
+			release()
 		}
 	}
 	return func(ctx context.Context) (string, error) {
 		once.Do(func() {
-			var tmp string
-			if tmp, err = st.TempDir("context"); err != nil {
-				return
-			}
-			dir = tmp
-			err = bctx.Stage(ctx, dir)
+			view, release, err = contextView(ctx, st, bctx)
 		})
-		return dir, err
+		return view, err
 	}, cleanup
+}
+
+func contextView(ctx context.Context, st *store.Store, bctx *buildctx.Context) (string, func(), error) {
+	tmp, err := st.TempDir("context")
+	if err != nil {
+		return "", nil, err
+	}
+	wh, target := filepath.Join(tmp, "wh"), filepath.Join(tmp, "view")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		return "", nil, err
+	}
+	if err := bctx.Whiteouts(ctx, wh); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{wh}, Empty: bctx.Root, Target: target})
+	if err == nil {
+		return target, func() { m.Unmount(); os.RemoveAll(tmp) }, nil
+	}
+	staged := filepath.Join(tmp, "staged")
+	if err := bctx.Stage(ctx, staged); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	return staged, func() { os.RemoveAll(tmp) }, nil
 }
