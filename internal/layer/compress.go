@@ -1,10 +1,13 @@
 package layer
 
 import (
+	"runtime"
+
 	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/klauspost/pgzip"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
@@ -49,19 +52,29 @@ func newBlobWriter(w io.Writer, opts Options) (*blobWriter, error) {
 	return b, nil
 }
 
+// gzipBlockSize is part of the output format: changing it changes digests.
+const gzipBlockSize = 1 << 20
+
 func newGzip(w io.Writer, level int) (io.WriteCloser, error) {
 	if level == 0 {
 		level = gzip.DefaultCompression
 	} else if level < 1 || level > 9 {
 		return nil, fmt.Errorf("invalid gzip level %d: want 1-9", level)
 	}
-	zw, err := gzip.NewWriterLevel(w, level)
+	// pgzip compresses fixed-size blocks on every core; its output depends
+	// on the block size and level only, never on how many run at once
+	// (checked by TestGzipIndependentOfConcurrency), so blobs stay
+	// reproducible across machines.
+	zw, err := pgzip.NewWriterLevel(w, level)
 	if err != nil {
 		return nil, fmt.Errorf("creating gzip writer: %w", err)
 	}
+	if err := zw.SetConcurrency(gzipBlockSize, max(runtime.GOMAXPROCS(0), 2)); err != nil {
+		return nil, err
+	}
 	// The zero header is already deterministic; set it anyway so a library
 	// default change cannot leak into blobs.
-	zw.Header = gzip.Header{OS: 255}
+	zw.Header = pgzip.Header{OS: 255}
 	return zw, nil
 }
 
@@ -125,7 +138,9 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 	}
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
-		zr, err := gzip.NewReader(br)
+		// pgzip decompresses ahead in its own goroutine, so inflating
+		// overlaps with hashing and writing the files.
+		zr, err := pgzip.NewReaderN(br, 1<<20, 4)
 		if err != nil {
 			return nil, nil, fmt.Errorf("opening gzip layer: %w", err)
 		}
