@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -68,8 +69,14 @@ func hashFile(abs string) (digest.Digest, statKey, error) {
 		return "", statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *buf); err != nil { // plain Reader: use buf
 		return "", statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
 	}
 	return digest.NewDigest(digest.SHA256, h), keyOf(&st), nil
 }
+
+// copyBufs reuses read buffers across files: a 50,000-file context would
+// otherwise allocate one per file.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

@@ -58,6 +58,7 @@ type cacheEntry struct {
 type StatCache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	dirty   bool // changed since loaded: Save has something to write
 }
 
 // NewStatCache returns an empty cache.
@@ -79,8 +80,13 @@ func (c *StatCache) lookup(abs string, k statKey) (digest.Digest, bool) {
 	if k.MtimeNs/int64(time.Second) >= sec || k.CtimeNs/int64(time.Second) >= sec {
 		return "", false // racily clean
 	}
-	e.Used = now().UnixNano()
-	c.entries[abs] = e
+	// Refresh the last-use time only once a day: a no-op build then
+	// leaves the cache unchanged and Save writes nothing.
+	if t := now().UnixNano(); t-e.Used > int64(24*time.Hour) {
+		e.Used = t
+		c.entries[abs] = e
+		c.dirty = true
+	}
 	return e.Digest, true
 }
 
@@ -91,6 +97,7 @@ func (c *StatCache) store(abs string, k statKey, d digest.Digest, at time.Time) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[abs] = cacheEntry{Key: k, Digest: d, Written: at.UnixNano(), Used: at.UnixNano()}
+	c.dirty = true
 }
 
 // Len reports the number of entries.
@@ -135,6 +142,13 @@ func LoadStatCache(file string) (*StatCache, error) {
 // fsync of the directory, so a crash leaves the old or the new cache.
 func (c *StatCache) Save(file string) error {
 	c.mu.Lock()
+	if !c.dirty {
+		if _, err := os.Stat(file); err == nil {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.dirty = false
 	cf := cacheFile{Format: cacheFormat, Entries: make(map[string]cacheEntry, len(c.entries))}
 	cutoff := now().Add(-maxUnused).UnixNano()
 	for k, e := range c.entries {
