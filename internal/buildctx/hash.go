@@ -12,6 +12,12 @@ import (
 // ignore rules, COPY --exclude patterns and the stat cache applied. A source
 // that matches nothing yields an *fshash.NotFoundError.
 func (c *Context) Hash(ctx context.Context, srcs []string, excludes []string, followLinks bool) (digest.Digest, error) {
+	return c.HashRecord(ctx, srcs, excludes, followLinks, nil)
+}
+
+// HashRecord is Hash that also tells record every hashed entry (see
+// fshash.Options.Record).
+func (c *Context) HashRecord(ctx context.Context, srcs []string, excludes []string, followLinks bool, record func(rel, summary string)) (digest.Digest, error) {
 	if _, err := c.ignoreMatcher(); err != nil {
 		return "", err
 	}
@@ -21,6 +27,7 @@ func (c *Context) Hash(ctx context.Context, srcs []string, excludes []string, fo
 		DescendExcluded: c.hasExceptions(),
 		ExcludePatterns: excludes,
 		Cache:           c.Cache,
+		Record:          record,
 	})
 	if err != nil {
 		return "", fmt.Errorf("hashing build context: %w", err)

@@ -2,6 +2,7 @@ package fshash
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash"
 
 	digest "github.com/opencontainers/go-digest"
@@ -60,4 +61,10 @@ func (en *entry) encode(e *encoder) {
 	e.u64(en.rdev)
 	e.str(en.link)
 	e.str(string(en.sum))
+}
+
+// summary is one entry's hashed fields in a short comparable form, for
+// saying which file changed between two builds (--explain-cache).
+func (e *entry) summary() string {
+	return fmt.Sprintf("%c %o %d:%d %s %s", e.typ, e.mode, e.uid, e.gid, e.link, e.sum)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"path"
 	"path/filepath"
 
 	"github.com/moby/patternmatcher"
@@ -16,6 +17,10 @@ import (
 
 // Options tune Paths.
 type Options struct {
+	// Record, if set, is told every hashed entry: its path (below the
+	// source match) and a summary of what was hashed. --explain-cache uses it
+	// to name the file that changed.
+	Record func(rel, summary string)
 	// FollowLinks follows a symlink named directly by a source (as COPY does);
 	// symlinks below a selected directory are never followed.
 	FollowLinks bool
@@ -108,6 +113,9 @@ func hashSource(ctx context.Context, enc *encoder, root, src string, opts Option
 		enc.u64(uint64(len(w.entries)))
 		for i := range w.entries {
 			w.entries[i].encode(enc)
+			if opts.Record != nil {
+				opts.Record(path.Join(m.name, w.entries[i].rel), w.entries[i].summary())
+			}
 		}
 	}
 	return nil

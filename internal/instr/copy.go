@@ -111,7 +111,7 @@ func (e *Env) copySource(ctx context.Context, s *State, from string, spec copySp
 		return e.inlineSource(ctx, spec)
 	}
 	if spec.fromCtx {
-		d, err := e.Context.Hash(ctx, spec.srcs, spec.excludes, true)
+		d, err := e.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, e.fileRecorder(s))
 		if err != nil {
 			return nil, "", nil, err
 		}

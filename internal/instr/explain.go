@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	digest "github.com/opencontainers/go-digest"
@@ -19,9 +20,33 @@ func (e *Env) explainPath(s *State) string {
 	return filepath.Join(e.Store.Root(), "cache", "explain-"+id.Encoded()[:32])
 }
 
+// explained is what --explain-cache keeps of a step: its key inputs and,
+// for COPY from the context, a summary of every file it hashed.
+type explained struct {
+	Key   cachekey.Step     `json:"key"`
+	Files map[string]string `json:"files,omitempty"`
+}
+
+// fileRecorder collects the files a COPY hashes, when --explain-cache is on.
+func (e *Env) fileRecorder(s *State) func(rel, summary string) {
+	if !e.ExplainCache {
+		return nil
+	}
+	s.files = map[string]string{}
+	return func(rel, summary string) { s.files[rel] = summary }
+}
+
 // recordKey remembers the step's key inputs for the next build's --explain-cache.
 func (e *Env) recordKey(s *State, k cachekey.Step) {
-	data, err := json.Marshal(k)
+	files := s.files
+	s.files = nil
+	if !e.ExplainCache && files == nil {
+		// Keep the previous record's file list: only --explain-cache builds make one.
+		if old, ok := e.loadExplained(s); ok && fmt.Sprint(old.Key) == fmt.Sprint(k) {
+			return
+		}
+	}
+	data, err := json.Marshal(explained{Key: k, Files: files})
 	if err != nil {
 		return
 	}
@@ -32,17 +57,51 @@ func (e *Env) recordKey(s *State, k cachekey.Step) {
 	_ = os.WriteFile(p, data, 0o600) // best effort: it only explains
 }
 
+func (e *Env) loadExplained(s *State) (explained, bool) {
+	var old explained
+	data, err := os.ReadFile(e.explainPath(s))
+	if err != nil || json.Unmarshal(data, &old) != nil {
+		return old, false
+	}
+	return old, true
+}
+
 // explainMiss says which input of the step differs from the last build.
 func (e *Env) explainMiss(s *State, k cachekey.Step) string {
-	data, err := os.ReadFile(e.explainPath(s))
-	if err != nil {
+	old, ok := e.loadExplained(s)
+	if !ok {
 		return "no earlier build of this step in this store"
 	}
-	var old cachekey.Step
-	if json.Unmarshal(data, &old) != nil {
-		return "no readable record of the earlier build"
+	why := diffKeys(old.Key, k)
+	if files := diffFiles(old.Files, s.files); files != "" {
+		why = strings.Replace(why, "the files it copies changed (content or metadata)", files, 1)
 	}
-	return diffKeys(old, k)
+	return why
+}
+
+// diffFiles names the copied files that were added, removed or changed.
+func diffFiles(old, cur map[string]string) string {
+	if old == nil || cur == nil {
+		return ""
+	}
+	var changes []string
+	for p, sum := range cur {
+		if o, ok := old[p]; !ok {
+			changes = append(changes, "added "+p)
+		} else if o != sum {
+			changes = append(changes, "changed "+p)
+		}
+	}
+	for p := range old {
+		if _, ok := cur[p]; !ok {
+			changes = append(changes, "removed "+p)
+		}
+	}
+	sort.Strings(changes)
+	if len(changes) > 5 {
+		changes = append(changes[:5], fmt.Sprintf("and %d more", len(changes)-5))
+	}
+	return "copied files: " + strings.Join(changes, ", ")
 }
 
 func diffKeys(old, cur cachekey.Step) string {

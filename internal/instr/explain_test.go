@@ -35,3 +35,14 @@ func TestDiffKeysNamesTheChangedInput(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffFilesNamesChangedFiles(t *testing.T) {
+	old := map[string]string{"a": "1", "b": "2", "gone": "3"}
+	cur := map[string]string{"a": "1", "b": "2x", "new": "4"}
+	if got := diffFiles(old, cur); got != "copied files: added new, changed b, removed gone" {
+		t.Fatalf("got %q", got)
+	}
+	if diffFiles(nil, cur) != "" {
+		t.Fatal("no earlier file list must give no file explanation")
+	}
+}

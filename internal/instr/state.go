@@ -32,6 +32,7 @@ type State struct {
 
 	Globals map[string]string // global and predefined ARG values a stage ARG may inherit
 	cmdSet  bool              // this stage has its own CMD
+	files   map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
 	From func(ctx context.Context, name string) (*Source, error)
 }
