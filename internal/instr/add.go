@@ -61,7 +61,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 			Inputs: []cachekey.Input{inputs},
 		},
 		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
-		history: addHistory(c, spec) + " # buildkit",
+		history: fileOpHistory("ADD", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
 		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
 			root, err := srcRoot(ctx)
 			if err != nil {
@@ -92,18 +92,4 @@ func splitURLs(srcs []string) ([]string, error) {
 		return nil, fmt.Errorf("ADD mixing URLs and local files is not supported yet; use two ADD instructions")
 	}
 	return urls, nil
-}
-
-func addHistory(c *instructions.AddCommand, spec copySpec) string {
-	msg := "ADD"
-	if c.Chown != "" {
-		msg += " --chown=" + c.Chown
-	}
-	if c.Chmod != "" {
-		msg += " --chmod=" + c.Chmod
-	}
-	for _, src := range c.SourcePaths {
-		msg += " " + src
-	}
-	return msg + " " + spec.dest
 }

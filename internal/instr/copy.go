@@ -52,7 +52,7 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
 		},
 		name:    "COPY " + copyDisplay(c),
-		history: copyHistory(c, spec) + " # buildkit",
+		history: fileOpHistory("COPY", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
 		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
 			root, err := srcRoot(ctx)
 			if err != nil {
@@ -215,19 +215,19 @@ func copyDisplay(c *instructions.CopyCommand) string {
 	return strings.Join(append(append(parts, c.SourcePaths...), c.DestPath), " ")
 }
 
-// copyHistory is BuildKit's created_by for COPY.
-func copyHistory(c *instructions.CopyCommand, spec copySpec) string {
-	msg := "COPY"
-	if c.Chown != "" {
-		msg += " --chown=" + c.Chown
+// fileOpHistory is BuildKit's created_by for COPY and ADD.
+func fileOpHistory(op, chown, chmod string, srcs []string, dest string) string {
+	msg := op
+	if chown != "" {
+		msg += " --chown=" + chown
 	}
-	if c.Chmod != "" {
-		msg += " --chmod=" + c.Chmod
+	if chmod != "" {
+		msg += " --chmod=" + chmod
 	}
-	for _, src := range c.SourcePaths {
+	for _, src := range srcs {
 		msg += " " + src
 	}
-	return msg + " " + spec.dest
+	return msg + " " + dest
 }
 
 // inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes
