@@ -19,14 +19,7 @@ func newCheckCmd() *cobra.Command {
 		Short: "Lint a Dockerfile without building it",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			if file == "" {
-				file = filepath.Join(dir, "Dockerfile")
-			}
-			return runCheck(cmd, file, format)
+			return runCheck(cmd, dockerfileOf(args, file), format)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile)")
@@ -66,4 +59,16 @@ func runCheck(cmd *cobra.Command, file, format string) error {
 		return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))
 	}
 	return nil
+}
+
+// dockerfileOf is -f, else PATH/Dockerfile (PATH defaults to ".").
+func dockerfileOf(args []string, file string) string {
+	if file != "" {
+		return file
+	}
+	dir := "."
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	return filepath.Join(dir, "Dockerfile")
 }

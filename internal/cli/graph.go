@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
@@ -20,13 +19,7 @@ func newGraphCmd() *cobra.Command {
 		Short: "Print the stage graph of a Dockerfile for a target, with the pruned stages",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			if file == "" {
-				file = filepath.Join(dir, "Dockerfile")
-			}
+			file := dockerfileOf(args, file)
 			src, err := os.ReadFile(file)
 			if err != nil {
 				return err

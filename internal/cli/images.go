@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	digest "github.com/opencontainers/go-digest"
 	"text/tabwriter"
 	"time"
+
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,16 @@ func openStore(g *globalFlags) (*store.Store, error) {
 		root = store.DefaultRoot()
 	}
 	return store.Open(root)
+}
+
+// lookupImage opens the store and finds a named image in it.
+func lookupImage(g *globalFlags, name string) (*store.Store, store.Ref, error) {
+	s, err := openStore(g)
+	if err != nil {
+		return nil, store.Ref{}, err
+	}
+	r, err := s.Lookup(name)
+	return s, r, err
 }
 
 func newImagesCmd(g *globalFlags) *cobra.Command {
@@ -49,11 +60,7 @@ func newTagCmd(g *globalFlags) *cobra.Command {
 		Short: "Give an image in the store another name",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(g)
-			if err != nil {
-				return err
-			}
-			r, err := s.Lookup(args[0])
+			s, r, err := lookupImage(g, args[0])
 			if err != nil {
 				return err
 			}

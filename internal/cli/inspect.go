@@ -21,11 +21,7 @@ func newInspectCmd(g *globalFlags) *cobra.Command {
 		Short: "Show an image's config, platforms and layers (with the instruction that made each)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(g)
-			if err != nil {
-				return err
-			}
-			r, err := s.Lookup(args[0])
+			s, r, err := lookupImage(g, args[0])
 			if err != nil {
 				return err
 			}

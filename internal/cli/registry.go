@@ -61,11 +61,7 @@ func newPushCmd(g *globalFlags) *cobra.Command {
 		Short: "Push an image of the store to a registry",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(g)
-			if err != nil {
-				return err
-			}
-			r, err := s.Lookup(args[0])
+			s, r, err := lookupImage(g, args[0])
 			if err != nil {
 				return err
 			}

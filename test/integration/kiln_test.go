@@ -1,12 +1,8 @@
 package integration
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,23 +29,7 @@ func (r result) String() string {
 // variables env (K=V).
 func runKiln(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), kilnTimeout)
-	defer cancel()
-	full := append([]string{"--root", suite.store}, args...)
-	cmd := exec.CommandContext(ctx, suite.kiln, full...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running kiln: %v\n%s", err, r)
-	}
-	return r
+	return runKilnRoot(t, suite.store, env, args...)
 }
 
 // mustKiln runs kiln and fails the test unless it exits 0.

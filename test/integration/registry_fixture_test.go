@@ -2,8 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -185,29 +183,13 @@ func freeLoopbackAddr(t *testing.T) string {
 // cfg ("" for none).
 func kilnIn(t *testing.T, root, cfg string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), kilnTimeout)
-	defer cancel()
-	full := []string{"--root", root}
 	if cfg != "" {
-		full = append(full, "--config", cfg)
+		args = append([]string{"--config", cfg}, args...)
 	}
-	full = append(full, args...)
-	cmd := exec.CommandContext(ctx, suite.kiln, full...)
 	// No proxy: every registry of these tests is on loopback, and a request
 	// that leaks to the internet must fail rather than be proxied.
-	cmd.Env = append(os.Environ(), "KILN_CONFIG=", "HTTPS_PROXY=", "HTTP_PROXY=", "https_proxy=", "http_proxy=", "NO_PROXY=*", "no_proxy=*")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{args: full, stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running kiln: %v\n%s", err, r)
-	}
-	return r
+	env := []string{"KILN_CONFIG=", "HTTPS_PROXY=", "HTTP_PROXY=", "https_proxy=", "http_proxy=", "NO_PROXY=*", "no_proxy=*"}
+	return runKilnRoot(t, root, env, args...)
 }
 
 // mustKilnIn is kilnIn that fails the test unless kiln exits 0.
