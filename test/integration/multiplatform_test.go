@@ -68,6 +68,11 @@ func requireMulti(t *testing.T) {
 			return
 		}
 		x := filepath.Join(dir, "x")
+		// dpkg-deb makes only the last path element, and with KILN_TEST_ARM64_DEB set
+		// nothing has made dir yet.
+		if err := os.MkdirAll(x, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if out, err := exec.Command("dpkg-deb", "-x", deb, x).CombinedOutput(); err != nil {
 			t.Fatalf("dpkg-deb -x %s: %v\n%s", deb, err, out)
 		}
