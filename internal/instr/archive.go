@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	fscopy "github.com/tonistiigi/fsutil/copy"
@@ -40,10 +41,16 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 		return false, err
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := layer.Unpack(ctx, r, tmp); err != nil {
+	entries, err := layer.UnpackArchive(ctx, r, tmp)
+	if err != nil {
 		return false, err
 	}
-	info := fscopy.CopyInfo{CopyDirContents: true, Chown: chown}
+	if chown != nil {
+		if err := chownEntries(tmp, dstRoot, dest, entries, chown); err != nil {
+			return false, err
+		}
+	}
+	info := fscopy.CopyInfo{CopyDirContents: true}
 	if err := fscopy.Copy(ctx, tmp, "/", dstRoot, dest+"/", fscopy.WithCopyInfo(info)); err != nil {
 		return false, err
 	}
@@ -63,4 +70,41 @@ func archiveReader(br *bufio.Reader) (io.Reader, bool) {
 		return br, true
 	}
 	return nil, false
+}
+
+// chownEntries gives the --chown owner to the archive's own entries and to
+// the destination directories ADD creates, as BuildKit's untar does with
+// ChownOpts; directories the archive only implies stay root's.
+func chownEntries(tmp, dstRoot, dest string, entries map[string]bool, chown fscopy.Chowner) error {
+	u, err := chown(&fscopy.User{})
+	if err != nil || u == nil {
+		return err
+	}
+	destPath, err := securejoin.SecureJoin(dstRoot, dest)
+	if err != nil {
+		return err
+	}
+	if _, err := fscopy.MkdirAll(destPath, 0o755, chown, nil); err != nil {
+		return err
+	}
+	for rel := range entries {
+		if rel == "" {
+			continue
+		}
+		p := filepath.Join(tmp, rel)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, u.UID, u.GID); err != nil {
+			return err
+		}
+		// chown clears setuid and setgid bits; the archive's mode stands.
+		if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 && fi.Mode()&os.ModeSymlink == 0 {
+			if err := os.Chmod(p, fi.Mode()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -15,6 +15,8 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Limits on hostile input.
@@ -27,6 +29,19 @@ const (
 // bytes) and writes it into dir in overlay lower-dir format, never outside
 // dir. It returns the DiffID: the digest of the whole uncompressed stream.
 func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error) {
+	return unpack(ctx, r, dir, nil)
+}
+
+// UnpackArchive is Unpack for ADD's archives: it also returns the relative
+// paths the tar has entries for, so a caller can tell them from directories
+// that only exist because an entry implied them.
+func UnpackArchive(ctx context.Context, r io.Reader, dir string) (map[string]bool, error) {
+	entries := map[string]bool{}
+	_, err := unpack(ctx, r, dir, func(rel string) { entries[rel] = true })
+	return entries, err
+}
+
+func unpack(ctx context.Context, r io.Reader, dir string, seen func(rel string)) (digest.Digest, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("resolving layer directory: %w", err)
@@ -43,7 +58,7 @@ func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error)
 	tee := io.TeeReader(ur, d.Hash())
 	u := &unpacker{root: root, dirTimes: map[string]times{}}
 	tr := tar.NewReader(tee)
-	for {
+	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("unpacking layer: %w", err)
 		}
@@ -55,6 +70,14 @@ func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error)
 		}
 		if err := u.entry(hdr, tr); err != nil {
 			return "", fmt.Errorf("unpacking entry %q: %w", hdr.Name, err)
+		}
+		if n%128 == 0 {
+			testhook.Point(testhook.Unpack)
+		}
+		if seen != nil {
+			if rel, err := cleanName(hdr.Name); err == nil {
+				seen(rel)
+			}
 		}
 	}
 	if err := u.setDirTimes(); err != nil {

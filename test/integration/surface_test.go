@@ -70,6 +70,18 @@ func TestDockerfileSurface(t *testing.T) {
 			},
 		},
 		{
+			name:       "add tar with chown keeps implied directories root",
+			files:      map[string]string{"app.tar": tarOf(t, map[string]string{"implied/dir/f": "in tar"})},
+			dockerfile: "FROM busybox:test\nADD --chown=3:4 app.tar /new/dest/\n",
+			check: func(t *testing.T, b *built) {
+				b.ownedBy(t, "/new/dest/implied/dir/f", 3, 4, 0o644)
+				b.ownedBy(t, "/new/dest/implied/dir", 0, 0, 0o755)
+				b.ownedBy(t, "/new/dest/implied", 0, 0, 0o755)
+				b.ownedBy(t, "/new/dest", 3, 4, 0o755)
+				b.ownedBy(t, "/new", 3, 4, 0o755)
+			},
+		},
+		{
 			name:       "proxy args reach RUN but not the image",
 			args:       []string{"--build-arg", "HTTP_PROXY=http://proxy.invalid:3128"},
 			dockerfile: "FROM busybox:test\nRUN echo \"$HTTP_PROXY\" > /proxy\n",
