@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/lint"
 )
@@ -17,9 +18,14 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [-f Dockerfile] [PATH]",
 		Short: "Lint a Dockerfile without building it",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Lint a Dockerfile without building it.
+
+PATH is the build context; its .dockerignore (or <Dockerfile>.dockerignore)
+is read for the CopyIgnoredFile rule. It defaults to the directory of -f,
+else the current directory.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd, dockerfileOf(args, file), format)
+			return runCheck(cmd, contextOf(args, file), dockerfileOf(args, file), format)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile)")
@@ -28,8 +34,9 @@ func newCheckCmd() *cobra.Command {
 }
 
 // runCheck lints one Dockerfile and prints the findings (kiln check and
-// kiln build --check).
-func runCheck(cmd *cobra.Command, file, format string) error {
+// kiln build --check). contextDir is the build context, for its ignore
+// file; "-" (a context on stdin) has none.
+func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -38,7 +45,15 @@ func runCheck(cmd *cobra.Command, file, format string) error {
 	if err != nil {
 		return err
 	}
-	findings := lint.Check(df)
+	var opts lint.Options
+	if contextDir != "-" {
+		bctx, err := buildctx.Load(contextDir, file)
+		if err != nil {
+			return err
+		}
+		opts.Ignore = bctx.Ignore
+	}
+	findings := lint.CheckWith(df, opts)
 	w := cmd.OutOrStdout()
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -59,6 +74,17 @@ func runCheck(cmd *cobra.Command, file, format string) error {
 		return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))
 	}
 	return nil
+}
+
+// contextOf is PATH, else the directory of -f, else ".".
+func contextOf(args []string, file string) string {
+	switch {
+	case len(args) == 1:
+		return args[0]
+	case file != "":
+		return filepath.Dir(file)
+	}
+	return "."
 }
 
 // dockerfileOf is -f, else PATH/Dockerfile (PATH defaults to ".").

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/kiln-build/kiln/internal/dockerfile"
@@ -25,26 +26,65 @@ type Finding struct {
 	Severity string `json:"severity"`         // warning or error
 }
 
-// Check returns every finding for the Dockerfile, in line order per rule group.
+// Options are what Check needs beyond the Dockerfile.
+type Options struct {
+	// Ignore holds the build context's .dockerignore patterns, for
+	// CopyIgnoredFile; nil when there are none or the context is unknown.
+	Ignore []string
+}
+
+// Check returns every finding for the Dockerfile, in line order per rule
+// group, without the rules that need the build context.
 func Check(df *dockerfile.Dockerfile) []Finding {
+	return CheckWith(df, Options{})
+}
+
+// CheckWith is Check with the build context's inputs.
+func CheckWith(df *dockerfile.Dockerfile, o Options) []Finding {
 	var out []Finding
 	for _, w := range df.Warnings {
 		out = append(out, Finding{Rule: w.Rule, Message: w.Message, File: w.Location.File, Line: w.Location.Line, Severity: "warning"})
 	}
-	c := &checker{df: df}
+	c := newChecker(df)
 	for i := range df.Stages {
 		c.stage(&df.Stages[i], i == len(df.Stages)-1)
 	}
 	c.unusedStages()
+	c.expansions(o.Ignore)
 	return append(out, c.found...)
 }
 
 type checker struct {
 	df    *dockerfile.Dockerfile
+	lint  *linter.Linter // BuildKit's rules, configured by `# check=`
 	found []Finding
 }
 
+func newChecker(df *dockerfile.Dockerfile) *checker {
+	c := &checker{df: df}
+	// Parse already rejected a `# check=` it cannot read.
+	cfg, err := linter.ParseLintOptions(df.Check)
+	if err != nil {
+		cfg = &linter.Config{}
+	}
+	cfg.Warn = func(rule, _, _, msg string, ranges []parser.Range) {
+		loc := df.Locate(ranges)
+		c.found = append(c.found, Finding{Rule: rule, Message: msg, File: loc.File, Line: loc.Line, Severity: "warning"})
+	}
+	c.lint = linter.New(cfg)
+	return c
+}
+
+// skipped reports whether `# check=skip=` turns a rule off.
+func (c *checker) skipped(rule string) bool {
+	_, ok := c.lint.SkippedRules[rule]
+	return ok || c.lint.SkipAll
+}
+
 func (c *checker) add(rule string, ranges []parser.Range, advice, format string, args ...any) {
+	if c.skipped(rule) {
+		return
+	}
 	loc := c.df.Locate(ranges)
 	c.found = append(c.found, Finding{Rule: rule, Message: fmt.Sprintf(format, args...), File: loc.File, Line: loc.Line, Advice: advice, Severity: "warning"})
 }

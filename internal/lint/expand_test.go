@@ -1,0 +1,162 @@
+package lint
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
+)
+
+// ruleFindings is "line: message" for one rule's findings, in order.
+func ruleFindings(t *testing.T, rule, src string, ignore ...string) []string {
+	t.Helper()
+	df, err := dockerfile.Parse("Dockerfile", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range CheckWith(df, Options{Ignore: ignore}) {
+		if f.Rule == rule {
+			out = append(out, fmt.Sprintf("%d: %s", f.Line, f.Message))
+		}
+	}
+	return out
+}
+
+type ruleCase struct {
+	name   string
+	src    string
+	ignore []string
+	want   []string
+}
+
+func runRuleCases(t *testing.T, rule string, cases []ruleCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ruleFindings(t, rule, tc.src, tc.ignore...)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("%s findings:\n got %q\nwant %q", rule, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUndefinedVar(t *testing.T) {
+	runRuleCases(t, "UndefinedVar", []ruleCase{
+		{name: "scratch: an unset name", src: "FROM scratch\nCOPY $SRC /x\n",
+			want: []string{"2: Usage of undefined variable '$SRC'"}},
+		{name: "scratch: a typo, with a suggestion", src: "FROM scratch\nARG VERSION=1\nENV V=${VERSON}\n",
+			want: []string{"3: Usage of undefined variable '$VERSON' (did you mean $VERSION?)"}},
+		{name: "scratch: PATH is always set", src: "FROM scratch\nENV PATH=/app:$PATH\n"},
+		{name: "ARG and ENV defined before use", src: "FROM scratch\nARG A\nARG B=b\nENV C=c\nWORKDIR /$A/$B/$C\n"},
+		{name: "ENV pairs do not see each other", src: "FROM scratch\nENV A=1 B=$A\n",
+			want: []string{"2: Usage of undefined variable '$A'"}},
+		{name: "ARG pairs do", src: "FROM scratch\nARG A=1 B=$A\nUSER $B\n"},
+		{name: "defined after use", src: "FROM scratch\nWORKDIR /$DIR\nARG DIR=x\n",
+			want: []string{"2: Usage of undefined variable '$DIR'"}},
+		{name: "a global ARG not declared in the stage", src: "ARG VERSION=1\nFROM alpine:$VERSION\nLABEL version=$VERSION\n",
+			want: []string{"3: Usage of undefined variable '$VERSION'"}},
+		{name: "a global ARG declared in the stage", src: "ARG VERSION=1\nFROM alpine:$VERSION\nARG VERSION\nLABEL version=$VERSION\n"},
+		{name: "a predefined ARG needs declaring", src: "FROM scratch\nCOPY app-$TARGETARCH /app\nARG TARGETARCH\nCOPY app-$TARGETARCH /app\n",
+			want: []string{"2: Usage of undefined variable '$TARGETARCH'"}},
+		{name: "a stage inherits its base stage's names", src: "FROM scratch AS base\nARG A\nENV B=b\nFROM base\nWORKDIR /$A/$B\n"},
+		{name: "a stage on scratch is known too", src: "FROM scratch AS base\nFROM base\nWORKDIR $DIR\n",
+			want: []string{"3: Usage of undefined variable '$DIR'"}},
+		{name: "an unknown image: its env is not judged", src: "FROM node:20\nENV PATH=$PATH:/x\nWORKDIR $NODE_HOME\nENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/y\n"},
+		{name: "an unknown image: a typo of a defined name", src: "FROM alpine\nENV APP_HOME=/app\nWORKDIR $APP_HOEM\n",
+			want: []string{"3: Usage of undefined variable '$APP_HOEM' (did you mean $APP_HOME?)"}},
+		{name: "an unknown image: well-known names are not typos", src: "FROM golang\nENV GOPATHS=/x\nWORKDIR $GOPATH\n"},
+		{name: "default values count as uses", src: "FROM scratch\nWORKDIR ${DIR:-/app}\n",
+			want: []string{"2: Usage of undefined variable '$DIR'"}},
+		{name: "RUN's command is the shell's business", src: "FROM scratch\nRUN echo $HOME\n"},
+		{name: "RUN's mount options are expanded", src: "FROM scratch\nRUN --mount=type=cache,target=$CACHE true\n",
+			want: []string{"2: Usage of undefined variable '$CACHE'"}},
+		{name: "an unquoted heredoc is expanded", src: "FROM scratch\nCOPY <<EOF /x\n$GREETING\nEOF\n",
+			want: []string{"2: Usage of undefined variable '$GREETING'"}},
+		{name: "a quoted heredoc is not", src: "FROM scratch\nCOPY <<'EOF' /x\n$GREETING\nEOF\n"},
+		{name: "skipped", src: "# check=skip=UndefinedVar\nFROM scratch\nCOPY $SRC /x\n"},
+		{name: "skipped by the instruction's comment", src: "FROM scratch\n# check=skip=UndefinedVar\nCOPY $SRC /x\nCOPY $SRC2 /y\n",
+			want: []string{"4: Usage of undefined variable '$SRC2'"}},
+	})
+}
+
+func TestUndefinedArgInFrom(t *testing.T) {
+	runRuleCases(t, "UndefinedArgInFrom", []ruleCase{
+		{name: "undeclared", src: "FROM alpine:$TAG\n",
+			want: []string{"1: FROM argument 'TAG' is not declared"}},
+		{name: "a typo", src: "ARG VERSION=3\nFROM alpine:${VERSOIN}\n",
+			want: []string{"2: FROM argument 'VERSOIN' is not declared (did you mean VERSION?)"}},
+		{name: "declared without a default", src: "ARG TAG\nFROM alpine:${TAG:-3}\n"},
+		{name: "declared after FROM is too late", src: "FROM alpine:$TAG\nARG TAG=3\n",
+			want: []string{"1: FROM argument 'TAG' is not declared"}},
+		{name: "predefined", src: "FROM --platform=$BUILDPLATFORM alpine AS b\nFROM alpine:$TARGETARCH\n"},
+		{name: "in --platform", src: "FROM --platform=$BUILDPLATFROM alpine\n",
+			want: []string{"1: FROM argument 'BUILDPLATFROM' is not declared (did you mean BUILDPLATFORM?)"}},
+		{name: "skipped", src: "# check=skip=UndefinedArgInFrom\nFROM alpine:$TAG\n"},
+	})
+}
+
+func TestInvalidDefaultArgInFrom(t *testing.T) {
+	runRuleCases(t, "InvalidDefaultArgInFrom", []ruleCase{
+		{name: "no default", src: "ARG IMAGE\nFROM $IMAGE\n",
+			want: []string{"2: Default value for ARG $IMAGE results in empty or invalid base image name"}},
+		{name: "an empty tag", src: "ARG TAG\nFROM alpine:${TAG}\n",
+			want: []string{"2: Default value for ARG alpine:${TAG} results in empty or invalid base image name"}},
+		{name: "a default", src: "ARG TAG=3.19\nFROM alpine:${TAG}\n"},
+		{name: "a fallback in the FROM", src: "ARG TAG\nFROM alpine:${TAG:-3.19}\n"},
+		{name: "a default from another ARG", src: "ARG V=3\nARG TAG=$V.19\nFROM alpine:$TAG\n"},
+		{name: "a stage name", src: "ARG B=base\nFROM scratch AS base\nFROM $B\n"},
+		{name: "skipped", src: "# check=skip=InvalidDefaultArgInFrom\nARG IMAGE\nFROM $IMAGE\n"},
+	})
+}
+
+func TestExposeInvalidFormat(t *testing.T) {
+	runRuleCases(t, "ExposeInvalidFormat", []ruleCase{
+		{name: "host port", src: "FROM scratch\nEXPOSE 8080:80\n",
+			want: []string{"2: EXPOSE instruction should not define an IP address or host-port mapping, found '8080:80'"}},
+		{name: "IP and host port", src: "FROM scratch\nEXPOSE 80 127.0.0.1:8080:80/udp\n",
+			want: []string{"2: EXPOSE instruction should not define an IP address or host-port mapping, found '127.0.0.1:8080:80/udp'"}},
+		{name: "from a variable", src: "FROM scratch\nARG PORTS=8080:80\nEXPOSE $PORTS\n",
+			want: []string{"3: EXPOSE instruction should not define an IP address or host-port mapping, found '8080:80'"}},
+		{name: "ports and ranges", src: "FROM scratch\nEXPOSE 80 443/tcp 53/udp 8000-8010\n"},
+		{name: "an invalid protocol fails the build first", src: "FROM scratch\nEXPOSE 1:80/bogus\n"},
+		{name: "skipped", src: "# check=skip=ExposeInvalidFormat\nFROM scratch\nEXPOSE 8080:80\n"},
+	})
+}
+
+func TestCopyIgnoredFile(t *testing.T) {
+	runRuleCases(t, "CopyIgnoredFile", []ruleCase{
+		{name: "an ignored file", src: "FROM scratch\nCOPY .env config.json /app/\n", ignore: []string{".env"},
+			want: []string{`2: Attempting to Copy file ".env" that is excluded by .dockerignore`}},
+		{name: "inside an ignored directory, ADD", src: "FROM scratch\nADD ./secrets/key.pem /k\n", ignore: []string{"secrets"},
+			want: []string{`2: Attempting to Add file "secrets/key.pem" that is excluded by .dockerignore`}},
+		{name: "a wildcard pattern", src: "FROM scratch\nCOPY debug.log /x\n", ignore: []string{"*.log"},
+			want: []string{`2: Attempting to Copy file "debug.log" that is excluded by .dockerignore`}},
+		{name: "from a variable", src: "FROM scratch\nARG F=node_modules\nCOPY $F /x\n", ignore: []string{"node_modules"},
+			want: []string{`3: Attempting to Copy file "node_modules" that is excluded by .dockerignore`}},
+		{name: "not ignored", src: "FROM scratch\nCOPY src /src\n", ignore: []string{"node_modules", "*.log"}},
+		{name: "the context root", src: "FROM scratch\nCOPY . /src\n", ignore: []string{".git"}},
+		{name: "the context root, all ignored but exceptions", src: "FROM scratch\nCOPY . /src\n", ignore: []string{"*", "!src"}},
+		{name: "the context root, all ignored", src: "FROM scratch\nCOPY . /src\n", ignore: []string{"**"},
+			want: []string{`2: Attempting to Copy file "." that is excluded by .dockerignore`}},
+		{name: "exceptions turn the rule off", src: "FROM scratch\nCOPY .env /x\n", ignore: []string{".env", "!keep"}},
+		{name: "from another stage", src: "FROM scratch AS b\nFROM scratch\nCOPY --from=b .env /x\n", ignore: []string{".env"}},
+		{name: "a URL", src: "FROM scratch\nADD https://example.com/a.tgz /x\n", ignore: []string{"https:"}},
+		{name: "an unknown value", src: "FROM scratch\nARG F\nCOPY $F /x\n", ignore: []string{"*"}},
+		{name: "no ignore file", src: "FROM scratch\nCOPY .env /x\n"},
+		{name: "skipped", src: "# check=skip=CopyIgnoredFile\nFROM scratch\nCOPY .env /x\n", ignore: []string{".env"}},
+	})
+}
+
+// `# check=skip=` turns kiln's own rules off too.
+func TestSkipKilnRules(t *testing.T) {
+	src := "# check=skip=WorkdirRelativePath,FinalStageRunsAsRoot\nFROM alpine\nWORKDIR app\n"
+	if got := findings(t, src); len(got) != 0 {
+		t.Fatalf("skipped rules reported: %v", got)
+	}
+	if got := findings(t, "# check=skip=all\nFROM golang\nWORKDIR app\nCMD go run .\n"); len(got) != 0 {
+		t.Fatalf("skip=all reported: %v", got)
+	}
+}
