@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 func export(ctx context.Context, env *instr.Env, client *registry.Client, out Output, tags []string, b built) error {
@@ -86,6 +87,7 @@ func writeFileAtomic(dest string, write func(*os.File) error) error {
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		return err
 	}
+	testhook.Point(testhook.Export)
 	return os.Rename(f.Name(), dest)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // built is the build's result as exports see it: the top descriptor (a
@@ -34,6 +35,7 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 		}
 		b.manifests = append(b.manifests, desc)
 	}
+	testhook.Point(testhook.Export) // the image is stored, not yet tagged
 	b.desc = b.manifests[0]
 	if len(images) > 1 {
 		idx, err := image.CommitIndex(env.Store, b.manifests)
@@ -47,6 +49,7 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 			return nil, fmt.Errorf("tagging %s: %w", t, err)
 		}
 	}
+	testhook.Point(testhook.Export)
 	for _, out := range o.Outputs {
 		if err := export(ctx, env, client, out, o.Tags, b); err != nil {
 			return nil, err

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 const (
@@ -85,6 +87,7 @@ func (r *Runner) runContainer(ctx context.Context, b *bundle, stdout, stderr io.
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	testhook.Point(testhook.Run)
 
 	select {
 	case err := <-done:

@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Named is a top-level image of an export and the name it goes by ("" for none).
@@ -59,6 +60,7 @@ func writeLayoutTar(w io.Writer, s *store.Store, images []Named, epoch time.Time
 		return err
 	}
 	for _, d := range blobs {
+		testhook.Point(testhook.Export)
 		if err := copyBlob(tw, s, d, epoch); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // change is a filesystem-changing step: its key, how it is shown and
@@ -169,14 +170,17 @@ func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, erro
 	_, _, err := e.Store.WriteBlob(func(w io.Writer) error {
 		var err error
 		desc, err = layer.WriteDiff(ctx, w, upper, e.Layer)
+		testhook.Point(testhook.Commit) // the blob is written, not yet in place
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("writing layer: %w", err)
 	}
+	testhook.Point(testhook.Commit)
 	if err := e.Store.CommitLayerDir(upper, desc.DiffID); err != nil {
 		return nil, err
 	}
+	testhook.Point(testhook.Commit) // before the cache entry
 	return &image.Layer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType}, nil
 }
 

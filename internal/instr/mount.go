@@ -11,6 +11,7 @@ import (
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // keyDigest adapts anything digest-shaped for the store's cache calls.
@@ -86,6 +87,7 @@ func (e *Env) EnsureLayer(ctx context.Context, l image.Layer) (string, error) {
 	if diffID != l.DiffID {
 		return "", fmt.Errorf("layer %s: content has diff ID %s, image says %s", l.Digest, diffID, l.DiffID)
 	}
+	testhook.Point(testhook.Unpack)
 	if err := e.Store.CommitLayerDir(dir, l.DiffID); err != nil {
 		return "", err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunCommand) error {
@@ -67,6 +68,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 				Mounts: mounts, Stdout: v, Stderr: v,
 				ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
 			})
+			testhook.Point(testhook.Run) // exited, its changes not yet taken
 			var exit *executor.ExitError
 			if errors.As(err, &exit) {
 				return fmt.Errorf("process %q did not complete successfully: exit code: %d", text, exit.Code)

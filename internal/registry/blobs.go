@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // fetchImageBlobs downloads the config and layers of a stored manifest that
@@ -66,6 +67,7 @@ func fetchBlob(ctx context.Context, s *store.Store, puller *remote.Puller, src s
 		if n != d.Size {
 			return fmt.Errorf("fetching blob %s: got %d bytes, manifest says %d", d.Digest, n, d.Size)
 		}
+		testhook.Point(testhook.Pull) // written, not yet renamed into place
 		return nil
 	})
 	return err

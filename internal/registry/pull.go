@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 const (
@@ -58,6 +59,7 @@ func (c *Client) Pull(ctx context.Context, s *store.Store, ref string, p ocispec
 }
 
 func tag(s *store.Store, ref string, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
+	testhook.Point(testhook.Pull)
 	if err := s.Tag(ref, desc); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("tagging %s: %w", ref, err)
 	}
@@ -74,6 +76,7 @@ func (c *Client) pullFrom(ctx context.Context, s *store.Store, src source, p oci
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	testhook.Point(testhook.Pull)
 	target := top
 	if isIndex(top.MediaType) {
 		if target, err = choosePlatform(s, top, p); err != nil {
