@@ -28,7 +28,7 @@ func (r *Reporter) event(e event) bool {
 	if !r.json || r.out == nil {
 		return r.json
 	}
-	e.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	e.Time = r.now().UTC().Format(time.RFC3339Nano)
 	for _, m := range r.masks {
 		e.Data = strings.ReplaceAll(e.Data, m, "****")
 		e.Error = strings.ReplaceAll(e.Error, m, "****")
@@ -57,7 +57,7 @@ type Summary struct {
 func (r *Reporter) Finish(s Summary) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s.Seconds = time.Since(r.started).Seconds()
+	s.Seconds = r.since(r.started).Seconds()
 	s.Cached, s.Ran = r.cached, r.ran
 	prefix := fmt.Sprintf("#%d DONE", r.next+1)
 	if r.tty != nil {

@@ -22,25 +22,34 @@ type Reporter struct {
 	cached  int
 	ran     int
 	tty     *ttyState // the live view, when on a terminal
+	now     func() time.Time
 }
 
 // New returns a reporter for mode "plain" (also "auto" for now: the tty view
 // is not written yet) or "quiet".
 func New(out io.Writer, mode string) (*Reporter, error) {
+	return newWithClock(out, mode, time.Now)
+}
+
+// newWithClock is New reading the time from now (a fake clock in tests).
+func newWithClock(out io.Writer, mode string, now func() time.Time) (*Reporter, error) {
+	r := &Reporter{out: out, now: now, started: now()}
 	switch mode {
 	case "", "auto", "plain":
-		return &Reporter{out: out, started: time.Now()}, nil
 	case "tty":
-		r := &Reporter{out: out, started: time.Now()}
 		r.startTTY()
-		return r, nil
 	case "quiet":
-		return &Reporter{started: time.Now()}, nil
+		r.out = nil
 	case "rawjson":
-		return &Reporter{out: out, json: true, started: time.Now()}, nil
+		r.json = true
+	default:
+		return nil, fmt.Errorf("unknown progress mode %q (auto, tty, plain, rawjson, quiet)", mode)
 	}
-	return nil, fmt.Errorf("unknown progress mode %q (auto, tty, plain, rawjson, quiet)", mode)
+	return r, nil
 }
+
+// since is time.Since on the reporter's clock.
+func (r *Reporter) since(t time.Time) time.Duration { return r.now().Sub(t) }
 
 // Close ends the live view, if any; call it when the build ends.
 func (r *Reporter) Close() { r.closeTTY() }
@@ -69,7 +78,7 @@ func (r *Reporter) Start(name string) *Vertex {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.next++
-	v := &Vertex{r: r, id: r.next, start: time.Now()}
+	v := &Vertex{r: r, id: r.next, start: r.now()}
 	if r.event(event{Type: "start", ID: v.id, Name: name}) {
 		return v
 	}
@@ -120,7 +129,7 @@ const tailLines = 20
 
 func (v *Vertex) line(s string) {
 	if !v.r.event(event{Type: "log", ID: v.id, Data: s}) {
-		v.r.printf("#%d %.3f %s\n", v.id, time.Since(v.start).Seconds(), s)
+		v.r.printf("#%d %.3f %s\n", v.id, v.r.since(v.start).Seconds(), s)
 	}
 	for _, m := range v.r.masks {
 		s = strings.ReplaceAll(s, m, "****")
@@ -161,7 +170,7 @@ func (v *Vertex) Done(err error) {
 	v.r.mu.Lock()
 	defer v.r.mu.Unlock()
 	v.flush()
-	secs := time.Since(v.start).Seconds()
+	secs := v.r.since(v.start).Seconds()
 	if err != nil {
 		if !v.r.event(event{Type: "error", ID: v.id, Error: err.Error(), Seconds: secs}) {
 			v.r.printf("#%d ERROR: %v\n", v.id, err)

@@ -59,7 +59,7 @@ func (r *Reporter) ttyEvent(e event) bool {
 	t := r.tty
 	switch e.Type {
 	case "start":
-		s := &ttyStep{id: e.ID, name: e.Name, start: time.Now(), running: true}
+		s := &ttyStep{id: e.ID, name: e.Name, start: r.now(), running: true}
 		t.steps = append(t.steps, s)
 		t.byID[e.ID] = s
 	case "log":
@@ -70,7 +70,7 @@ func (r *Reporter) ttyEvent(e event) bool {
 		t.logs[e.ID] = l
 	case "cached", "done", "error":
 		if s := t.byID[e.ID]; s != nil {
-			s.running, s.end = false, time.Now()
+			s.running, s.end = false, r.now()
 			s.cached, s.failed = e.Type == "cached", e.Type == "error"
 		}
 	case "warning":
@@ -92,7 +92,7 @@ func (r *Reporter) draw(final bool) {
 			finished++
 		}
 	}
-	lines := []string{fmt.Sprintf("[+] Building %.1fs (%d/%d)%s", time.Since(r.started).Seconds(), finished, len(t.steps), map[bool]string{true: " FINISHED"}[final])}
+	lines := []string{fmt.Sprintf("[+] Building %.1fs (%d/%d)%s", r.since(r.started).Seconds(), finished, len(t.steps), map[bool]string{true: " FINISHED"}[final])}
 	for _, s := range t.steps {
 		lines = append(lines, r.stepLine(s))
 		if s.running && !final {
@@ -111,7 +111,7 @@ func (r *Reporter) draw(final bool) {
 func (r *Reporter) stepLine(s *ttyStep) string {
 	end := s.end
 	if s.running {
-		end = time.Now()
+		end = r.now()
 	}
 	prefix := " => "
 	switch {
