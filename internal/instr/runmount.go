@@ -33,7 +33,7 @@ func (e *Env) runMounts(ctx context.Context, s *State, ms []*instructions.Mount)
 		var err error
 		switch m.Type {
 		case instructions.MountTypeCache:
-			pm, err = e.cacheMount(m, target)
+			pm, err = e.cacheMount(ctx, s, m, target)
 		case instructions.MountTypeSecret:
 			pm, err = e.secretMount(m, target)
 		case instructions.MountTypeTmpfs:
