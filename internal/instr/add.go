@@ -3,6 +3,7 @@ package instr
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -24,17 +25,26 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 	if err != nil {
 		return err
 	}
-	urls, err := splitURLs(c.SourcePaths)
+	gits, urls, err := splitRemote(c.SourcePaths)
 	if err != nil {
 		return err
 	}
-	if c.Checksum != "" && len(urls) != 1 {
-		return fmt.Errorf("ADD --checksum needs exactly one http(s) source")
+	if c.Checksum != "" && len(urls) != 1 && len(gits) == 0 {
+		return fmt.Errorf("ADD --checksum needs exactly one http(s) or git source")
+	}
+	if c.KeepGitDir != nil && len(gits) == 0 {
+		return fmt.Errorf("ADD --keep-git-dir applies only to git sources")
 	}
 	var srcRoot func(context.Context) (string, error)
 	var inputs cachekey.Input
 	release := func() {}
-	if len(urls) > 0 {
+	switch {
+	case len(gits) > 0:
+		srcRoot, inputs, release, err = e.gitRoot(ctx, &spec, gits, c.KeepGitDir, c.Checksum)
+		if err != nil {
+			return err
+		}
+	case len(urls) > 0:
 		dl, err := e.download(ctx, urls, c.Checksum)
 		if err != nil {
 			return err
@@ -44,7 +54,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 		spec.unpack = c.Unpack != nil && *c.Unpack
 		srcRoot = func(context.Context) (string, error) { return dl.dir, nil }
 		inputs = cachekey.Input{Name: "urls", Digest: dl.digest}
-	} else {
+	default:
 		spec.unpack = c.Unpack == nil || *c.Unpack
 		root, d, rel, err := e.copySource(ctx, s, "", spec)
 		if err != nil {
@@ -73,23 +83,45 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 	return e.commit(ctx, s, ch)
 }
 
-// splitURLs returns the http(s) sources; mixing them with local paths, and
-// git sources, are refused rather than half-done.
-func splitURLs(srcs []string) ([]string, error) {
-	var urls []string
+// splitRemote returns the git and http(s) sources; mixing them with each
+// other or with local paths is refused rather than half-done.
+func splitRemote(srcs []string) (gits, urls []string, err error) {
 	for _, s := range srcs {
-		switch {
-		case strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://"):
-			if strings.HasSuffix(s, ".git") || strings.Contains(s, ".git#") {
-				return nil, fmt.Errorf("ADD of a git repository is not supported yet: %s", s)
-			}
+		if _, isGit, err := parseGitSource(s); err != nil {
+			return nil, nil, err
+		} else if isGit {
+			gits = append(gits, s)
+			continue
+		}
+		if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
 			urls = append(urls, s)
-		case strings.HasPrefix(s, "git@"):
-			return nil, fmt.Errorf("ADD of a git repository is not supported yet: %s", s)
 		}
 	}
-	if len(urls) > 0 && len(urls) != len(srcs) {
-		return nil, fmt.Errorf("ADD mixing URLs and local files is not supported yet; use two ADD instructions")
+	if n := len(gits) + len(urls); n > 0 && (n != len(srcs) || len(gits) > 0 && len(urls) > 0) {
+		return nil, nil, fmt.Errorf("ADD mixing git, URL and local sources is not supported yet; use one ADD per kind")
 	}
-	return urls, nil
+	return gits, urls, nil
+}
+
+// gitRoot resolves git sources to commits now (the key) and fetches them
+// only when the step runs.
+func (e *Env) gitRoot(ctx context.Context, spec *copySpec, srcs []string, keep *bool, checksum string) (func(context.Context) (string, error), cachekey.Input, func(), error) {
+	gits, d, err := e.resolveGit(ctx, srcs, keep, checksum)
+	if err != nil {
+		return nil, cachekey.Input{}, nil, err
+	}
+	dir, err := e.Store.TempDir("git")
+	if err != nil {
+		return nil, cachekey.Input{}, nil, err
+	}
+	spec.fromCtx, spec.unpack = false, false
+	root := func(ctx context.Context) (string, error) {
+		paths, err := fetchGit(ctx, dir, gits)
+		if err != nil {
+			return "", err
+		}
+		spec.srcs = paths
+		return dir, nil
+	}
+	return root, cachekey.Input{Name: "git", Digest: d}, func() { os.RemoveAll(dir) }, nil
 }
