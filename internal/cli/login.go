@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newLoginCmd() *cobra.Command {
+func newLoginCmd(g *globalFlags) *cobra.Command {
 	var user string
 	var passwordStdin bool
 	cmd := &cobra.Command{
@@ -24,6 +24,14 @@ func newLoginCmd() *cobra.Command {
 			}
 			pw, err := readPassword(cmd.InOrStdin())
 			if err != nil {
+				return err
+			}
+			// Like docker login, save only what the registry accepts.
+			c, err := newClient(g)
+			if err != nil {
+				return err
+			}
+			if err := c.CheckLogin(cmd.Context(), checkHost(args[0]), user, pw); err != nil {
 				return err
 			}
 			cf, err := config.Load(config.Dir())
@@ -72,6 +80,13 @@ func registryHost(s string) string {
 		return "https://index.docker.io/v1/"
 	}
 	return strings.TrimSuffix(s, "/")
+}
+
+// checkHost is the registry to ask: host[:port] without a scheme or path.
+func checkHost(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	host, _, _ := strings.Cut(s, "/")
+	return host
 }
 
 func readPassword(r io.Reader) (string, error) {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -13,6 +17,10 @@ import (
 // Push uploads the image (manifest or index) desc names in the store to the
 // registry reference remoteName. Only blobs the registry lacks are uploaded,
 // several at a time; an index brings all its platform manifests along.
+//
+// Every blob is in place before any manifest is put, so a push that fails
+// half-way (a cut connection, a full disk) leaves the tag as it was; the
+// blobs it did upload make the next try shorter.
 func (c *Client) Push(ctx context.Context, s *store.Store, desc ocispec.Descriptor, remoteName string) error {
 	ref, err := c.parse(remoteName)
 	if err != nil {
@@ -22,26 +30,125 @@ func (c *Client) Push(ctx context.Context, s *store.Store, desc ocispec.Descript
 	if err != nil {
 		return fmt.Errorf("pushing %s: %w", remoteName, err)
 	}
-	vd, err := toV1(desc)
+	top, blobs, err := pushable(s, desc, ref.Context())
 	if err != nil {
 		return fmt.Errorf("pushing %s: %w", remoteName, err)
+	}
+	p, err := remote.NewPusher(opts...)
+	if err != nil {
+		return fmt.Errorf("pushing %s: %w", remoteName, err)
+	}
+	if err := c.uploadBlobs(ctx, p, ref.Context(), blobs); err != nil {
+		return classify("pushing", remoteName, err)
+	}
+	// The pusher remembers the blobs it uploaded: this puts the manifests
+	// (an index's children first) and the tag last.
+	if err := p.Push(ctx, ref, top); err != nil {
+		return classify("pushing", remoteName, err)
+	}
+	if mi, ok := top.(*mountingImage); ok {
+		recordSources(s, ref.Context(), layerDigests(mi))
+	}
+	return nil
+}
+
+// pushable reads desc from the store as what to put at the tag and the
+// blobs (layers and configs, each once) it needs in the registry.
+func pushable(s *store.Store, desc ocispec.Descriptor, repo name.Repository) (remote.Taggable, []v1.Layer, error) {
+	vd, err := toV1(desc)
+	if err != nil {
+		return nil, nil, err
 	}
 	if isIndex(desc.MediaType) {
 		idx, err := indexFromStore(s, vd)
 		if err != nil {
-			return fmt.Errorf("pushing %s: %w", remoteName, err)
+			return nil, nil, err
 		}
-		return classify("pushing", remoteName, remote.WriteIndex(ref, idx, opts...))
+		blobs, err := indexBlobs(idx, map[v1.Hash]bool{})
+		return idx, blobs, err
 	}
 	img, err := imageFromStore(s, vd)
 	if err != nil {
-		return fmt.Errorf("pushing %s: %w", remoteName, err)
+		return nil, nil, err
 	}
-	repo := ref.Context()
 	mi := &mountingImage{Image: img, sources: loadSources(s, repo.RegistryStr()), target: repo}
-	if err := remote.Write(ref, mi, opts...); err != nil {
-		return classify("pushing", remoteName, err)
+	blobs, err := imageBlobs(mi, map[v1.Hash]bool{})
+	return mi, blobs, err
+}
+
+// imageBlobs lists img's layers and config blob that seen lacks.
+func imageBlobs(img v1.Image, seen map[v1.Hash]bool) ([]v1.Layer, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
 	}
-	recordSources(s, repo, layerDigests(img))
-	return nil
+	cl, err := partial.ConfigLayer(img)
+	if err != nil {
+		return nil, err
+	}
+	var out []v1.Layer
+	for _, l := range append(layers, cl) {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// indexBlobs lists the blobs of every image an index (and any index in it)
+// holds.
+func indexBlobs(idx v1.ImageIndex, seen map[v1.Hash]bool) ([]v1.Layer, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var out []v1.Layer
+	for _, d := range im.Manifests {
+		var blobs []v1.Layer
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			blobs, err = indexBlobs(child, seen)
+			if err != nil {
+				return nil, err
+			}
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			blobs, err = imageBlobs(img, seen)
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, blobs...)
+	}
+	return out, nil
+}
+
+// uploadBlobs uploads the blobs the registry lacks (mounting those another
+// repository of it holds), c.Jobs at a time. A failure names the blob.
+func (c *Client) uploadBlobs(ctx context.Context, p *remote.Pusher, repo name.Repository, blobs []v1.Layer) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.jobs())
+	for _, l := range blobs {
+		g.Go(func() error {
+			if err := p.Upload(gctx, repo, l); err != nil {
+				d, _ := l.Digest()
+				size, _ := l.Size()
+				return &BlobError{Digest: d, Size: size, Repo: repo.Name(), Err: err}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
