@@ -64,7 +64,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer rep.Close()
-	warn(rep, df, plans[0])
+	warn(rep, df, bctx, plans[0])
 	env, err := newEnv(ctx, o, bctx, rep)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	steps := &stepLog{seen: map[digest.Digest]bool{}}
 	env.Record = steps.record
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
-	images, err := solveAll(ctx, env, plans, targets, res, o.Contexts, sizes)
+	locals, releaseLocals, err := localContexts(env.Store, o.Contexts)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseLocals()
+	common := solver.Options{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
+	images, err := solveAll(ctx, common, plans, targets, sizes)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +134,8 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 	return plans, nil
 }
 
-func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, p *plan.Plan) {
-	for _, f := range lint.Check(df) {
+func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan) {
+	for _, f := range lint.CheckWith(df, lint.Options{Ignore: bctx.Ignore}) {
 		if lint.IsBuildKitRule(f.Rule) {
 			rep.Warn("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
 		}
@@ -141,13 +147,14 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, p *plan.Plan) {
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, env *instr.Env, plans []*plan.Plan, targets []ocispec.Platform, res *resolver, contexts map[string]string, sizes *stageSizes) ([]*image.Image, error) {
+func solveAll(ctx context.Context, common solver.Options, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
 		i := i
 		g.Go(func() error {
-			opts := solver.Options{Env: env, Plan: plans[i], Platform: targets[i], Images: res.image, Contexts: contexts}
+			opts := common
+			opts.Plan, opts.Platform = plans[i], targets[i]
 			if i == 0 {
 				opts.StageDone = sizes.done
 			}

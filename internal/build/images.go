@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/containerd/platforms"
@@ -11,6 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
@@ -35,6 +37,9 @@ type pullOnce struct {
 }
 
 func (r *resolver) image(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
+	if strings.HasPrefix(ref, "oci-layout://") {
+		return imports.Layout(r.store, ref, p)
+	}
 	if err := r.ensure(ctx, ref, p); err != nil {
 		return nil, "", err
 	}

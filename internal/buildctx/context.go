@@ -103,9 +103,30 @@ func checkDockerfile(abs, name string) error {
 	return nil
 }
 
+// LoadDir is Load for a named context (--build-context name=DIR): a
+// directory with its own .dockerignore and no Dockerfile.
+func LoadDir(dir string) (*Context, error) {
+	root, err := resolveDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{Root: root, Cache: fshash.NewStatCache()}
+	if err := c.loadIgnore(); err != nil {
+		return nil, err
+	}
+	if _, err := c.ignoreMatcher(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // loadIgnore reads the first ignore file that exists.
 func (c *Context) loadIgnore() error {
-	for _, f := range []string{c.Dockerfile + ".dockerignore", filepath.Join(c.Root, ".dockerignore")} {
+	files := []string{filepath.Join(c.Root, ".dockerignore")}
+	if c.Dockerfile != "" {
+		files = append([]string{c.Dockerfile + ".dockerignore"}, files...)
+	}
+	for _, f := range files {
 		fh, err := os.Open(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/build"
+	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/remotecache"
 )
 
@@ -75,7 +76,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.hosts, "add-host", nil, "add a host:ip line to /etc/hosts of RUN steps")
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm in RUN steps (e.g. 128m)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit of RUN steps (nofile=1024:2048)")
-	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context: name=DIR or name=docker-image://REF")
+	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context: name=DIR, name=docker-image://REF or name=oci-layout://PATH[:TAG][@DIGEST]")
 	fl.BoolVar(&f.explain, "explain-cache", false, "for every step that misses the cache, say which input changed")
 	fl.StringVar(&f.metadataFile, "metadata-file", "", "write the build result's digest and descriptor as JSON, as buildx does")
 	fl.BoolVar(&f.load, "load", false, "load the single-platform result into a reachable Docker daemon (docker load)")
@@ -197,18 +198,30 @@ func (f *buildFlags) dockerfilePath(contextDir string) string {
 	return filepath.Join(contextDir, "Dockerfile")
 }
 
-// namedContexts parses --build-context name=DIR|docker-image://REF.
+// namedContexts parses --build-context name=DIR|docker-image://REF|oci-layout://PATH.
 func namedContexts(values []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, v := range values {
 		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" || value == "" {
-			return nil, fmt.Errorf("invalid --build-context %q: want name=DIR or name=docker-image://REF", v)
+			return nil, fmt.Errorf("invalid --build-context %q: want name=DIR, name=docker-image://REF or name=oci-layout://PATH", v)
 		}
 		switch {
 		case strings.HasPrefix(value, "docker-image://"):
+		case strings.HasPrefix(value, "oci-layout://"):
+			lr, err := imports.ParseLayoutRef(value)
+			if err != nil {
+				return nil, fmt.Errorf("--build-context %s: %w", name, err)
+			}
+			if lr.Dir, err = filepath.Abs(lr.Dir); err != nil {
+				return nil, err
+			}
+			if _, err := os.Stat(filepath.Join(lr.Dir, "index.json")); err != nil {
+				return nil, fmt.Errorf("--build-context %s: %s is not an OCI image layout (no index.json)", name, lr.Dir)
+			}
+			value = lr.String()
 		case strings.Contains(value, "://"):
-			return nil, fmt.Errorf("--build-context %s: only directories and docker-image:// are supported yet", v)
+			return nil, fmt.Errorf("--build-context %s: only directories, docker-image:// and oci-layout:// are supported yet", v)
 		default:
 			abs, err := filepath.Abs(value)
 			if err != nil {

@@ -56,7 +56,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 		inputs = cachekey.Input{Name: "urls", Digest: dl.digest}
 	default:
 		spec.unpack = c.Unpack == nil || *c.Unpack
-		root, d, rel, err := e.copySource(ctx, s, "", spec)
+		root, d, rel, err := e.copySource(ctx, s, "", &spec)
 		if err != nil {
 			return err
 		}

@@ -73,12 +73,15 @@ func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (fu
 	if err != nil {
 		return nil, "", err
 	}
-	if src.Dir != "" {
-		sum, err := fshash.Paths(ctx, src.Dir, []string{source}, fshash.Options{FollowLinks: true})
+	if src.Local != nil {
+		sum, err := src.Local.Context.Hash(ctx, []string{source}, nil, true)
 		if err != nil {
 			return nil, "", fmt.Errorf("--mount from=%s: %w", from, err)
 		}
-		return func(context.Context) (string, func(), error) { return src.Dir, func() {}, nil }, sum, nil
+		return func(ctx context.Context) (string, func(), error) {
+			dir, err := src.Local.View(ctx)
+			return dir, func() {}, err
+		}, sum, nil
 	}
 	m, err := e.MountImage(ctx, src.Image, "")
 	if err != nil {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
-	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/image"
 )
 
@@ -143,11 +142,14 @@ func (e *Env) newCacheSeed(ctx context.Context, s *State, from string, o *cacheO
 	if seed.mkdir {
 		id.Mkdir = []uint64{o.mode, o.uid, o.gid}
 	}
-	if src.Dir != "" {
-		if id.Dir, err = fshash.Paths(ctx, src.Dir, []string{seed.path}, fshash.Options{FollowLinks: true}); err != nil && !seed.mkdir {
+	if src.Local != nil {
+		if id.Dir, err = src.Local.Context.Hash(ctx, []string{seed.path}, nil, true); err != nil && !seed.mkdir {
 			return nil, fmt.Errorf("--mount=type=cache from=%s: %w", from, err)
 		}
-		seed.root = func(context.Context) (string, func(), error) { return src.Dir, func() {}, nil }
+		seed.root = func(ctx context.Context) (string, func(), error) {
+			dir, err := src.Local.View(ctx)
+			return dir, func() {}, err
+		}
 	} else {
 		id.Layers = layerIDs(src.Image)
 		img := src.Image

@@ -2,6 +2,7 @@ package instr
 
 import (
 	"context"
+	"github.com/kiln-build/kiln/internal/buildctx"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,12 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	}
 	f := &cacheFixture{env: &Env{Store: s}, dirs: map[string]string{}}
 	f.state = &State{From: func(_ context.Context, name string) (*Source, error) {
-		return &Source{Name: name, Dir: f.dirs[name]}, nil
+		c, err := buildctx.LoadDir(f.dirs[name])
+		if err != nil {
+			return nil, err
+		}
+		view := func(context.Context) (string, error) { return c.Root, nil }
+		return &Source{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
 	}}
 	return f
 }

@@ -31,6 +31,9 @@ type copySpec struct {
 	unpack   bool                         // ADD: extract local tar archives
 	link     bool                         // --link: a layer independent of the ones below
 	parents  bool                         // --parents: keep the source paths below the pivot
+	// rootOwned: files from a local directory land as 0:0, as BuildKit's
+	// client sends every local file as root's.
+	rootOwned bool
 }
 
 func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
@@ -38,7 +41,7 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 	if err != nil {
 		return err
 	}
-	srcRoot, inputDigest, release, err := e.copySource(ctx, s, c.From, spec)
+	srcRoot, inputDigest, release, err := e.copySource(ctx, s, c.From, &spec)
 	if err != nil {
 		return err
 	}
@@ -106,9 +109,9 @@ func checkChmod(m string) error {
 
 // copySource hashes the selected sources and returns a function giving the
 // directory to copy from (only called on a cache miss) and a release func.
-func (e *Env) copySource(ctx context.Context, s *State, from string, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
 	if len(spec.inline) > 0 {
-		return e.inlineSource(ctx, spec)
+		return e.inlineSource(ctx, *spec)
 	}
 	if spec.fromCtx {
 		d, err := e.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, e.fileRecorder(s))
@@ -121,12 +124,13 @@ func (e *Env) copySource(ctx context.Context, s *State, from string, spec copySp
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if src.Dir != "" {
-		d, err := fshash.Paths(ctx, src.Dir, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
+	if src.Local != nil {
+		d, err := src.Local.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, nil)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
 		}
-		return func(context.Context) (string, error) { return src.Dir, nil }, d, func() {}, nil
+		spec.rootOwned = true
+		return src.Local.View, d, func() {}, nil
 	}
 	m, err := e.MountImage(ctx, src.Image, "")
 	if err != nil {
@@ -155,7 +159,7 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 			return err
 		}
 		info.Chown = fixedOwner(uid, gid)
-	} else if spec.fromCtx || len(spec.inline) > 0 {
+	} else if spec.fromCtx || spec.rootOwned || len(spec.inline) > 0 {
 		info.Chown = fixedOwner(0, 0) // context files always land as root:root
 	}
 	if spec.chmod != "" {

@@ -69,7 +69,15 @@ type RunOptions struct {
 type Source struct {
 	Name  string       // as the Dockerfile wrote it
 	Image *image.Image // a stage's result or an external image
-	Dir   string       // or a local directory (--build-context name=DIR)
+	Local *LocalDir    // or a local directory (--build-context name=DIR)
+}
+
+// LocalDir is a named local context: like the build context, read with its
+// own .dockerignore, through a view without the ignored files, and copied
+// as root's files.
+type LocalDir struct {
+	Context *buildctx.Context
+	View    func(ctx context.Context) (string, error)
 }
 
 // keyOptions is the part of RunOptions that shapes a RUN's result.

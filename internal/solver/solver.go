@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/containerd/platforms"
 	digest "github.com/opencontainers/go-digest"
@@ -32,9 +31,12 @@ type Options struct {
 	Images func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error)
 	// StageDone, if set, is told each stage's result (for size reports).
 	StageDone func(st *plan.Stage, img *image.Image)
-	// Contexts are --build-context values by name: "docker-image://REF"
-	// or a local directory. FROM and COPY --from look here first.
+	// Contexts are --build-context values by name: "docker-image://REF",
+	// "oci-layout://PATH[:TAG|@DIGEST]" or a local directory. FROM and
+	// COPY --from look here first.
 	Contexts map[string]string
+	// Locals are the named contexts that are directories, ready to read.
+	Locals map[string]*instr.LocalDir
 }
 
 // result is one stage's outcome, published once.
@@ -116,6 +118,9 @@ func buildStage(ctx context.Context, o Options, st *plan.Stage, results map[*pla
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
 	}
+	if err := fromLocal(ctx, o, st, s); err != nil {
+		return nil, "", err
+	}
 	if err := runOnbuild(ctx, o, st, s); err != nil {
 		return nil, "", err
 	}
@@ -140,13 +145,10 @@ func baseImage(ctx context.Context, o Options, st *plan.Stage, p ocispec.Platfor
 		}
 		return img.Clone(), key, nil
 	}
-	ref := st.Base.Image
-	if c, ok := o.Contexts[ref]; ok {
-		img, ok := strings.CutPrefix(c, "docker-image://")
-		if !ok {
-			return nil, "", dockerfile.ErrorAt(st.Location, fmt.Errorf("FROM %s: a local directory context cannot be a base image yet; use it with COPY --from", ref))
-		}
-		ref = img
+	ref, local := o.namedContext(st.Base.Image, st.Base.Image)
+	if local != nil {
+		// The directory becomes the stage's first layer (see fromLocal).
+		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
 	}
 	v := o.Env.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
 	img, manifest, err := o.Images(ctx, ref, p)
@@ -174,13 +176,9 @@ func resolveFrom(ctx context.Context, o Options, st *plan.Stage, name string, p 
 	if ref.Scratch {
 		return &instr.Source{Name: name, Image: image.New(p)}, nil
 	}
-	imageRef := ref.Image
-	if c, ok := o.Contexts[name]; ok {
-		img, isImage := strings.CutPrefix(c, "docker-image://")
-		if !isImage {
-			return &instr.Source{Name: name, Dir: c}, nil
-		}
-		imageRef = img
+	imageRef, local := o.namedContext(name, ref.Image)
+	if local != nil {
+		return &instr.Source{Name: name, Local: local}, nil
 	}
 	img, _, err := o.Images(ctx, imageRef, p)
 	if err != nil {
