@@ -3,6 +3,7 @@ package layer
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -166,8 +167,10 @@ func (t *treeWriter) copyFile(abs, rel string, size int64) error {
 		return fmt.Errorf("opening %s: %w", rel, err)
 	}
 	defer f.Close()
-	if _, err := io.CopyN(t.tw, f, size); err != nil {
-		return fmt.Errorf("copying %s (did it change during the write?): %w", rel, err)
+	if _, err := io.CopyN(t.tw, f, size); errors.Is(err, io.EOF) {
+		return fmt.Errorf("copying %s: it shrank during the write", rel)
+	} else if err != nil {
+		return fmt.Errorf("copying %s: %w", rel, err)
 	}
 	return nil
 }
