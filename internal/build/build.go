@@ -78,7 +78,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
 	importCaches(ctx, env, client, o.CacheFrom)
 	steps := &stepLog{seen: map[digest.Digest]bool{}}
-	env.Record = steps.record
+	env.Record, env.RecordSource = steps.record, steps.recordSource
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := localContexts(env.Store, o.Contexts)
 	if err != nil {

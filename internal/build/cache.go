@@ -29,6 +29,17 @@ func (l *stepLog) record(key digest.Digest, layer *image.Layer) {
 	l.entries = append(l.entries, remotecache.Entry{Key: key, Layer: layer})
 }
 
+// recordSource keeps a source memo (COPY --from content digest) for --cache-to.
+func (l *stepLog) recordSource(key, content digest.Digest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[key] {
+		return
+	}
+	l.seen[key] = true
+	l.entries = append(l.entries, remotecache.Entry{Key: key, Content: content})
+}
+
 // importCaches reads every --cache-from; one that cannot be read is a
 // warning (the first build has none yet), as in buildx.
 func importCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec) {

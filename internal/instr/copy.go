@@ -132,18 +132,7 @@ func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copyS
 		spec.rootOwned = true
 		return src.Local.View, d, func() {}, nil
 	}
-	m, err := e.MountImage(ctx, src.Image, "")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	release := func() { _ = UnmountImage(m) }
-	d, err := fshash.Paths(ctx, m.Root, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
-	if err != nil {
-		release()
-		return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
-	}
-	root := func(context.Context) (string, error) { return m.Root, nil }
-	return root, d, release, nil
+	return e.imageSource(ctx, from, src.Image, spec)
 }
 
 // copyInto copies each source into the mounted rootfs with BuildKit's copier.

@@ -46,6 +46,8 @@ type Env struct {
 	// collects every step for --cache-to.
 	Remote []RemoteCache
 	Record func(key digest.Digest, l *image.Layer)
+	// RecordSource collects the source memos (see sourcememo.go) for --cache-to.
+	RecordSource func(key, content digest.Digest)
 
 	flight singleflight.Group // steps in progress, by cache key
 }
@@ -56,6 +58,8 @@ type RemoteCache interface {
 	Lookup(key digest.Digest) (*image.Layer, bool)
 	Has(l image.Layer) bool
 	Fetch(ctx context.Context, l image.Layer) error
+	// LookupSource answers a source memo (see sourcememo.go).
+	LookupSource(key digest.Digest) (digest.Digest, bool)
 }
 
 // RunOptions are build-wide settings of every RUN container.

@@ -29,6 +29,9 @@ const (
 type Entry struct {
 	Key   digest.Digest `json:"key"`
 	Layer *image.Layer  `json:"layer,omitempty"`
+	// Content, for a source memo, is the content digest of the COPY --from
+	// selection Key names; such an entry has no layer.
+	Content digest.Digest `json:"content,omitempty"`
 }
 
 type config struct {
@@ -124,6 +127,12 @@ type Source struct {
 func (src *Source) Lookup(key digest.Digest) (*image.Layer, bool) {
 	e, ok := src.entries[key]
 	return e.Layer, ok
+}
+
+// LookupSource answers a source memo from the imported cache.
+func (src *Source) LookupSource(key digest.Digest) (digest.Digest, bool) {
+	e, ok := src.entries[key]
+	return e.Content, ok && e.Content != ""
 }
 
 // Has reports whether the cache can provide a layer's bytes.

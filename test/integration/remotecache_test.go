@@ -84,3 +84,35 @@ func TestRemoteCacheRegistry(t *testing.T) {
 		t.Fatalf("want a warning for a missing cache:\n%s", r.stderr)
 	}
 }
+
+// A build resolved from a remote cache fetches only the layers its result
+// holds: COPY --from a cached stage is keyed by the stage's recorded source
+// digest, not by mounting the stage (which would download its layers).
+func TestRemoteCacheFetchesOnlyNeededLayers(t *testing.T) {
+	storeA, storeB, ctxA, ctxB := twoMachines(t)
+	// The layer holds the marker upper-cased, so the Dockerfile text (kept
+	// in the store's records) does not contain it.
+	const marker = "BUILDER-ONLY-BYTES-7F3A9C"
+	df := "FROM busybox:test AS build\nRUN echo " + strings.ToLower(marker) + " | tr a-z A-Z > /tool && echo small > /small\n" +
+		"FROM busybox:test\nCOPY --from=build /small /small\n"
+	for _, c := range []string{ctxA, ctxB} {
+		writeFiles(t, c, map[string]string{"Dockerfile": df})
+	}
+	cache := filepath.Join(t.TempDir(), "cache")
+	iidA, iidB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	mustKilnIn(t, storeA, "", "build", "--progress", "plain", "--iidfile", iidA,
+		"--cache-to", "type=local,dest="+cache+",mode=max", ctxA)
+	r := mustKilnIn(t, storeB, "", "build", "--progress", "plain", "--iidfile", iidB,
+		"--cache-from", "type=local,src="+cache, ctxB)
+	if n := strings.Count(r.stderr, "CACHED"); n != 2 {
+		t.Fatalf("want the RUN and the COPY --from CACHED, got %d:\n%s", n, r.stderr)
+	}
+	a, _ := os.ReadFile(iidA)
+	b, _ := os.ReadFile(iidB)
+	if string(a) != string(b) {
+		t.Fatalf("machine B made %s, machine A %s", b, a)
+	}
+	if hits := findBytes(t, storeB, []byte(marker)); len(hits) > 0 {
+		t.Fatalf("the builder stage's layer was fetched into machine B's store: %v", hits)
+	}
+}
