@@ -38,11 +38,12 @@ func playBuild(r *Reporter, c *fakeClock) {
 	c.tickMs(120)
 	pull.Done(nil)
 
-	a := r.Start("[deps 1/2] FROM docker.io/library/busybox:test")
+	a := r.Start("[deps 1/3] FROM docker.io/library/busybox:test")
 	b := r.Start("[build 1/3] FROM docker.io/library/busybox:test")
-	a.Cached()
-	b.Cached()
-	a2 := r.Start("[deps 2/2] RUN fetch-deps")
+	a.Done(nil)
+	b.Done(nil)
+	r.Start("[deps 2/3] COPY go.mod .").Cached()
+	a2 := r.Start("[deps 3/3] RUN fetch-deps")
 	b2 := r.Start("[build 2/3] RUN make")
 	c.tickMs(250)
 	a2.Write([]byte("fetching 3 modules\n"))
@@ -63,7 +64,7 @@ func playBuild(r *Reporter, c *fakeClock) {
 	f.Logf("self-test failed: %d of %d", 1, 12)
 	f.Done(errors.New("process \"/bin/sh -c ./app --self-test\" did not complete successfully: exit code: 1"))
 
-	r.Note("%d steps, %d cached", 7, 2)
+	r.Note("%d steps, %d cached", 5, 1)
 	c.tick(2 * time.Second)
 	r.Finish(Summary{Image: "app:test", Digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Size: 3<<20 + 200<<10, Layers: 3})
 }

@@ -71,6 +71,14 @@ type Vertex struct {
 	start   time.Time
 	partial []byte
 	tail    []string
+	step    bool // a Dockerfile step, counted in the summary
+}
+
+// isStep tells Dockerfile steps ("[stage 2/5] RUN …") from pulls, FROM
+// lines and exports, which the summary's cached/run counts leave out.
+func isStep(name string) bool {
+	label, rest, ok := strings.Cut(name, "] ")
+	return ok && strings.HasPrefix(label, "[") && label != "[internal" && !strings.HasPrefix(rest, "FROM ")
 }
 
 // Start announces a step and returns its handle.
@@ -78,7 +86,7 @@ func (r *Reporter) Start(name string) *Vertex {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.next++
-	v := &Vertex{r: r, id: r.next, start: r.now()}
+	v := &Vertex{r: r, id: r.next, start: r.now(), step: isStep(name)}
 	if r.event(event{Type: "start", ID: v.id, Name: name}) {
 		return v
 	}
@@ -159,7 +167,9 @@ func (v *Vertex) Tail() []string {
 func (v *Vertex) Cached() {
 	v.r.mu.Lock()
 	defer v.r.mu.Unlock()
-	v.r.cached++
+	if v.step {
+		v.r.cached++
+	}
 	if !v.r.event(event{Type: "cached", ID: v.id}) {
 		v.r.printf("#%d CACHED\n", v.id)
 	}
@@ -177,7 +187,9 @@ func (v *Vertex) Done(err error) {
 		}
 		return
 	}
-	v.r.ran++
+	if v.step {
+		v.r.ran++
+	}
 	if !v.r.event(event{Type: "done", ID: v.id, Seconds: secs}) {
 		v.r.printf("#%d DONE %.1fs\n", v.id, secs)
 	}
