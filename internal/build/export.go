@@ -72,12 +72,18 @@ func writeFileAtomic(dest string, write func(*os.File) error) error {
 	if dest == "-" {
 		return write(os.Stdout)
 	}
-	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
+	prefix := "." + filepath.Base(dest) + ".tmp-"
+	removeDeadTemps(filepath.Dir(dest), prefix)
+	f, err := os.CreateTemp(filepath.Dir(dest), fmt.Sprintf("%s%d-", prefix, os.Getpid()))
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", dest, err)
 	}
 	defer os.Remove(f.Name())
 	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", dest, err)
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", dest, err)
 	}
@@ -89,6 +95,17 @@ func writeFileAtomic(dest string, write func(*os.File) error) error {
 	}
 	testhook.Point(testhook.Export)
 	return os.Rename(f.Name(), dest)
+}
+
+// removeDeadTemps removes what a killed build left while exporting to the
+// same destination: temp files whose owner process is gone.
+func removeDeadTemps(dir, prefix string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e.Name(), prefix); ok && !store.OwnerAlive(rest) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func push(ctx context.Context, env *instr.Env, client *registry.Client, desc ocispec.Descriptor, name string) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/instr"
@@ -29,6 +30,25 @@ func Report(w io.Writer, err error, dockerfilePath string) {
 		printExcerpt(w, dockerfilePath, loc)
 	}
 	fmt.Fprintln(w, "ERROR:", err)
+	if diskFull(err, step) {
+		fmt.Fprintln(w, "hint: the disk is full; free space, or remove what no image needs with `kiln prune` (`kiln du` shows what takes the space)")
+	}
+}
+
+// diskFull tells an out-of-space failure: kiln's own (ENOSPC) or a RUN
+// whose output says so.
+func diskFull(err error, step *instr.StepError) bool {
+	if errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	if step != nil {
+		for _, l := range step.Tail {
+			if strings.Contains(strings.ToLower(l), "no space left on device") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func printExcerpt(w io.Writer, path string, loc *dockerfile.LocationError) {

@@ -18,7 +18,7 @@ import (
 // heredocArgs turns RUN <<EOF into what BuildKit runs: a script with a
 // shebang is mounted at /dev/pipes/NAME and executed; other content is
 // handed to the shell; several heredocs are put back together for the shell.
-func heredocArgs(c *instructions.RunCommand) ([]string, *preparedMount, error) {
+func heredocArgs(c *instructions.RunCommand, tempDir func(kind string) (string, error)) ([]string, *preparedMount, error) {
 	args := c.CmdLine
 	if len(args) != 1 || !c.PrependShell {
 		return nil, nil, fmt.Errorf("parsing produced an invalid run command: %v", args)
@@ -44,7 +44,7 @@ func heredocArgs(c *instructions.RunCommand) ([]string, *preparedMount, error) {
 	pm := &preparedMount{
 		key: cachekey.Mount{Type: "heredoc", Target: target, Options: []string{data}},
 		setup: func(context.Context) (*executor.Mount, func(), error) {
-			dir, err := os.MkdirTemp("", "kiln-heredoc-")
+			dir, err := tempDir("heredoc") // in the store, so a killed build's is cleaned
 			if err != nil {
 				return nil, nil, err
 			}

@@ -24,7 +24,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	var heredocMount *preparedMount
 	if len(c.Files) > 0 {
 		var err error
-		if cmdLine.CmdLine, heredocMount, err = heredocArgs(c); err != nil {
+		if cmdLine.CmdLine, heredocMount, err = heredocArgs(c, e.Store.TempDir); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -78,7 +79,7 @@ func (s *Store) WriteBlob(write func(w io.Writer) error) (digest.Digest, int64, 
 	if err := os.Rename(f.Name(), s.BlobPath(d)); err != nil {
 		return "", 0, fmt.Errorf("storing blob: %w", err)
 	}
-	return d, cw.n, nil
+	return d, cw.n, syncDir(filepath.Dir(s.BlobPath(d)))
 }
 
 type countWriter struct {

@@ -108,7 +108,7 @@ func (s *Store) cleanStale() error {
 			return fmt.Errorf("reading %s: %w", d, err)
 		}
 		for _, e := range entries {
-			if ownerAlive(e.Name()) {
+			if OwnerAlive(e.Name()) {
 				continue
 			}
 			p := s.path(d, e.Name())
@@ -126,8 +126,9 @@ func (s *Store) cleanStale() error {
 	return nil
 }
 
-// ownerAlive reports whether the pid prefix of a temp name is a live process.
-func ownerAlive(name string) bool {
+// OwnerAlive reports whether the pid prefix of a temp name ("<pid>-…") is
+// a live process.
+func OwnerAlive(name string) bool {
 	pidStr, _, ok := strings.Cut(name, "-")
 	if !ok {
 		return false

@@ -71,6 +71,9 @@ func TestDiskFullFailsCleanly(t *testing.T) {
 			if !strings.Contains(strings.ToLower(out), "no space left on device") || !strings.Contains(errLine, tc.step) {
 				t.Fatalf("want an error naming %q and saying \"no space left on device\":\n%s", tc.step, r)
 			}
+			if !strings.Contains(out, "kiln prune") {
+				t.Errorf("want a hint to free space with kiln prune:\n%s", r)
+			}
 			if strings.Contains(out, "did it change") || strings.Contains(out, "shrank") {
 				t.Errorf("a full disk is blamed on a changing file:\n%s", r)
 			}
