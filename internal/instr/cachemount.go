@@ -100,8 +100,14 @@ func (e *Env) cacheOptions(ctx context.Context, s *State, m *instructions.Mount,
 	}
 	o.permsSet = m.Mode != nil || m.UID != nil || m.GID != nil
 	o.storeID = o.id
-	o.keyOptions = []string{"id=" + o.id, "sharing=" + o.sharing, "mode=" + strconv.FormatUint(o.mode, 8),
+	o.keyOptions = []string{"mode=" + strconv.FormatUint(o.mode, 8),
 		"uid=" + strconv.FormatUint(o.uid, 10), "gid=" + strconv.FormatUint(o.gid, 10)}
+	// BuildKit's checkShouldClearCacheOpts: an explicit id= or sharing= is
+	// left out of the key, so renaming a cache does not rerun the step; only
+	// the default form (id = target, shared) stays in it.
+	if o.id == path.Clean(target) && o.sharing == "shared" {
+		o.keyOptions = append(o.keyOptions, "id="+o.id, "sharing="+o.sharing)
+	}
 	if o.source != "/" {
 		o.keyOptions = append(o.keyOptions, "source="+o.source)
 	}

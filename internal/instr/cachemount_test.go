@@ -244,6 +244,9 @@ func TestCacheMountKey(t *testing.T) {
 			t.Errorf("%s: same key %v, want %v", c.name, got, c.equal)
 		}
 	}
+	if !same(key(base+",id=x"), key(base+",id=y,sharing=locked")) {
+		t.Errorf("an explicit id= or sharing= changed the key (BuildKit clears them)")
+	}
 	if k := key("type=cache,target=/c/"); !strings.Contains(strings.Join(k.Options, " "), "id=/c ") {
 		t.Errorf("default id of target /c/: options %v, want id=/c (BuildKit cleans it)", k.Options)
 	}
