@@ -116,7 +116,7 @@ func (e *Env) gitRoot(ctx context.Context, spec *copySpec, srcs []string, keep *
 	}
 	spec.fromCtx, spec.unpack = false, false
 	root := func(ctx context.Context) (string, error) {
-		paths, err := fetchGit(ctx, dir, gits)
+		paths, err := e.gitCmd().fetch(ctx, dir, gits)
 		if err != nil {
 			return "", err
 		}

@@ -74,7 +74,7 @@ func (e *Env) resolveGit(ctx context.Context, srcs []string, keepFlag *bool, che
 			}
 			want = ref.Checksum
 		}
-		commit, err := lsRemote(ctx, ref.Remote, ref.Ref)
+		commit, err := e.gitCmd().lsRemote(ctx, ref.Remote, ref.Ref)
 		if err != nil {
 			return nil, "", fmt.Errorf("ADD %s: %w", src, err)
 		}
@@ -97,12 +97,12 @@ func refName(ref string) string {
 
 // lsRemote resolves ref (a branch, tag, full ref name or commit; HEAD when
 // empty) to a commit. An annotated tag resolves to the commit it points at.
-func lsRemote(ctx context.Context, remote, ref string) (string, error) {
+func (g gitCmd) lsRemote(ctx context.Context, remote, ref string) (string, error) {
 	if fullCommit.MatchString(ref) {
 		return ref, nil
 	}
 	name := refName(ref)
-	out, err := git(ctx, "", "ls-remote", "--", remote, name)
+	out, err := g.run(ctx, "", "ls-remote", "--", remote, name)
 	if err != nil {
 		return "", err
 	}
@@ -123,65 +123,80 @@ func lsRemote(ctx context.Context, remote, ref string) (string, error) {
 	return "", fmt.Errorf("git ref %s not found in %s", name, remote)
 }
 
-// fetchGit checks each source's commit out into dir/<i>, with submodules,
+// fetch checks each source's commit out into dir/<i>, with submodules,
 // and returns the paths (relative to dir) to copy: each checkout's subdir.
-func fetchGit(ctx context.Context, dir string, srcs []gitSource) ([]string, error) {
+func (g gitCmd) fetch(ctx context.Context, dir string, srcs []gitSource) ([]string, error) {
 	var paths []string
-	for i, g := range srcs {
+	for i, src := range srcs {
 		repo := filepath.Join(dir, fmt.Sprint(i))
-		if err := checkout(ctx, repo, g); err != nil {
-			return nil, fmt.Errorf("fetching %s: %w", g.ref.Remote, err)
+		if err := g.checkout(ctx, repo, src); err != nil {
+			return nil, fmt.Errorf("fetching %s: %w", src.ref.Remote, err)
 		}
-		sub := filepath.Join(fmt.Sprint(i), g.ref.SubDir)
+		sub := filepath.Join(fmt.Sprint(i), src.ref.SubDir)
 		p, err := securejoin.SecureJoin(dir, sub)
 		if err != nil {
 			return nil, err
 		}
 		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("%s: no directory %q at commit %s", g.ref.Remote, g.ref.SubDir, g.commit)
+			return nil, fmt.Errorf("%s: no directory %q at commit %s", src.ref.Remote, src.ref.SubDir, src.commit)
 		}
 		paths = append(paths, sub+"/")
 	}
 	return paths, nil
 }
 
-func checkout(ctx context.Context, repo string, g gitSource) error {
-	if _, err := git(ctx, "", "init", "-q", repo); err != nil {
+func (g gitCmd) checkout(ctx context.Context, repo string, src gitSource) error {
+	if _, err := g.run(ctx, "", "init", "-q", repo); err != nil {
 		return err
 	}
-	if _, err := git(ctx, repo, "remote", "add", "origin", g.ref.Remote); err != nil {
+	if _, err := g.run(ctx, repo, "remote", "add", "origin", src.ref.Remote); err != nil {
 		return err
 	}
 	// A shallow fetch of the commit is what smart servers allow; dumb http
 	// and older servers need the ref by name or everything.
-	want := g.commit
-	if _, err := git(ctx, repo, "fetch", "-q", "--depth=1", "origin", want); err != nil {
-		if _, err := git(ctx, repo, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
+	want := src.commit
+	if _, err := g.run(ctx, repo, "fetch", "-q", "--depth=1", "origin", want); err != nil {
+		if _, err := g.run(ctx, repo, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
 			return err
 		}
 	}
-	if _, err := git(ctx, repo, "-c", "advice.detachedHead=false", "checkout", "-q", want); err != nil {
+	if _, err := g.run(ctx, repo, "-c", "advice.detachedHead=false", "checkout", "-q", want); err != nil {
 		return err
 	}
-	submodules := g.ref.Submodules == nil || *g.ref.Submodules
+	submodules := src.ref.Submodules == nil || *src.ref.Submodules
 	if _, err := os.Stat(filepath.Join(repo, ".gitmodules")); err == nil && submodules {
-		if _, err := git(ctx, repo, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"); err != nil {
-			if _, err := git(ctx, repo, "submodule", "update", "-q", "--init", "--recursive"); err != nil {
+		if _, err := g.run(ctx, repo, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"); err != nil {
+			if _, err := g.run(ctx, repo, "submodule", "update", "-q", "--init", "--recursive"); err != nil {
 				return err
 			}
 		}
 	}
-	if !g.keep {
+	if !src.keep {
 		return os.RemoveAll(filepath.Join(repo, ".git"))
 	}
 	return nil
 }
 
-// git runs git without prompting; its stderr becomes the error.
-func git(ctx context.Context, dir string, args ...string) (string, error) {
+// gitCmd runs the host's git without prompting. For ssh remotes
+// (git@host:repo) it uses the build's --ssh default agent, as BuildKit does.
+// Only network transports are allowed: a hostile repository's submodule
+// must not reach the host's files (file://) or run commands (ext::).
+type gitCmd struct{ env []string }
+
+func (e *Env) gitCmd() gitCmd {
+	g := gitCmd{env: append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "LC_ALL=C",
+		"GIT_ALLOW_PROTOCOL=https:http:ssh:git")}
+	if sock := e.SSH["default"]; sock != "" {
+		g.env = append(g.env, "SSH_AUTH_SOCK="+sock)
+	}
+	return g
+}
+
+// run runs git in dir; its stderr becomes the error.
+func (g gitCmd) run(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "LC_ALL=C")
+	cmd.Env = g.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -107,3 +107,33 @@ func TestAddGit(t *testing.T) {
 		t.Fatalf("the unchanged git ADD should be CACHED (steps %d, cached %d):\n%s", n, cached, r.stderr)
 	}
 }
+
+// A repository whose submodule points at the host's disk (file://) must not
+// bring the host's files into the image: only network transports are allowed.
+func TestAddGitRefusesFileSubmodule(t *testing.T) {
+	requireSuite(t)
+	served := t.TempDir()
+	secret := t.TempDir()
+	gitRun(t, secret, "init", "-q", "-b", "main")
+	writeFiles(t, secret, map[string]string{"host-secret.txt": "HOST-ONLY\n"})
+	gitRun(t, secret, "add", ".")
+	gitRun(t, secret, "commit", "-q", "-m", "secret")
+	work := t.TempDir()
+	gitRun(t, work, "init", "-q", "-b", "main")
+	writeFiles(t, work, map[string]string{"README": "x\n"})
+	gitRun(t, work, "-c", "protocol.file.allow=always", "submodule", "add", "-q", "file://"+secret, "sub")
+	gitRun(t, work, "add", ".")
+	gitRun(t, work, "commit", "-q", "-m", "with a file:// submodule")
+	gitRun(t, served, "clone", "-q", "--bare", work, filepath.Join(served, "evil.git"))
+	srv := gitServer(t, served)
+
+	ctx := t.TempDir()
+	writeFiles(t, ctx, map[string]string{"Dockerfile": "FROM busybox:test\nADD " + srv.URL + "/evil.git /src/\n"})
+	// Even with a host git configuration that allows file:// everywhere.
+	gitconfig := filepath.Join(t.TempDir(), "gitconfig")
+	writeFile(t, gitconfig, "[protocol \"file\"]\n\tallow = always\n", 0o644)
+	r := runKiln(t, []string{"GIT_CONFIG_GLOBAL=" + gitconfig}, "build", "--progress", "plain", ctx)
+	if r.code == 0 || !strings.Contains(r.stderr, "not allowed") {
+		t.Fatalf("a file:// submodule should be refused:\n%s", r)
+	}
+}
