@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/docker/go-units"
@@ -91,28 +92,69 @@ func newStoreCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "store", Short: "Check the local store"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify",
-		Short: "Check every blob's digest and every image's blobs",
-		Args:  cobra.NoArgs,
+		Short: "Check every blob's digest, every image's blobs, the step cache and the unpacked layers",
+		Long: `Check the store without changing it (opening the store removes only what
+dead kiln processes left in tmp/ and mnt/, as every command does).
+
+Errors make verify fail: a blob whose content does not match its digest, an
+image that lacks a blob, a step-cache record that does not decode or whose
+layer blob is corrupt or of another size than recorded.
+
+Warnings are printed but do not fail verify, as builds are not harmed: a
+step-cache record whose layer blob is missing (a lookup treats it as a
+miss), and an unpacked layer directory (l/<id>) that no image config or
+cache record names (nothing uses it; kiln prune removes it).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := openStore(g)
 			if err != nil {
 				return err
 			}
+			// Shared, as builds: prune cannot remove things while they are checked.
+			unlock, err := s.Lock(store.Shared)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			problems, err := image.Verify(s)
 			if err != nil {
 				return err
 			}
-			for _, p := range problems {
-				fmt.Fprintln(cmd.OutOrStdout(), p)
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("store has %d problems", len(problems))
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "store is consistent")
-			return nil
+			return printVerify(cmd.OutOrStdout(), problems)
 		},
 	})
 	return cmd
+}
+
+// printVerify prints verify's findings and fails if one is an error.
+func printVerify(w io.Writer, problems []image.Problem) error {
+	errs, warns := 0, 0
+	for _, p := range problems {
+		fmt.Fprintln(w, p)
+		if p.Warning {
+			warns++
+		} else {
+			errs++
+		}
+	}
+	switch {
+	case errs > 0 && warns > 0:
+		return fmt.Errorf("store has %s and %s", plural(errs, "problem"), plural(warns, "warning"))
+	case errs > 0:
+		return fmt.Errorf("store has %s", plural(errs, "problem"))
+	case warns > 0:
+		fmt.Fprintf(w, "store is consistent (%s)\n", plural(warns, "warning"))
+	default:
+		fmt.Fprintln(w, "store is consistent")
+	}
+	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func cutPrefix(s, prefix string) (string, bool) {

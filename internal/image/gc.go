@@ -1,11 +1,7 @@
 package image
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -48,49 +44,4 @@ func addDiffIDs(s *store.Store, d digest.Digest, keep map[digest.Digest]bool) {
 			keep[id] = true
 		}
 	}
-}
-
-// Verify checks that every blob matches its digest and that every named
-// image has all its blobs. It returns one line per problem.
-func Verify(s *store.Store) ([]string, error) {
-	var problems []string
-	blobs, err := s.Blobs()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range blobs {
-		if got, err := hashBlob(s, d); err != nil || got != d {
-			problems = append(problems, fmt.Sprintf("blob %s: content does not match its digest", d))
-		}
-	}
-	refs, err := s.Refs()
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range refs {
-		if _, err := reachable(s, []Named{{Descriptor: r.Descriptor}}); err != nil {
-			problems = append(problems, fmt.Sprintf("image %s: %v", store.FamiliarName(r.Name), err))
-			continue
-		}
-		blobs, _ := reachable(s, []Named{{Descriptor: r.Descriptor}})
-		for _, b := range blobs {
-			if !s.HasBlob(b) {
-				problems = append(problems, fmt.Sprintf("image %s: blob %s is missing", store.FamiliarName(r.Name), b))
-			}
-		}
-	}
-	return problems, nil
-}
-
-func hashBlob(s *store.Store, d digest.Digest) (digest.Digest, error) {
-	f, err := s.OpenBlob(d)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil))), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -25,6 +26,34 @@ func (s *Store) GetCache(key digest.Digest) ([]byte, error) {
 // layer directories it names, so a present entry is always usable.
 func (s *Store) PutCache(key digest.Digest, record []byte) error {
 	return s.writeFileAtomic(s.path(dirCache, key.Encoded()), record)
+}
+
+// isStepRecord tells the step-cache records in cache/ (named by their key)
+// from the other small files kept there: stat caches, meta- records and
+// --explain-cache records.
+func isStepRecord(name string) bool {
+	for _, p := range []string{"stat-", "meta-", "explain-"} {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// CacheKeys lists the keys of the step-cache records. A file kiln did not
+// write may yield a key that does not validate. It only reads the store.
+func (s *Store) CacheKeys() ([]digest.Digest, error) {
+	entries, err := os.ReadDir(s.path(dirCache))
+	if err != nil {
+		return nil, fmt.Errorf("listing cache entries: %w", err)
+	}
+	var out []digest.Digest
+	for _, e := range entries {
+		if isStepRecord(e.Name()) {
+			out = append(out, digest.NewDigestFromEncoded(digest.SHA256, e.Name()))
+		}
+	}
+	return out, nil
 }
 
 // CacheMountDir is the persistent directory of a RUN --mount=type=cache id;

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -37,7 +36,7 @@ func (s *Store) DiskUsage() (Usage, error) {
 		return u, err
 	}
 	for _, e := range entries {
-		if !(strings.HasPrefix(e.Name(), "stat-") || strings.HasPrefix(e.Name(), "meta-") || strings.HasPrefix(e.Name(), "explain-")) {
+		if isStepRecord(e.Name()) {
 			u.CacheEntries++
 		}
 	}
@@ -147,7 +146,7 @@ func (s *Store) cacheBlobs(keep map[digest.Digest]bool) error {
 	}
 	for _, e := range entries {
 		data, err := os.ReadFile(s.path(dirCache, e.Name()))
-		if err != nil || (strings.HasPrefix(e.Name(), "stat-") || strings.HasPrefix(e.Name(), "meta-") || strings.HasPrefix(e.Name(), "explain-")) {
+		if err != nil || !isStepRecord(e.Name()) {
 			continue
 		}
 		var rec struct {

@@ -16,6 +16,29 @@ func (s *Store) LayerDir(diffID digest.Digest) string {
 	return s.path(dirLayers, diffID.Encoded()[:16])
 }
 
+// LayerDirName is the name under l/ of the layer's directory ("" for a
+// DiffID too short to name one).
+func LayerDirName(diffID digest.Digest) string {
+	if len(diffID.Encoded()) < 16 {
+		return ""
+	}
+	return diffID.Encoded()[:16]
+}
+
+// LayerDirs lists the names of the unpacked layer directories (and of any
+// other entry found under l/). It only reads the store.
+func (s *Store) LayerDirs() ([]string, error) {
+	entries, err := os.ReadDir(s.path(dirLayers))
+	if err != nil {
+		return nil, fmt.Errorf("listing layer directories: %w", err)
+	}
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out, nil
+}
+
 // HasLayerDir reports whether the layer is unpacked.
 func (s *Store) HasLayerDir(diffID digest.Digest) bool {
 	_, err := os.Stat(s.LayerDir(diffID))
