@@ -13,7 +13,7 @@ import (
 )
 
 // blobSources remembers, per registry, a repository known to hold each
-// blob (from pulls and pushes), so a push to another repository of the same
+// blob (from earlier pushes), so a push to another repository of the same
 // registry mounts the blob instead of uploading it again.
 type blobSources map[string]string // blob digest → repository (registry/path)
 
@@ -73,14 +73,38 @@ func (m *mountingImage) Layers() ([]v1.Layer, error) {
 	return layers, nil
 }
 
-// layerDigests lists an image's layer blobs.
-func layerDigests(img v1.Image) []v1.Hash {
-	layers, err := img.Layers()
+// mountingIndex hands out its images, and those of any index in it, as
+// mountingImages: an index's layers are then mounted like a single image's,
+// both when kiln uploads the blobs and when go-containerregistry walks the
+// index to put its manifests.
+type mountingIndex struct {
+	imageIndex // a field named ImageIndex would clash with the method
+	sources    blobSources
+	target     name.Repository
+}
+
+type imageIndex = v1.ImageIndex
+
+func (m *mountingIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := m.imageIndex.Image(h)
 	if err != nil {
-		return nil
+		return nil, err
 	}
+	return &mountingImage{Image: img, sources: m.sources, target: m.target}, nil
+}
+
+func (m *mountingIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	idx, err := m.imageIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &mountingIndex{imageIndex: idx, sources: m.sources, target: m.target}, nil
+}
+
+// blobDigests lists the digests of blobs.
+func blobDigests(blobs []v1.Layer) []v1.Hash {
 	var out []v1.Hash
-	for _, l := range layers {
+	for _, l := range blobs {
 		if d, err := l.Digest(); err == nil {
 			out = append(out, d)
 		}

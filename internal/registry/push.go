@@ -46,32 +46,35 @@ func (c *Client) Push(ctx context.Context, s *store.Store, desc ocispec.Descript
 	if err := p.Push(ctx, ref, top); err != nil {
 		return classify("pushing", remoteName, err)
 	}
-	if mi, ok := top.(*mountingImage); ok {
-		recordSources(s, ref.Context(), layerDigests(mi))
-	}
+	// The repository now holds every blob, an index's as a single image's:
+	// a later push to another repository of this registry mounts them.
+	recordSources(s, ref.Context(), blobDigests(blobs))
 	return nil
 }
 
 // pushable reads desc from the store as what to put at the tag and the
-// blobs (layers and configs, each once) it needs in the registry.
+// blobs (layers and configs, each once) it needs in the registry. Layers
+// another repository of the registry is known to hold come as mountable.
 func pushable(s *store.Store, desc ocispec.Descriptor, repo name.Repository) (remote.Taggable, []v1.Layer, error) {
 	vd, err := toV1(desc)
 	if err != nil {
 		return nil, nil, err
 	}
+	sources := loadSources(s, repo.RegistryStr())
 	if isIndex(desc.MediaType) {
 		idx, err := indexFromStore(s, vd)
 		if err != nil {
 			return nil, nil, err
 		}
-		blobs, err := indexBlobs(idx, map[v1.Hash]bool{})
-		return idx, blobs, err
+		mi := &mountingIndex{imageIndex: idx, sources: sources, target: repo}
+		blobs, err := indexBlobs(mi, map[v1.Hash]bool{})
+		return mi, blobs, err
 	}
 	img, err := imageFromStore(s, vd)
 	if err != nil {
 		return nil, nil, err
 	}
-	mi := &mountingImage{Image: img, sources: loadSources(s, repo.RegistryStr()), target: repo}
+	mi := &mountingImage{Image: img, sources: sources, target: repo}
 	blobs, err := imageBlobs(mi, map[v1.Hash]bool{})
 	return mi, blobs, err
 }
