@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -16,43 +18,89 @@ import (
 func newCheckCmd() *cobra.Command {
 	var file, format string
 	cmd := &cobra.Command{
-		Use:   "check [-f Dockerfile] [PATH]",
+		Use:   "check [-f Dockerfile] [PATH | -]",
 		Short: "Lint a Dockerfile without building it",
 		Long: `Lint a Dockerfile without building it.
 
 PATH is the build context; its .dockerignore (or <Dockerfile>.dockerignore)
 is read for the CopyIgnoredFile rule. It defaults to the directory of -f,
-else the current directory.`,
+else the current directory. As with kiln build, "-f -" reads the Dockerfile
+from standard input (PATH still defaults to the current directory), and a
+PATH of "-" reads the context as a tar (plain or compressed) from standard
+input, with the Dockerfile (or -f) inside it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd, contextOf(args, file), dockerfileOf(args, file), format)
+			return runCheck(cmd, contextOf(args, file), file, format)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile; - reads it from standard input)")
 	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
 
+// checkInput is what runCheck lints: the Dockerfile, the context whose
+// ignore file it reads, and the name findings carry.
+type checkInput struct {
+	contextDir, file, name string
+}
+
+// checkInputs stages a Dockerfile or a context given on standard input
+// (kiln check and kiln build --check); file "" is PATH/Dockerfile.
+func checkInputs(cmd *cobra.Command, contextDir, file string) (checkInput, func(), error) {
+	dir, staged, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), contextDir, file)
+	if err != nil {
+		return checkInput{}, nil, err
+	}
+	in := checkInput{contextDir: dir, file: staged, name: staged}
+	switch {
+	case file == "-":
+		in.name = "<stdin>"
+	case contextDir == "-":
+		if in.file == "" {
+			in.file = filepath.Join(dir, "Dockerfile")
+		}
+		in.name = in.file
+		if rel, err := filepath.Rel(dir, in.file); err == nil && filepath.IsLocal(rel) {
+			in.name = rel // as named inside the tar
+		}
+	case in.file == "":
+		in.file = filepath.Join(dir, "Dockerfile")
+		in.name = in.file
+	}
+	return in, cleanup, nil
+}
+
 // runCheck lints one Dockerfile and prints the findings (kiln check and
-// kiln build --check). contextDir is the build context, for its ignore
-// file; "-" (a context on stdin) has none.
+// kiln build --check). contextDir is PATH ("-": a tar on standard input);
+// file is -f ("-": standard input; "": PATH/Dockerfile).
 func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
-	src, err := os.ReadFile(file)
+	if contextDir == "-" && file == filepath.Join("-", "Dockerfile") {
+		file = "" // kiln build's default, PATH/Dockerfile: inside the tar
+	}
+	in, cleanup, err := checkInputs(cmd, contextDir, file)
 	if err != nil {
 		return err
 	}
-	df, err := dockerfile.Parse(file, src)
+	defer cleanup()
+	src, err := os.ReadFile(in.file)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && in.name != in.file {
+			pe.Path = in.name // not the staging directory's path
+			return fmt.Errorf("loading Dockerfile: %w", pe)
+		}
+		return err
+	}
+	df, err := dockerfile.Parse(in.name, src)
 	if err != nil {
 		return err
 	}
 	var opts lint.Options
-	if contextDir != "-" {
-		bctx, err := buildctx.Load(contextDir, file)
-		if err != nil {
-			return err
-		}
-		opts.Ignore = bctx.Ignore
+	bctx, err := buildctx.Load(in.contextDir, in.file)
+	if err != nil {
+		return err
 	}
+	opts.Ignore = bctx.Ignore
 	findings := lint.CheckWith(df, opts)
 	w := cmd.OutOrStdout()
 	if format == "json" {
@@ -76,12 +124,13 @@ func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 	return nil
 }
 
-// contextOf is PATH, else the directory of -f, else ".".
+// contextOf is PATH, else the directory of -f (unless it is "-", standard
+// input), else ".".
 func contextOf(args []string, file string) string {
 	switch {
 	case len(args) == 1:
 		return args[0]
-	case file != "":
+	case file != "" && file != "-":
 		return filepath.Dir(file)
 	}
 	return "."

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"archive/tar"
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -35,5 +38,75 @@ func TestCheckReadsContextIgnoreFile(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("%s: output lacks %q:\n%s", name, want, out.String())
 		}
+	}
+}
+
+// tarOf is a tar of the files, as `tar -c` of a context would be.
+func tarOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(files[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// kiln check and kiln build --check take the Dockerfile (-f -) or the
+// context (a tar, PATH -) on standard input, as kiln build does.
+func TestCheckFromStdin(t *testing.T) {
+	const dockerfile = "FROM scratch\nCOPY .env /app/\n"
+	const rule = `CopyIgnoredFile: Attempting to Copy file ".env" that is excluded by .dockerignore`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(".env\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctxTar := tarOf(t, map[string]string{"Dockerfile": dockerfile, ".dockerignore": ".env\n", "sub/Other": dockerfile})
+	for _, c := range []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"check -f - PATH", dockerfile, []string{"check", "-f", "-", dir}, "<stdin>:2: " + rule},
+		{"check -", ctxTar, []string{"check", "-"}, "Dockerfile:2: " + rule},
+		{"check -f in the tar", ctxTar, []string{"check", "-f", "sub/Other", "-"}, "sub/Other:2: " + rule},
+		{"build --check -", ctxTar, []string{"build", "--check", "-"}, "Dockerfile:2: " + rule},
+		{"build --check -f -", dockerfile, []string{"build", "--check", "-f", "-", dir}, "<stdin>:2: " + rule},
+	} {
+		out, err := runKiln(t, c.stdin, c.args...)
+		if err != nil {
+			t.Errorf("%s: %v\n%s", c.name, err, out)
+			continue
+		}
+		if !strings.Contains(out, c.want+"\n") {
+			t.Errorf("%s: output lacks %q:\n%s", c.name, c.want, out)
+		}
+	}
+
+	// With no PATH, -f - reads the current directory's ignore file.
+	t.Chdir(dir)
+	if out, err := runKiln(t, dockerfile, "check", "-f", "-"); err != nil || !strings.Contains(out, "<stdin>:2: "+rule) {
+		t.Errorf("check -f - without PATH: %v\n%s", err, out)
+	}
+
+	if _, err := runKiln(t, "", "check", "-f", "-", "-"); !errors.As(err, new(usageError)) {
+		t.Errorf("check -f - -: %v, want a usage error", err)
+	}
+	noDockerfile := tarOf(t, map[string]string{"README": "x"})
+	if _, err := runKiln(t, noDockerfile, "build", "--check", "-"); err == nil || err.Error() != "loading Dockerfile: open Dockerfile: no such file or directory" {
+		t.Errorf("a context tar without a Dockerfile: %v", err)
 	}
 }
