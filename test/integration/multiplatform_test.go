@@ -125,7 +125,8 @@ func TestMultiPlatformPattern5(t *testing.T) {
 	requireMulti(t)
 	r, tar := build(t, buildSpec{
 		context: goAppContext(t, false), dockerfile: pattern5, tag: "app:multi",
-		args: []string{"--platform", "linux/amd64,linux/arm64"},
+		// --no-cache: other tests build the same builder steps in this store.
+		args: []string{"--platform", "linux/amd64,linux/arm64", "--no-cache"},
 	})
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
