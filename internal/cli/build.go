@@ -29,7 +29,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.check {
-				return runCheck(cmd, args[0], f.dockerfilePath(args[0]), "text")
+				return runCheck(cmd, args[0], f.file, "text")
 			}
 			contextDir, file, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), args[0], f.file)
 			if err != nil {

@@ -74,9 +74,6 @@ func checkInputs(cmd *cobra.Command, contextDir, file string) (checkInput, func(
 // kiln build --check). contextDir is PATH ("-": a tar on standard input);
 // file is -f ("-": standard input; "": PATH/Dockerfile).
 func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
-	if contextDir == "-" && file == filepath.Join("-", "Dockerfile") {
-		file = "" // kiln build's default, PATH/Dockerfile: inside the tar
-	}
 	in, cleanup, err := checkInputs(cmd, contextDir, file)
 	if err != nil {
 		return err
