@@ -20,24 +20,22 @@ type stepLog struct {
 }
 
 func (l *stepLog) record(key digest.Digest, layer *image.Layer) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen[key] {
-		return
-	}
-	l.seen[key] = true
-	l.entries = append(l.entries, remotecache.Entry{Key: key, Layer: layer})
+	l.add(remotecache.Entry{Key: key, Layer: layer})
 }
 
 // recordSource keeps a source memo (COPY --from content digest) for --cache-to.
 func (l *stepLog) recordSource(key, content digest.Digest) {
+	l.add(remotecache.Entry{Key: key, Content: content})
+}
+
+func (l *stepLog) add(e remotecache.Entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.seen[key] {
+	if l.seen[e.Key] {
 		return
 	}
-	l.seen[key] = true
-	l.entries = append(l.entries, remotecache.Entry{Key: key, Content: content})
+	l.seen[e.Key] = true
+	l.entries = append(l.entries, e)
 }
 
 // importCaches reads every --cache-from; one that cannot be read is a

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -84,14 +83,12 @@ type goProxy struct {
 	url  string
 	zips map[string][]byte // module → its v1.0.0 zip
 
-	mu    sync.Mutex
-	count map[string]int
-	log   []string
+	requestLog
 }
 
 func startGoProxy(t *testing.T, mods ...string) *goProxy {
 	t.Helper()
-	p := &goProxy{zips: map[string][]byte{}, count: map[string]int{}}
+	p := &goProxy{zips: map[string][]byte{}}
 	for _, m := range mods {
 		p.zips[m] = goModZip(t, m)
 	}
@@ -107,9 +104,7 @@ func startGoProxy(t *testing.T, mods ...string) *goProxy {
 }
 
 func (p *goProxy) serve(w http.ResponseWriter, req *http.Request) {
-	p.mu.Lock()
-	p.log = append(p.log, req.URL.Path)
-	p.mu.Unlock()
+	p.saw(req.URL.Path)
 	mod, file, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/@v/")
 	zip, ok := p.zips[mod]
 	if !ok {
@@ -124,9 +119,7 @@ func (p *goProxy) serve(w http.ResponseWriter, req *http.Request) {
 	case "v1.0.0.mod":
 		fmt.Fprint(w, goModFile(mod))
 	case "v1.0.0.zip":
-		p.mu.Lock()
-		p.count[mod]++
-		p.mu.Unlock()
+		p.downloaded(mod)
 		w.Write(zip)
 	default:
 		http.NotFound(w, req)
@@ -191,22 +184,6 @@ func (p *goProxy) appFiles(mods ...string) map[string]string {
 		"go.sum":  sum.String(),
 		"main.go": "package main\n\nimport (\n\t\"fmt\"\n" + imports.String() + ")\n\nfunc main() {\n" + uses.String() + "}\n",
 	}
-}
-
-func (p *goProxy) downloads() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range p.count {
-		out[k] = v
-	}
-	return out
-}
-
-func (p *goProxy) requests() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.log...)
 }
 
 // assertNotInLayers fails if a layer holds a module zip (the go command

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -88,14 +87,12 @@ type npmRegistry struct {
 	url      string
 	tarballs map[string][]byte
 
-	mu    sync.Mutex
-	count map[string]int
-	log   []string
+	requestLog
 }
 
 func startNpmRegistry(t *testing.T, names ...string) *npmRegistry {
 	t.Helper()
-	r := &npmRegistry{tarballs: map[string][]byte{}, count: map[string]int{}}
+	r := &npmRegistry{tarballs: map[string][]byte{}}
 	for _, n := range names {
 		r.tarballs[n] = npmTarball(t, n)
 	}
@@ -111,18 +108,14 @@ func startNpmRegistry(t *testing.T, names ...string) *npmRegistry {
 }
 
 func (r *npmRegistry) serve(w http.ResponseWriter, req *http.Request) {
-	r.mu.Lock()
-	r.log = append(r.log, req.Method+" "+req.URL.Path)
-	r.mu.Unlock()
+	r.saw(req.Method + " " + req.URL.Path)
 	name, file, isTarball := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/-/")
 	tgz, ok := r.tarballs[name]
 	switch {
 	case !ok:
 		http.NotFound(w, req)
 	case isTarball && file == name+"-1.0.0.tgz":
-		r.mu.Lock()
-		r.count[name]++
-		r.mu.Unlock()
+		r.downloaded(name)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(tgz)
 	case !isTarball:
@@ -172,22 +165,6 @@ func (r *npmRegistry) appFiles(deps ...string) map[string]string {
 		return string(data) + "\n"
 	}
 	return map[string]string{"package.json": enc(pkg), "package-lock.json": enc(lock)}
-}
-
-func (r *npmRegistry) downloads() map[string]int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range r.count {
-		out[k] = v
-	}
-	return out
-}
-
-func (r *npmRegistry) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.log...)
 }
 
 // assertNotInLayers fails if a layer of img holds one of the registry's
