@@ -8,12 +8,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/store"
 )
 
 // blobSources remembers, per registry, a repository known to hold each
-// blob (from earlier pushes), so a push to another repository of the same
+// blob (from earlier pushes and pulls), so a push to another repository of the same
 // registry mounts the blob instead of uploading it again.
 type blobSources map[string]string // blob digest → repository (registry/path)
 
@@ -42,6 +43,27 @@ func recordSources(s *store.Store, repo name.Repository, blobs []v1.Hash) {
 	if data, err := json.Marshal(src); err == nil {
 		_ = s.WriteMeta(metaName(repo.RegistryStr()), data)
 	}
+}
+
+// recordPulled notes the layers of a pulled manifest, so pushing an image
+// built on it to another repository of that registry mounts the base
+// layers (best effort).
+func recordPulled(s *store.Store, repo name.Repository, manifest ocispec.Descriptor) {
+	data, err := s.ReadBlob(manifest.Digest)
+	if err != nil {
+		return
+	}
+	var m ocispec.Manifest
+	if json.Unmarshal(data, &m) != nil {
+		return
+	}
+	var blobs []v1.Hash
+	for _, l := range m.Layers {
+		if h, err := v1.NewHash(l.Digest.String()); err == nil {
+			blobs = append(blobs, h)
+		}
+	}
+	recordSources(s, repo, blobs)
 }
 
 // mountingImage offers go-containerregistry the layers another repository

@@ -138,3 +138,34 @@ func TestPushIndexMountsAcrossRepos(t *testing.T) {
 		t.Errorf("pulling back from kiln/b: %v", err)
 	}
 }
+
+// Layers pulled from one repository are mounted, not uploaded, when an
+// image holding them is pushed to another repository of that registry (an
+// app pushed to me/app on a base pulled from library/base).
+func TestPushMountsLayersPulledFromAnotherRepo(t *testing.T) {
+	ledger := newBlobLedger()
+	reg := newTestRegistry(t, ledger.wrap)
+	publisher := newStore(t)
+	base := commitImage(t, publisher, linuxAmd64, 2)
+	if err := New(nil).Push(context.Background(), publisher, base, reg.host+"/library/base:1"); err != nil {
+		t.Fatal(err)
+	}
+	builder := newStore(t)
+	pulled, err := New(nil).Pull(context.Background(), builder, reg.host+"/library/base:1", linuxAmd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := New(nil).Push(context.Background(), builder, pulled, reg.host+"/me/app:1"); err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := image.Load(builder, pulled, linuxAmd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range img.Layers {
+		d := l.Digest.String()
+		if up, mounted := ledger.count(ledger.uploads, d), ledger.count(ledger.mounts, d); up != 1 || mounted != 1 {
+			t.Errorf("layer %s: uploaded %d times, mounted %d; want 1 upload (library/base) and 1 mount (me/app)", d, up, mounted)
+		}
+	}
+}

@@ -91,6 +91,7 @@ func (c *Client) pullFrom(ctx context.Context, s *store.Store, src source, p oci
 	if err := fetchImageBlobs(ctx, s, puller, src, target, c.jobs()); err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	recordPulled(s, src.ref.Context(), target)
 	return top, nil
 }
 
