@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/docker/go-units"
@@ -106,6 +108,11 @@ miss), and an unpacked layer directory (l/<id>) that no image config or
 cache record names (nothing uses it; kiln prune removes it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Opening creates a store: a mistyped --root must not verify as
+			// an empty, consistent one.
+			if err := storeExists(g); err != nil {
+				return err
+			}
 			s, err := openStore(g)
 			if err != nil {
 				return err
@@ -124,6 +131,17 @@ cache record names (nothing uses it; kiln prune removes it).`,
 		},
 	})
 	return cmd
+}
+
+func storeExists(g *globalFlags) error {
+	root := g.root
+	if root == "" {
+		root = store.DefaultRoot()
+	}
+	if _, err := os.Stat(filepath.Join(root, "blobs")); err != nil {
+		return fmt.Errorf("no kiln store at %s", root)
+	}
+	return nil
 }
 
 // printVerify prints verify's findings and fails if one is an error.

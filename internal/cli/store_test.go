@@ -60,3 +60,15 @@ func TestStoreVerifyWarningsAndErrors(t *testing.T) {
 		t.Fatalf("verify removed the orphan: %v", err)
 	}
 }
+
+// A mistyped --root is an error, and verify does not create a store there.
+func TestStoreVerifyMissingRoot(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "typo")
+	out, err := runKiln(t, "", "--root", root, "store", "verify")
+	if err == nil || !strings.Contains(err.Error(), "no kiln store at "+root) {
+		t.Fatalf("want an error naming the missing store, got %v\n%s", err, out)
+	}
+	if _, err := os.Stat(root); err == nil {
+		t.Fatalf("verify created %s", root)
+	}
+}
