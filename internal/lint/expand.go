@@ -12,15 +12,16 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/suggest"
 	"github.com/moby/patternmatcher"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // The checks BuildKit makes while it expands variables during conversion
 // (dockerfile2llb): UndefinedArgInFrom and InvalidDefaultArgInFrom on FROM,
 // UndefinedVar on every expanded word, and the two that look at expanded
 // words, ExposeInvalidFormat and CopyIgnoredFile. Conversion is replayed
-// statically: build arguments take their defaults, as BuildKit's lint does
-// when none are given, and the base image's env is known only for scratch
-// (and stages built on it).
+// statically: build arguments take the --build-arg values given (Options),
+// else their defaults, and the base image's env is known for scratch and
+// for the images Options.BaseEnv knows (and stages built on them).
 
 // defaultPath is the PATH BuildKit gives a stage whose image has none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -61,7 +62,7 @@ type scope struct {
 	env       vars            // the state's env: base image env, ENV, ARGs with a value
 	args      map[string]bool // every ARG declared so far (BuildKit's buildArgs)
 	unsure    map[string]bool // env names whose value lint cannot know
-	baseKnown bool            // the base image's env is known (scratch)
+	baseKnown bool            // the base image's env is known (scratch, or Options.BaseEnv)
 }
 
 func (s *scope) clone() *scope {
@@ -88,28 +89,40 @@ func (s *scope) set(k, v string, unsure bool) {
 }
 
 // globals are the ARGs a FROM can use: the predefined platform ARGs and
-// the ARGs before the first FROM, with their defaults.
+// the ARGs before the first FROM, with the --build-arg values given, else
+// their defaults.
 type globals struct {
 	env      vars
+	defaults vars            // env with the ARGs' defaults only (InvalidDefaultArgInFrom's); nil if one fails
 	declared map[string]bool // every ARG before the first FROM
 	keys     []string        // env's names and declared, sorted (UndefinedArgInFrom's known names)
+	platform ocispec.Platform
 }
 
-// newGlobals evaluates the global ARGs' defaults; ok is false when one
-// fails to expand (BuildKit then gives up these checks).
-func newGlobals(metaArgs []instructions.ArgCommand, lex *shell.Lex, target string) (g *globals, ok bool) {
-	g = &globals{env: predefinedArgs(target), declared: map[string]bool{}}
+// newGlobals evaluates the global ARGs, as BuildKit's buildMetaArgs does
+// twice: with the build arguments, and with none (the predefined ARGs take
+// build arguments both times); ok is false when a value BuildKit would use
+// fails to expand (BuildKit then fails the build).
+func newGlobals(metaArgs []instructions.ArgCommand, lex *shell.Lex, target string, o Options) (g *globals, ok bool) {
+	g = &globals{declared: map[string]bool{}, platform: platforms.Normalize(platforms.DefaultSpec())}
+	if o.Platform != nil {
+		g.platform = platforms.Normalize(*o.Platform)
+	}
+	predefined := predefinedArgs(g.platform, target)
+	for k, v := range o.BuildArgs {
+		if _, ok := predefined[k]; ok {
+			predefined[k] = v
+		}
+	}
+	// A default that fails to expand only abandons InvalidDefaultArgInFrom
+	// when a build argument replaces it.
+	g.defaults, _ = metaArgEnv(predefined, metaArgs, lex, nil)
+	if g.env, ok = metaArgEnv(predefined, metaArgs, lex, o.BuildArgs); !ok {
+		return nil, false
+	}
 	for _, cmd := range metaArgs {
 		for _, a := range cmd.Args {
 			g.declared[a.Key] = true
-			if a.Value == nil {
-				continue
-			}
-			v, _, err := lex.ProcessWord(*a.Value, g.env)
-			if err != nil {
-				return nil, false
-			}
-			g.env[a.Key] = v
 		}
 	}
 	known := map[string]bool{}
@@ -126,8 +139,35 @@ func newGlobals(metaArgs []instructions.ArgCommand, lex *shell.Lex, target strin
 	return g, true
 }
 
-// predefinedArgs are BuildKit's platform ARGs for a build on this host.
-func predefinedArgs(target string) vars {
+// metaArgEnv is the predefined ARGs and the global ARGs: a build
+// argument's value, else the ARG's default, expanded.
+func metaArgEnv(predefined vars, metaArgs []instructions.ArgCommand, lex *shell.Lex, buildArgs map[string]string) (vars, bool) {
+	env := vars{}
+	for k, v := range predefined {
+		env[k] = v
+	}
+	for _, cmd := range metaArgs {
+		for _, a := range cmd.Args {
+			if v, ok := buildArgs[a.Key]; ok {
+				env[a.Key] = v
+				continue
+			}
+			if a.Value == nil {
+				continue
+			}
+			v, _, err := lex.ProcessWord(*a.Value, env)
+			if err != nil {
+				return nil, false
+			}
+			env[a.Key] = v
+		}
+	}
+	return env, true
+}
+
+// predefinedArgs are BuildKit's platform ARGs for a build on this host
+// for the target platform t.
+func predefinedArgs(t ocispec.Platform, target string) vars {
 	p := platforms.Normalize(platforms.DefaultSpec())
 	if target == "" {
 		target = "default"
@@ -135,34 +175,34 @@ func predefinedArgs(target string) vars {
 	return vars{
 		"BUILDPLATFORM": platforms.Format(p), "BUILDOS": p.OS, "BUILDOSVERSION": p.OSVersion,
 		"BUILDARCH": p.Architecture, "BUILDVARIANT": p.Variant,
-		"TARGETPLATFORM": platforms.FormatAll(p), "TARGETOS": p.OS, "TARGETOSVERSION": p.OSVersion,
-		"TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant, "TARGETSTAGE": target,
+		"TARGETPLATFORM": platforms.FormatAll(t), "TARGETOS": t.OS, "TARGETOSVERSION": t.OSVersion,
+		"TARGETARCH": t.Architecture, "TARGETVARIANT": t.Variant, "TARGETSTAGE": target,
 	}
 }
 
 // expansions replays the variable expansion of every stage (BuildKit's
 // lint checks all stages, not only the target's).
-func (c *checker) expansions(ignore []string) {
+func (c *checker) expansions(o Options) {
 	stages, metaArgs, err := c.df.Reparse() // Expand rewrites commands in place
 	if err != nil || len(stages) == 0 {
 		return
 	}
 	lex := shell.NewLex(c.df.Escape)
-	g, ok := newGlobals(metaArgs, lex, stages[len(stages)-1].Name)
+	g, ok := newGlobals(metaArgs, lex, stages[len(stages)-1].Name, o)
 	if !ok {
 		return
 	}
 	c.invalidDefaultArgs(stages, g, lex)
 	var pm *patternmatcher.PatternMatcher
-	if len(ignore) > 0 {
-		pm, _ = patternmatcher.New(ignore) // nil (no check) if the patterns do not compile
+	if len(o.Ignore) > 0 {
+		pm, _ = patternmatcher.New(o.Ignore) // nil (no check) if the patterns do not compile
 	}
 	done := map[string]*scope{}
 	for i := range stages {
 		st := &stages[i]
 		lint := c.lint.WithMergedConfigFromComments(st.Comments)
-		base := c.fromArgs(st, g, lex, lint)
-		sc := newScope(base, done)
+		base, platform := c.fromArgs(st, g, lex, lint)
+		sc := newScope(base, platform, done, o.BaseEnv)
 		for _, cmd := range st.Commands {
 			d := dispatcher{c: c, sc: sc, g: g, lex: lex, ignore: pm, cmd: cmd,
 				lint: c.lint.WithMergedConfigFromComments(cmd.Comments())}
@@ -175,14 +215,29 @@ func (c *checker) expansions(ignore []string) {
 }
 
 // newScope starts a stage: a copy of an earlier stage's scope, scratch's
-// env, or an image whose env lint does not know.
-func newScope(base string, stages map[string]*scope) *scope {
+// env, the env baseEnv gives for the image on the stage's platform (nil:
+// the platform is not known), or an image whose env lint does not know.
+func newScope(base string, platform *ocispec.Platform, stages map[string]*scope, baseEnv BaseEnvFunc) *scope {
 	if s, ok := stages[strings.ToLower(base)]; ok {
 		return s.clone()
 	}
 	s := (&scope{}).clone()
-	if base == "scratch" {
+	var env []string
+	switch {
+	case base == "scratch":
 		s.baseKnown = true
+	case baseEnv != nil && platform != nil:
+		env, s.baseKnown = baseEnv(base, *platform)
+	}
+	if !s.baseKnown {
+		return s
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		s.env[k] = v
+	}
+	// As BuildKit: PATH is always set (except on Windows, left to the OS).
+	if _, ok := s.env["PATH"]; !ok && (platform == nil || platform.OS != "windows") {
 		s.env["PATH"] = defaultPath
 	}
 	return s
@@ -191,8 +246,11 @@ func newScope(base string, stages map[string]*scope) *scope {
 // invalidDefaultArgs is InvalidDefaultArgInFrom: with the global ARGs'
 // defaults, every FROM must name a valid image.
 func (c *checker) invalidDefaultArgs(stages []instructions.Stage, g *globals, lex *shell.Lex) {
+	if g.defaults == nil {
+		return
+	}
 	for _, st := range stages {
-		res, _, err := lex.ProcessWord(st.BaseName, g.env)
+		res, _, err := lex.ProcessWord(st.BaseName, g.defaults)
 		if err != nil {
 			return
 		}
@@ -203,16 +261,23 @@ func (c *checker) invalidDefaultArgs(stages []instructions.Stage, g *globals, le
 }
 
 // fromArgs is UndefinedArgInFrom on the base name and --platform; it
-// returns the expanded base name.
-func (c *checker) fromArgs(st *instructions.Stage, g *globals, lex *shell.Lex, lint *linter.Linter) string {
+// returns the expanded base name and the stage's platform (nil when its
+// --platform does not parse).
+func (c *checker) fromArgs(st *instructions.Stage, g *globals, lex *shell.Lex, lint *linter.Linter) (string, *ocispec.Platform) {
 	var base string
+	platform := &g.platform
 	for i, expr := range []string{st.BaseName, st.Platform} {
 		if i == 1 && expr == "" {
 			break
 		}
-		res, _ := lex.ProcessWordWithMatches(expr, g.env)
+		res, err := lex.ProcessWordWithMatches(expr, g.env)
 		if i == 0 {
 			base = res.Result
+		} else if p, perr := platforms.Parse(res.Result); err == nil && perr == nil {
+			p = platforms.Normalize(p)
+			platform = &p
+		} else {
+			platform = nil
 		}
 		for _, v := range sortedSet(res.Unmatched) {
 			if g.declared[v] {
@@ -225,7 +290,7 @@ func (c *checker) fromArgs(st *instructions.Stage, g *globals, lex *shell.Lex, l
 			lint.Run(&linter.RuleUndefinedArgInFrom, st.Location, linter.RuleUndefinedArgInFrom.Format(v, match))
 		}
 	}
-	return base
+	return base, platform
 }
 
 func sortedSet(m map[string]struct{}) []string {
@@ -304,12 +369,15 @@ func (d *dispatcher) note(res shell.ProcessWordResult) {
 }
 
 // arg declares a stage's ARGs one by one, as BuildKit's dispatchArg: a
-// default is expanded; an ARG without one takes the global ARG's value.
+// --build-arg value wins (the default is not expanded); else a default is
+// expanded; an ARG without one takes the global ARG's value.
 func (d *dispatcher) arg(cmd *instructions.ArgCommand) {
 	for _, a := range cmd.Args {
 		d.unsure = false
 		var value *string
-		if a.Value != nil {
+		if v, ok := d.c.opts.BuildArgs[a.Key]; ok {
+			value = &v
+		} else if a.Value != nil {
 			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env)
 			d.undefined(res.Unmatched)
 			if err != nil {

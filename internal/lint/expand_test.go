@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/kiln-build/kiln/internal/dockerfile"
 )
 
@@ -158,5 +160,93 @@ func TestSkipKilnRules(t *testing.T) {
 	}
 	if got := findings(t, "# check=skip=all\nFROM golang\nWORKDIR app\nCMD go run .\n"); len(got) != 0 {
 		t.Fatalf("skip=all reported: %v", got)
+	}
+}
+
+// fakeBaseEnv knows "alpine" (on linux/amd64 only, for --platform tests)
+// and "base-with-foo", each with FOO in its env.
+func fakeBaseEnv(ref string, p ocispec.Platform) ([]string, bool) {
+	switch {
+	case ref == "base-with-foo":
+		return []string{"FOO=1", "HOME=/root"}, true
+	case ref == "alpine" && p.OS == "linux" && p.Architecture == "amd64":
+		return []string{"FOO=1", "PATH=/bin"}, true
+	}
+	return nil, false
+}
+
+func optsFindings(t *testing.T, rule, src string, o Options) []string {
+	t.Helper()
+	df, err := dockerfile.Parse("Dockerfile", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range CheckWith(df, o) {
+		if f.Rule == rule {
+			out = append(out, fmt.Sprintf("%d: %s", f.Line, f.Message))
+		}
+	}
+	return out
+}
+
+// With the base image's env known, UndefinedVar is BuildKit's: the image's
+// names are defined, every other unset name is reported.
+func TestUndefinedVarKnownBase(t *testing.T) {
+	amd64 := &ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	for _, tc := range []struct {
+		name, src string
+		o         Options
+		want      []string
+	}{
+		{name: "the base's env is defined, nothing else", src: "FROM base-with-foo\nWORKDIR $FOO/$BAR\n",
+			want: []string{"2: Usage of undefined variable '$BAR'"}},
+		{name: "well-known names are judged too", src: "FROM base-with-foo\nWORKDIR $HOME/$GOPATH\nENV PATH=$PATH:/x\n",
+			want: []string{"2: Usage of undefined variable '$GOPATH' (did you mean $PATH?)"}},
+		{name: "suggestions include the base's names", src: "FROM base-with-foo\nWORKDIR $FOOO\n",
+			want: []string{"2: Usage of undefined variable '$FOOO' (did you mean $FOO?)"}},
+		{name: "a stage on a known base is known", src: "FROM base-with-foo AS b\nFROM b\nWORKDIR $FOO/$BAR\n",
+			want: []string{"3: Usage of undefined variable '$BAR'"}},
+		{name: "an unknown base is conservative", src: "FROM node:20\nWORKDIR $FOO/$BAR/$NODE_HOME\n"},
+		{name: "the base name after global ARGs", src: "ARG IMG=base-with-foo\nFROM $IMG\nWORKDIR $FOO/$BAR\n",
+			want: []string{"3: Usage of undefined variable '$BAR'"}},
+		{name: "the target platform", src: "FROM alpine\nWORKDIR $FOO/$BAR\n", o: Options{Platform: amd64},
+			want: []string{"2: Usage of undefined variable '$BAR'"}},
+		{name: "another target platform: unknown", src: "FROM alpine\nWORKDIR $FOO/$BAR\n",
+			o: Options{Platform: &ocispec.Platform{OS: "linux", Architecture: "s390x"}}},
+		{name: "FROM --platform", src: "FROM --platform=linux/amd64 alpine\nWORKDIR $FOO/$BAR\n",
+			o:    Options{Platform: &ocispec.Platform{OS: "linux", Architecture: "s390x"}},
+			want: []string{"1: FROM --platform flag should not use constant value \"linux/amd64\"", "2: Usage of undefined variable '$BAR'"}},
+		{name: "a build argument names the base", src: "ARG IMG=node\nFROM $IMG\nWORKDIR $FOO/$BAR\n",
+			o:    Options{BuildArgs: map[string]string{"IMG": "base-with-foo"}},
+			want: []string{"3: Usage of undefined variable '$BAR'"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.BaseEnv = fakeBaseEnv
+			var got []string
+			for _, rule := range []string{"FromPlatformFlagConstDisallowed", "UndefinedVar"} {
+				got = append(got, optsFindings(t, rule, tc.src, tc.o)...)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// Build arguments: an ARG given one takes it, its default is not expanded;
+// InvalidDefaultArgInFrom still judges the defaults.
+func TestBuildArgs(t *testing.T) {
+	o := Options{BuildArgs: map[string]string{"TAG": "3.19", "V": "x"}}
+	if got := optsFindings(t, "InvalidDefaultArgInFrom", "ARG TAG\nFROM alpine:${TAG}\n", o); len(got) != 1 {
+		t.Errorf("InvalidDefaultArgInFrom with a build argument: %q, want the finding", got)
+	}
+	if got := optsFindings(t, "UndefinedVar", "FROM scratch\nARG V=$NOPE\nARG W=$NOPE2\n", o); strings.Join(got, "\n") != "3: Usage of undefined variable '$NOPE2'" {
+		t.Errorf("UndefinedVar in a default replaced by a build argument: %q", got)
+	}
+	// The value is known, so CopyIgnoredFile can judge it.
+	o.Ignore = []string{"x"}
+	if got := optsFindings(t, "CopyIgnoredFile", "FROM scratch\nARG V\nCOPY $V /x\n", o); len(got) != 1 {
+		t.Errorf("CopyIgnoredFile with a build argument: %q, want the finding", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/dockerfile"
 )
@@ -31,6 +32,19 @@ type Options struct {
 	// Ignore holds the build context's .dockerignore patterns, for
 	// CopyIgnoredFile; nil when there are none or the context is unknown.
 	Ignore []string
+	// BuildArgs are the --build-arg values: as BuildKit's lint, global
+	// and stage ARGs take them over their defaults (InvalidDefaultArgInFrom
+	// still judges the defaults alone).
+	BuildArgs map[string]string
+	// Platform is the target platform (TARGETPLATFORM, and the platform of
+	// a stage without FROM --platform); nil is the host's.
+	Platform *ocispec.Platform
+	// BaseEnv, when set, gives a base image's env. A stage whose base it
+	// knows is judged as BuildKit does, knowing the image's config: every
+	// name the Dockerfile uses and neither the image nor the stage defines
+	// is UndefinedVar. Without it, or for an image it does not know, only
+	// likely mistakes are reported.
+	BaseEnv BaseEnvFunc
 }
 
 // Check returns every finding for the Dockerfile, in line order per rule
@@ -46,16 +60,18 @@ func CheckWith(df *dockerfile.Dockerfile, o Options) []Finding {
 		out = append(out, Finding{Rule: w.Rule, Message: w.Message, File: w.Location.File, Line: w.Location.Line, Severity: "warning"})
 	}
 	c := newChecker(df)
+	c.opts = o
 	for i := range df.Stages {
 		c.stage(&df.Stages[i], i == len(df.Stages)-1)
 	}
 	c.unusedStages()
-	c.expansions(o.Ignore)
+	c.expansions(o)
 	return append(out, c.found...)
 }
 
 type checker struct {
 	df    *dockerfile.Dockerfile
+	opts  Options
 	lint  *linter.Linter // BuildKit's rules, configured by `# check=`
 	found []Finding
 }
