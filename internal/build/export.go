@@ -108,7 +108,7 @@ func removeDeadTemps(dir, prefix string) {
 
 func push(ctx context.Context, env *instr.Env, client *registry.Client, desc ocispec.Descriptor, name string) error {
 	v := env.Progress.Start("pushing " + name)
-	err := client.Push(ctx, env.Store, desc, name)
+	err := client.Push(registry.WithProgress(ctx, counterOf(v)), env.Store, desc, name)
 	v.Done(err)
 	return err
 }

@@ -70,8 +70,13 @@ func (r *resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) e
 	r.mu.Unlock()
 	po.once.Do(func() {
 		v := r.rep.Start(fmt.Sprintf("[internal] pull %s (%s)", ref, platforms.Format(p)))
-		_, po.err = r.client.Pull(ctx, r.store, ref, p)
+		_, po.err = r.client.Pull(registry.WithProgress(ctx, counterOf(v)), r.store, ref, p)
 		v.Done(po.err)
 	})
 	return po.err
+}
+
+// counterOf reports a pull's or push's bytes on its vertex.
+func counterOf(v *progress.Vertex) func(int64) registry.ByteCounter {
+	return func(total int64) registry.ByteCounter { return v.NewCounter(total) }
 }

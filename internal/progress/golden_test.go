@@ -37,6 +37,15 @@ func playBuild(r *Reporter, c *fakeClock) {
 	pull := r.Start("[internal] load metadata for docker.io/library/busybox:test")
 	c.tickMs(120)
 	pull.Done(nil)
+	// A pull's bytes: reported at most once a second in plain and rawjson.
+	blobs := r.Start("[internal] pull docker.io/library/busybox:test (linux/amd64)")
+	counter := blobs.NewCounter(3 << 20)
+	counter.Add(1 << 20)
+	c.tickMs(500)
+	counter.Add(1 << 20)
+	c.tickMs(700)
+	counter.Add(1 << 20)
+	blobs.Done(nil)
 
 	a := r.Start("[deps 1/3] FROM docker.io/library/busybox:test")
 	b := r.Start("[build 1/3] FROM docker.io/library/busybox:test")

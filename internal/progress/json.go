@@ -9,12 +9,14 @@ import (
 
 // event is one rawjson line.
 type event struct {
-	Type    string   `json:"type"` // start, log, cached, done, error, warning, summary
+	Type    string   `json:"type"` // start, log, progress, cached, done, error, warning, summary
 	ID      int      `json:"id,omitempty"`
 	Name    string   `json:"name,omitempty"`
 	Data    string   `json:"data,omitempty"`
 	Error   string   `json:"error,omitempty"`
 	Seconds float64  `json:"seconds,omitempty"`
+	Current int64    `json:"current,omitempty"` // progress: bytes moved of Total
+	Total   int64    `json:"total,omitempty"`
 	Time    string   `json:"time"`
 	Summary *Summary `json:"summary,omitempty"`
 }

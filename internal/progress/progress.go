@@ -72,6 +72,7 @@ type Vertex struct {
 	partial []byte
 	tail    []string
 	step    bool // a Dockerfile step, counted in the summary
+	bytes   byteState
 }
 
 // isStep tells Dockerfile steps ("[stage 2/5] RUN …") from pulls, FROM

@@ -20,6 +20,7 @@ type ttyStep struct {
 	cached  bool
 	failed  bool
 	running bool
+	bytes   string // "12.3MiB / 40.1MiB" while a transfer runs
 }
 
 type ttyState struct {
@@ -119,6 +120,9 @@ func (r *Reporter) stepLine(s *ttyStep) string {
 		prefix += "CACHED "
 	case s.failed:
 		prefix += "ERROR "
+	}
+	if s.running && s.bytes != "" {
+		return fmt.Sprintf("%-52s %19s %5.1fs", truncate(prefix+s.name, 52), s.bytes, end.Sub(s.start).Seconds())
 	}
 	return fmt.Sprintf("%-72s %5.1fs", truncate(prefix+s.name, 72), end.Sub(s.start).Seconds())
 }

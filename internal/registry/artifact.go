@@ -34,7 +34,7 @@ func (c *Client) FetchBlob(ctx context.Context, s *store.Store, ref string, d oc
 	if err != nil {
 		return err
 	}
-	return classify("pulling", ref, fetchBlob(ctx, s, puller, src, d))
+	return classify("pulling", ref, fetchBlob(ctx, s, puller, src, d, counterFor(ctx, d.Size)))
 }
 
 func (c *Client) direct(ctx context.Context, ref string) (source, *remote.Puller, error) {

@@ -25,20 +25,25 @@ func fetchImageBlobs(ctx context.Context, s *store.Store, puller *remote.Puller,
 	if err := json.Unmarshal(data, &m); err != nil {
 		return fmt.Errorf("decoding manifest %s: %w", manifest.Digest, err)
 	}
+	var missing []ocispec.Descriptor
+	var total int64
+	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		if !s.HasBlob(d.Digest) {
+			missing, total = append(missing, d), total+d.Size
+		}
+	}
+	counter := counterFor(ctx, total)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
-	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		if s.HasBlob(d.Digest) {
-			continue
-		}
-		g.Go(func() error { return fetchBlob(gctx, s, puller, src, d) })
+	for _, d := range missing {
+		g.Go(func() error { return fetchBlob(gctx, s, puller, src, d, counter) })
 	}
 	return g.Wait()
 }
 
 // fetchBlob streams one blob into the store, hashing it on the way: a blob
 // whose content does not match its digest is never stored.
-func fetchBlob(ctx context.Context, s *store.Store, puller *remote.Puller, src source, d ocispec.Descriptor) error {
+func fetchBlob(ctx context.Context, s *store.Store, puller *remote.Puller, src source, d ocispec.Descriptor, counter ByteCounter) error {
 	if err := d.Digest.Validate(); err != nil {
 		return fmt.Errorf("fetching blob %q: %w", d.Digest, err)
 	}
@@ -50,6 +55,7 @@ func fetchBlob(ctx context.Context, s *store.Store, puller *remote.Puller, src s
 	if err != nil {
 		return fmt.Errorf("fetching blob %s: %w", d.Digest, err)
 	}
+	rc = countReads(rc, counter)
 	defer rc.Close()
 	_, _, err = s.WriteBlob(func(w io.Writer) error {
 		h := d.Digest.Algorithm().Digester()

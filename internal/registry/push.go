@@ -141,9 +141,21 @@ func indexBlobs(idx v1.ImageIndex, seen map[v1.Hash]bool) ([]v1.Layer, error) {
 // uploadBlobs uploads the blobs the registry lacks (mounting those another
 // repository of it holds), c.Jobs at a time. A failure names the blob.
 func (c *Client) uploadBlobs(ctx context.Context, p *remote.Pusher, repo name.Repository, blobs []v1.Layer) error {
+	var total int64
+	for _, l := range blobs {
+		size, _ := l.Size()
+		total += size
+	}
+	// Blobs the registry has or mounts are not read: the count may stop short.
+	counter := counterFor(ctx, total)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.jobs())
 	for _, l := range blobs {
+		// A mountable layer keeps its type: go-containerregistry mounts it by
+		// type assertion (its bytes move only if the mount is refused).
+		if _, mountable := l.(*remote.MountableLayer); counter != nil && !mountable {
+			l = countingLayer{l, counter}
+		}
 		g.Go(func() error {
 			if err := p.Upload(gctx, repo, l); err != nil {
 				d, _ := l.Digest()
