@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/procinfo"
 )
 
 const ownerFile = "owner"
@@ -83,7 +84,7 @@ func (r *Runner) exists(ctx context.Context, id string) bool {
 // writeOwner records this process as "pid starttime"; the start time guards
 // against the pid being reused by another process later.
 func writeOwner(dir string) error {
-	start, err := procStartTime(os.Getpid())
+	start, err := procinfo.StartTime(os.Getpid())
 	if err != nil {
 		return err
 	}
@@ -105,42 +106,5 @@ func ownerAlive(dir string) bool {
 		return false
 	}
 	pid, err := strconv.Atoi(f[0])
-	if err != nil || pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	start, err := procStartTime(pid)
-	return err == nil && start == f[1] && !zombie(pid)
-}
-
-// zombie reports whether pid has exited but not been reaped (its parent,
-// often a container's init, may never reap it): it is gone for our purposes.
-func zombie(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := bytes.LastIndexByte(data, ')')
-	return i >= 0 && i+2 < len(data) && data[i+2] == 'Z'
-}
-
-// procStartTime reads field 22 of /proc/PID/stat (start time in clock ticks).
-func procStartTime(pid int) (string, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", fmt.Errorf("reading process start time: %w", err)
-	}
-	// The command name may hold spaces and parens; fields resume after the last ')'.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return "", fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(data[i+1:]))
-	const startField = 22 - 3 // fields after ')' begin with field 3
-	if len(f) <= startField {
-		return "", fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	return f[startField], nil
+	return err == nil && procinfo.Alive(pid, f[1])
 }

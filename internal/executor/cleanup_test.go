@@ -2,10 +2,13 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/kiln-build/kiln/internal/procinfo"
 )
 
 // TestCleanup leaves a running container whose owner is dead, as a crashed
@@ -54,5 +57,33 @@ func TestCleanup(t *testing.T) {
 	}
 	if _, err := os.Stat(live.dir); err != nil {
 		t.Errorf("live bundle removed: %v", err)
+	}
+}
+
+// A bundle's owner is alive only while its pid runs with the recorded start
+// time: a later process reusing the pid does not keep the bundle.
+func TestOwnerAliveChecksStartTime(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeOwner(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !ownerAlive(dir) {
+		t.Fatal("this process's bundle is not alive")
+	}
+	start, err := procinfo.StartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, owner := range []string{
+		fmt.Sprintf("%d %s1\n", os.Getpid(), start),
+		"999999999 1\n",
+		fmt.Sprintf("%d\n", os.Getpid()),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(owner), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if ownerAlive(dir) {
+			t.Errorf("owner %q is alive", owner)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kiln-build/kiln/internal/procinfo"
 )
 
 // Store is one store directory. Two kiln processes may use it at once.
@@ -78,9 +80,9 @@ func (s *Store) RunDir() string { return s.path(dirRun) }
 func (s *Store) EmptyDir() string { return s.path(dirEmpty) }
 
 // TempDir makes a private working directory owned by this process. Its name
-// carries the pid so that cleanStale can tell live ones from leftovers.
+// starts with OwnerPrefix so that cleanStale can tell live ones from leftovers.
 func (s *Store) TempDir(kind string) (string, error) {
-	d, err := os.MkdirTemp(s.path(dirTmp), fmt.Sprintf("%d-%s-", os.Getpid(), kind))
+	d, err := os.MkdirTemp(s.path(dirTmp), OwnerPrefix()+kind+"-")
 	if err != nil {
 		return "", fmt.Errorf("creating temporary directory: %w", err)
 	}
@@ -89,7 +91,7 @@ func (s *Store) TempDir(kind string) (string, error) {
 
 // MountDir makes a private mount point, named like TempDir.
 func (s *Store) MountDir() (string, error) {
-	d, err := os.MkdirTemp(s.path(dirMounts), fmt.Sprintf("%d-", os.Getpid()))
+	d, err := os.MkdirTemp(s.path(dirMounts), OwnerPrefix())
 	if err != nil {
 		return "", fmt.Errorf("creating mount point: %w", err)
 	}
@@ -126,30 +128,40 @@ func (s *Store) cleanStale() error {
 	return nil
 }
 
-// OwnerAlive reports whether the pid prefix of a temp name ("<pid>-…") is
-// a live process.
+// OwnerPrefix starts the names of this process's temporary entries:
+// "<pid>.<starttime>-", the start time (clock ticks since boot) guarding
+// against a later process reusing the pid, or "<pid>-" if /proc cannot tell
+// the start time.
+func OwnerPrefix() string {
+	if start := procinfo.SelfStartTime(); start != "" {
+		return fmt.Sprintf("%d.%s-", os.Getpid(), start)
+	}
+	return fmt.Sprintf("%d-", os.Getpid())
+}
+
+// OwnerAlive reports whether the owner a temp name starts with
+// ("<pid>.<starttime>-…", or "<pid>-…" as older kilns wrote) is still
+// running: the pid is live, not a zombie and, if the name has a start time,
+// started then. Other names have no live owner.
 func OwnerAlive(name string) bool {
-	pidStr, _, ok := strings.Cut(name, "-")
+	owner, _, ok := strings.Cut(name, "-")
 	if !ok {
 		return false
 	}
+	pidStr, start, withStart := strings.Cut(owner, ".")
 	pid, err := strconv.Atoi(pidStr)
 	if err != nil || pid <= 0 {
 		return false
 	}
+	if withStart {
+		if _, err := strconv.ParseUint(start, 10, 64); err != nil {
+			return false
+		}
+	}
 	if pid == os.Getpid() {
-		return true
+		return !withStart || start == procinfo.SelfStartTime()
 	}
-	if err = syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
-		return false
-	}
-	// An exited but unreaped process is gone too.
-	stat, err := os.ReadFile("/proc/" + pidStr + "/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(stat), ')')
-	return !(i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z')
+	return procinfo.Alive(pid, start)
 }
 
 // removeAll also removes entries whose parent directory is read-only.

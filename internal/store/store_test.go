@@ -1,14 +1,19 @@
 package store
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/procinfo"
 )
 
 func open(t *testing.T) *Store {
@@ -113,5 +118,108 @@ func TestPruneKeepsWhatImagesAndCacheNeed(t *testing.T) {
 	}
 	if !s.HasBlob(kept) || s.HasBlob(cached) {
 		t.Fatal("prune (all cache) kept a cache-only blob or dropped an image blob")
+	}
+}
+
+// Temp names carry the owner's start time, so a leftover whose pid now
+// belongs to another process is still recognised as dead; names of older
+// kilns ("<pid>-…") are judged by pid alone.
+func TestOwnerAlive(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	start := procinfo.SelfStartTime()
+	if start == "" {
+		t.Skip("no /proc start time")
+	}
+	if p := OwnerPrefix(); p != pid+"."+start+"-" {
+		t.Fatalf("OwnerPrefix = %q", p)
+	}
+	// A live pid that is not this process: its start time is not ours.
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
+	oPid := strconv.Itoa(other.Process.Pid)
+	oStart, err := procinfo.StartTime(other.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := strconv.FormatUint(mustUint(t, start)+1, 10)
+	for name, want := range map[string]bool{
+		pid + "." + start + "-step-123":  true,
+		pid + "." + start + "-":          true,
+		pid + "." + wrong + "-step-123":  false, // the pid was reused
+		pid + ".0-b-1":                   false,
+		oPid + "." + oStart + "-step-1":  true,
+		oPid + "." + wrong + "-step-1":   false,
+		"999999999." + start + "-step-1": false,
+		"999999999-step-1":               false,
+		pid + "-step-123":                true, // old form
+		oPid + "-w-1":                    true,
+		pid + ".x-step-1":                false,
+		pid + ".-step-1":                 false,
+		pid:                              false,
+		"step-1":                         false,
+		"0-step-1":                       false,
+		".out.tar.tmp-" + pid + "-1":     false,
+	} {
+		if got := OwnerAlive(name); got != want {
+			t.Errorf("OwnerAlive(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func mustUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Open removes leftovers whose pid is live but started later than the
+// owner recorded in the name, and keeps this process's entries.
+func TestOpenCleansLeftoversOfReusedPids(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.TempDir("step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := s.MountDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{live, mnt} {
+		if !strings.HasPrefix(filepath.Base(p), OwnerPrefix()) {
+			t.Fatalf("%s does not start with %s", p, OwnerPrefix())
+		}
+	}
+	start := mustUint(t, procinfo.SelfStartTime())
+	reused := []string{
+		filepath.Join(root, "tmp", fmt.Sprintf("%d.%d-step-1", os.Getpid(), start+1)),
+		filepath.Join(root, "mnt", fmt.Sprintf("%d.%d-2", os.Getpid(), start+1)),
+	}
+	for _, p := range reused {
+		if err := os.MkdirAll(filepath.Join(p, "upper"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Open(root); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range reused {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s survived", p)
+		}
+	}
+	for _, p := range []string{live, mnt} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("this process's %s was removed", p)
+		}
 	}
 }
