@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
 	fscopy "github.com/tonistiigi/fsutil/copy"
+	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
@@ -31,10 +32,10 @@ type cacheOptions struct {
 	id, sharing    string
 	source         string // path mounted, inside the cache ("/" for all of it)
 	mode, uid, gid uint64
-	permsSet       bool // one of mode=, uid=, gid= was given
+	permsSet       bool // one of mode=, uid=, gid= was given, without source=
 	readonly       bool
 	seed           *cacheSeed
-	storeID        string // the store directory's name: id, plus the seed's identity
+	storeID        string // the store directory's name: id, plus its base's identity
 	keyOptions     []string
 	keySource      digest.Digest
 }
@@ -52,6 +53,16 @@ type cacheSeed struct {
 // cacheMount is RUN --mount=type=cache: a directory that persists in the
 // store across builds, keyed by id (default: the target). Its content never
 // enters the step's key; from= (the seed's identity) and source= do.
+//
+// The store keeps one directory per cache identity. BuildKit's
+// (cacheRefGetter.getRefCacheDir) is the id plus the ID of the mount's base
+// reference, when there is one: the from= reference; without from=, the
+// "scratch with /cache" made by setCacheUIDGID when mode=, uid= or gid= is
+// given (without source=); else none, the id alone. So storeID is the id,
+// plus the seed's identity with from=, or plus the /cache permissions
+// without it (a different mode, uid or gid is a different cache; a cache
+// given none stays id-only). BuildKit mounts /cache of that base; kiln
+// mounts the directory itself, made with those permissions.
 func (e *Env) cacheMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
 	o, err := e.cacheOptions(ctx, s, m, target)
 	if err != nil {
@@ -98,10 +109,15 @@ func (e *Env) cacheOptions(ctx context.Context, s *State, m *instructions.Mount,
 	if m.GID != nil {
 		o.gid = *m.GID
 	}
-	o.permsSet = m.Mode != nil || m.UID != nil || m.GID != nil
 	o.storeID = o.id
 	o.keyOptions = []string{"mode=" + strconv.FormatUint(o.mode, 8),
 		"uid=" + strconv.FormatUint(o.uid, 10), "gid=" + strconv.FormatUint(o.gid, 10)}
+	// With source=, BuildKit ignores mode, uid and gid (setCacheUIDGID is
+	// not applied): the cache is made as without them.
+	o.permsSet = (m.Mode != nil || m.UID != nil || m.GID != nil) && o.source == "/"
+	if !o.permsSet {
+		o.mode, o.uid, o.gid = 0o755, 0, 0
+	}
 	// BuildKit's checkShouldClearCacheOpts: an explicit id= or sharing= is
 	// left out of the key, so renaming a cache does not rerun the step; only
 	// the default form (id = target, shared) stays in it.
@@ -112,6 +128,9 @@ func (e *Env) cacheOptions(ctx context.Context, s *State, m *instructions.Mount,
 		o.keyOptions = append(o.keyOptions, "source="+o.source)
 	}
 	if m.From == "" {
+		if o.permsSet {
+			o.storeID = o.id + ":" + permsIdentity(o).Encoded()
+		}
 		return o, nil
 	}
 	seed, err := e.newCacheSeed(ctx, s, m.From, o)
@@ -123,6 +142,13 @@ func (e *Env) cacheOptions(ctx context.Context, s *State, m *instructions.Mount,
 	o.keySource = seed.identity
 	o.storeID = o.id + ":" + seed.identity.Encoded()
 	return o, nil
+}
+
+// permsIdentity names the base BuildKit gives a cache without from= but
+// with mode=, uid= or gid=: scratch with /cache made with them (the unset
+// ones default to 0755, 0 and 0, so mode=0755 alone is uid=0 alone).
+func permsIdentity(o *cacheOptions) digest.Digest {
+	return digest.FromString(fmt.Sprintf("mkdir /cache mode=%o uid=%d gid=%d", o.mode, o.uid, o.gid))
 }
 
 // newCacheSeed resolves from= now, so the step's key can name it. Like
@@ -197,20 +223,16 @@ func (e *Env) cacheDir(ctx context.Context, o *cacheOptions) (string, func(), er
 			return "", nil, err
 		}
 	}
-	dir, release, fresh, err := e.shareCacheDir(ctx, dir, o.sharing)
+	dir, release, err := e.shareCacheDir(ctx, dir, o)
 	if err != nil {
 		return "", nil, err
 	}
-	if fresh && o.seed == nil {
-		err = initCacheDir(dir, o)
-	}
-	if err == nil && o.seed != nil {
-		err = e.seedCacheDir(ctx, dir, o)
+	if o.seed != nil {
+		if err := e.seedCacheDir(ctx, dir, o); err != nil {
+			release()
+			return "", nil, err
+		}
 		dir = filepath.Join(dir, seededDir)
-	}
-	if err != nil {
-		release()
-		return "", nil, err
 	}
 	return dir, release, nil
 }
@@ -294,36 +316,121 @@ func cacheSubdir(dir, source string) (string, error) {
 
 // shareCacheDir applies sharing=: shared uses the directory as is; locked
 // waits for an exclusive lock (across kiln processes too); private uses the
-// directory when no one else does, else a new one (fresh) thrown away after.
-func (e *Env) shareCacheDir(ctx context.Context, dir, sharing string) (string, func(), bool, error) {
-	if sharing == string(instructions.MountSharingShared) {
-		return dir, func() {}, false, nil
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return "", nil, false, err
-	}
-	unlock := func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }
-	if sharing == string(instructions.MountSharingPrivate) {
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-			return dir, unlock, false, nil
-		}
-		f.Close()
-		tmp, err := e.Store.TempDir("cache-private")
+// first free instance of the cache, else a new one (see privateInstance).
+func (e *Env) shareCacheDir(ctx context.Context, dir string, o *cacheOptions) (string, func(), error) {
+	switch o.sharing {
+	case string(instructions.MountSharingShared):
+		return dir, func() {}, nil
+	case string(instructions.MountSharingPrivate):
+		unlock, ok, err := tryLockDir(dir)
 		if err != nil {
-			return "", nil, false, err
+			return "", nil, err
 		}
-		return tmp, func() { os.RemoveAll(tmp) }, true, nil
+		if ok {
+			return dir, unlock, nil
+		}
+		return e.privateInstance(o)
 	}
 	for {
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
-			return dir, unlock, false, nil
+		unlock, ok, err := tryLockDir(dir)
+		if err != nil || ok {
+			return dir, unlock, err
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
-			return "", nil, false, ctx.Err()
+			return "", nil, ctx.Err()
 		case <-after(50):
 		}
 	}
+}
+
+// privateInstance is sharing=private when the cache's directory is in use.
+// Like BuildKit (getRefCacheDirNoCache: reuse any instance of the cache
+// that is not locked, else create a new one, which is kept), the store
+// keeps extra instances beside the directory, <dir>.private-1, -2, ...
+// (store.CacheMountPath), each with its own lock: the first free one is
+// used, else a new one is made, fresh (empty, or seeded from from=), and
+// persists for later private users. Only sharing=private uses the extra
+// instances; shared and locked use the directory.
+func (e *Env) privateInstance(o *cacheOptions) (string, func(), error) {
+	n := 1
+	for ; ; n++ {
+		p := e.Store.CacheMountPath(o.storeID, n)
+		unlock, ok, err := tryLockDir(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if ok {
+			return p, unlock, nil
+		}
+	}
+	// All in use: make a new instance. It is made ready (and locked) under
+	// a temporary name, then renamed into the first free place, so no other
+	// build sees it half made.
+	tmp, err := e.Store.TempDir("cache-private")
+	if err != nil {
+		return "", nil, err
+	}
+	if o.seed == nil {
+		err = initCacheDir(tmp, o)
+	} else {
+		err = os.Chmod(tmp, 0o755) // seeded later, in c/ (seedCacheDir)
+	}
+	var unlock func()
+	if err == nil {
+		unlock, _, err = tryLockDir(tmp)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	for ; ; n++ {
+		p := e.Store.CacheMountPath(o.storeID, n)
+		err := renameNoReplace(tmp, p)
+		if err == nil {
+			return p, unlock, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			unlock()
+			os.RemoveAll(tmp)
+			return "", nil, fmt.Errorf("adding a private cache instance: %w", err)
+		}
+	}
+}
+
+// tryLockDir takes dir's exclusive lock if no one holds it; ok reports
+// whether it did, and unlock releases it.
+func tryLockDir(dir string) (unlock func(), ok bool, err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, true, nil
+}
+
+// renameNoReplace renames old to new unless new exists (fs.ErrExist).
+func renameNoReplace(old, new string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, old, unix.AT_FDCWD, new, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// No RENAME_NOREPLACE here: check, then rename (a directory would
+		// replace an empty one).
+		if _, err := os.Lstat(new); err == nil {
+			return fs.ErrExist
+		}
+		return os.Rename(old, new)
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: old, New: new, Err: err}
+	}
+	return nil
 }

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/dockerfile"
@@ -56,6 +58,15 @@ func (f *cacheFixture) mount(t *testing.T, flag string) *preparedMount {
 }
 
 func (f *cacheFixture) prepare(flag string) (*preparedMount, error) {
+	m, err := parseMount(flag)
+	if err != nil {
+		return nil, err
+	}
+	return f.env.cacheMount(context.Background(), f.state, m, m.Target)
+}
+
+// parseMount parses one --mount flag value as a RUN's.
+func parseMount(flag string) (*instructions.Mount, error) {
 	df, err := dockerfile.Parse("Dockerfile", []byte("FROM scratch\nRUN --mount="+flag+" true\n"))
 	if err != nil {
 		return nil, err
@@ -64,8 +75,7 @@ func (f *cacheFixture) prepare(flag string) (*preparedMount, error) {
 	if err := run.Expand(func(w string) (string, error) { return w, nil }); err != nil {
 		return nil, err
 	}
-	m := instructions.GetMounts(run)[0]
-	return f.env.cacheMount(context.Background(), f.state, m, m.Target)
+	return instructions.GetMounts(run)[0], nil
 }
 
 // setup mounts pm the way a running step does and returns the host
@@ -208,10 +218,207 @@ func TestCacheMountPrivateCopyIsSeeded(t *testing.T) {
 	if got := readTestFile(t, filepath.Join(second, "f")); got != "seed" {
 		t.Errorf("the second private user's cache holds %q, want the seed", got)
 	}
+	writeTestFile(t, filepath.Join(second, "w"), "second")
 	release2()
-	if _, err := os.Stat(second); err == nil {
-		t.Error("the throwaway private copy outlived its step")
+
+	// BuildKit keeps the new instance: the next private user, while the
+	// first still holds its own, gets it back with its content.
+	third, release3 := setup(t, f.mount(t, flag))
+	defer release3()
+	if third != second {
+		t.Fatalf("a free private instance was not reused: got %s, want %s", third, second)
 	}
+	if got := readTestFile(t, filepath.Join(third, "w")); got != "second" {
+		t.Errorf("the reused private instance holds %q, want the earlier write", got)
+	}
+}
+
+// sharing=private with the cache in use makes another instance that
+// persists in the store, and reuses free ones, the main directory first.
+func TestCacheMountPrivateInstancesPersist(t *testing.T) {
+	f := newCacheFixture(t)
+	flag := "type=cache,id=p,target=/c,sharing=private,uid=1000,mode=0700"
+	mainDir := f.storeDir(t, flag, 0)
+	extra := func(n int) string { return f.storeDir(t, flag, n) }
+
+	d0, r0 := setup(t, f.mount(t, flag))
+	d1, r1 := setup(t, f.mount(t, flag))
+	d2, r2 := setup(t, f.mount(t, flag))
+	if d0 != mainDir || d1 != extra(1) || d2 != extra(2) {
+		t.Fatalf("three private users got %s %s %s, want the cache and two extra instances %s %s %s",
+			d0, d1, d2, mainDir, extra(1), extra(2))
+	}
+	for _, d := range []string{d1, d2} {
+		// A new instance is made as the cache is: with its mode and owner.
+		if st := statT(t, d); st.Uid != 1000 || st.Gid != 0 || st.Mode&0o7777 != 0o700 {
+			t.Errorf("%s is %d:%d %o, want 1000:0 700", d, st.Uid, st.Gid, st.Mode&0o7777)
+		}
+	}
+	writeTestFile(t, filepath.Join(d1, "one"), "1")
+	r1()
+
+	// The first free instance is reused, with what was written to it.
+	d, r := setup(t, f.mount(t, flag))
+	if d != d1 || readTestFile(t, filepath.Join(d, "one")) != "1" {
+		t.Fatalf("private user got %s, want the free instance %s with its content", d, d1)
+	}
+	r()
+	r0()
+	r2()
+	d, r = setup(t, f.mount(t, flag))
+	r()
+	if d != mainDir {
+		t.Errorf("with all free, private got %s, want the cache's directory %s", d, mainDir)
+	}
+
+	// The instances are in the store: du counts them, prune --all removes them.
+	u, err := f.env.Store.DiskUsage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.CacheMounts < 1 {
+		t.Errorf("du counts %d bytes of cache mounts, want the private instance's file", u.CacheMounts)
+	}
+	rep, err := f.env.Store.Prune(store.PruneOptions{All: true}, func() (map[digest.Digest]bool, error) {
+		return map[digest.Digest]bool{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.CacheMounts != 3 {
+		t.Errorf("prune --all removed %d cache mount directories, want 3", rep.CacheMounts)
+	}
+	for _, p := range []string{mainDir, extra(1), extra(2)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s outlived prune --all", p)
+		}
+	}
+}
+
+// Concurrent private users each get their own instance, and no more
+// instances are made than were in use at once.
+func TestCacheMountPrivateConcurrent(t *testing.T) {
+	f := newCacheFixture(t)
+	flag := "type=cache,id=pc,target=/c,sharing=private"
+	const n = 8
+	dirs := make([]string, n)
+	releases := make([]func(), n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, release, err := f.mount(t, flag).setup(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			dirs[i], releases[i] = m.Source, release
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, d := range dirs {
+		if releases[i] == nil {
+			t.FailNow()
+		}
+		if seen[d] {
+			t.Errorf("two concurrent private users got %s", d)
+		}
+		seen[d] = true
+		releases[i]()
+	}
+	for i := range n {
+		if !seen[f.storeDir(t, flag, i)] {
+			t.Errorf("instance %d (%s) was not used", i, f.storeDir(t, flag, i))
+		}
+	}
+	if _, err := os.Stat(f.storeDir(t, flag, n)); err == nil {
+		t.Errorf("more instances than concurrent users")
+	}
+}
+
+// Without from=, BuildKit's cache identity is the id plus the base made
+// for mode=, uid= and gid= (scratch with /cache): different permissions
+// are different caches, and a cache given none is keyed by its id alone.
+func TestCacheMountPermsAreTheCacheIdentity(t *testing.T) {
+	f := newCacheFixture(t)
+	dirOf := func(flag string) string {
+		t.Helper()
+		d, release := setup(t, f.mount(t, flag))
+		release()
+		return d
+	}
+	plain := dirOf("type=cache,id=x,target=/c")
+	if want := f.env.Store.CacheMountPath("x", 0); plain != want {
+		t.Errorf("cache without mode/uid/gid at %s, want the id-only %s (existing caches stay valid)", plain, want)
+	}
+	writeTestFile(t, filepath.Join(plain, "plain"), "p")
+	distinct := map[string]string{plain: "no permissions"}
+	for _, flag := range []string{
+		"type=cache,id=x,target=/c,uid=1000",
+		"type=cache,id=x,target=/c,uid=1001",
+		"type=cache,id=x,target=/c,gid=1000",
+		"type=cache,id=x,target=/c,mode=0700",
+		"type=cache,id=x,target=/c,mode=0755",
+	} {
+		d := dirOf(flag)
+		if other, ok := distinct[d]; ok {
+			t.Errorf("%s mounted the same cache as %s", flag, other)
+		}
+		distinct[d] = flag
+		if _, err := os.Stat(filepath.Join(d, "plain")); err == nil {
+			t.Errorf("%s sees the cache made without permissions", flag)
+		}
+	}
+	// The unset ones default as in BuildKit's setCacheUIDGID: the same
+	// /cache base, so the same cache.
+	if a, b := dirOf("type=cache,id=x,target=/c,mode=0755"), dirOf("type=cache,id=x,target=/c,uid=0,gid=0"); a != b {
+		t.Errorf("mode=0755 and uid=0,gid=0 (the same base) are different caches: %s %s", a, b)
+	}
+	// Each is made with its own permissions, and keeps its content.
+	d := dirOf("type=cache,id=x,target=/c,uid=1001,gid=1002,mode=0750")
+	if st := statT(t, d); st.Uid != 1001 || st.Gid != 1002 || st.Mode&0o7777 != 0o750 {
+		t.Errorf("cache %d:%d %o, want 1001:1002 750", st.Uid, st.Gid, st.Mode&0o7777)
+	}
+	writeTestFile(t, filepath.Join(d, "kept"), "k")
+	if got := readTestFile(t, filepath.Join(dirOf("type=cache,id=x,target=/other,mode=0750,gid=1002,uid=1001"), "kept")); got != "k" {
+		t.Errorf("the same id and permissions at another target hold %q, want the earlier write", got)
+	}
+
+	// With source=, BuildKit ignores them: the id-only cache, as made
+	// without them.
+	if err := os.Mkdir(filepath.Join(plain, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirOf("type=cache,id=x,target=/c,source=sub,uid=1000,mode=0700"); got != filepath.Join(plain, "sub") {
+		t.Errorf("source= with uid/mode mounted %s, want the id-only cache's sub", got)
+	}
+	sub := f.mount(t, "type=cache,id=z,target=/c,source=s,uid=1000,mode=0700")
+	if _, _, err := sub.setup(context.Background()); err == nil {
+		t.Fatal("source=s of a new cache: want an error, the cache is empty")
+	}
+	if st := statT(t, f.env.Store.CacheMountPath("z", 0)); st.Uid != 0 || st.Mode&0o7777 != 0o755 {
+		t.Errorf("cache made by a source= mount is %d %o, want 0 755 (mode/uid ignored)", st.Uid, st.Mode&0o7777)
+	}
+}
+
+// storeDir is where the store keeps instance n of flag's cache.
+func (f *cacheFixture) storeDir(t *testing.T, flag string, n int) string {
+	t.Helper()
+	o, err := f.options(flag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.env.Store.CacheMountPath(o.storeID, n)
+}
+
+func (f *cacheFixture) options(flag string) (*cacheOptions, error) {
+	m, err := parseMount(flag)
+	if err != nil {
+		return nil, err
+	}
+	return f.env.cacheOptions(context.Background(), f.state, m, m.Target)
 }
 
 // TestCacheMountKey: what enters the step's key, one input at a time.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	digest "github.com/opencontainers/go-digest"
@@ -59,7 +60,7 @@ func (s *Store) CacheKeys() ([]digest.Digest, error) {
 // CacheMountDir is the persistent directory of a RUN --mount=type=cache id;
 // created reports whether this call made it.
 func (s *Store) CacheMountDir(id string) (dir string, created bool, err error) {
-	d := s.path(dirCacheM, digest.FromString(id).Encoded()[:32])
+	d := s.CacheMountPath(id, 0)
 	err = os.Mkdir(d, 0o755)
 	if err == nil {
 		return d, true, nil
@@ -68,6 +69,19 @@ func (s *Store) CacheMountDir(id string) (dir string, created bool, err error) {
 		return d, false, nil
 	}
 	return "", false, fmt.Errorf("creating cache mount directory: %w", err)
+}
+
+// CacheMountPath names instance n of a cache mount id without making it:
+// 0 is CacheMountDir's directory, n > 0 an extra instance that
+// sharing=private made while the others were in use ("<dir>.private-<n>").
+// All of them live in cachemounts/, so du counts them and prune --all
+// removes them.
+func (s *Store) CacheMountPath(id string, n int) string {
+	name := digest.FromString(id).Encoded()[:32]
+	if n > 0 {
+		name += ".private-" + strconv.Itoa(n)
+	}
+	return s.path(dirCacheM, name)
 }
 
 // StatCachePath is where the stat cache of a build context directory lives,
