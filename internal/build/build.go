@@ -64,7 +64,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer rep.Close()
-	warn(rep, df, bctx, plans[0])
+	warn(rep, df, bctx, plans[0], o, targets[0])
 	env, err := newEnv(ctx, o, bctx, rep)
 	if err != nil {
 		return nil, err
@@ -134,8 +134,13 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 	return plans, nil
 }
 
-func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan) {
-	for _, f := range lint.CheckWith(df, lint.Options{Ignore: bctx.Ignore}) {
+// warn reports BuildKit's lint findings before anything is pulled: base
+// images already in the store (as the resolver would use them) give lint
+// their env; the others are judged without it.
+func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan, o Options, target ocispec.Platform) {
+	lo := lint.Options{Ignore: bctx.Ignore, BuildArgs: o.BuildArgs, Platform: &target,
+		BaseEnv: lint.StoreEnv(storeRoot(o)).WithContexts(o.Contexts)}
+	for _, f := range lint.CheckWith(df, lo) {
 		if lint.IsBuildKitRule(f.Rule) {
 			rep.Warn("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
 		}

@@ -7,12 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/lint"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -92,12 +95,14 @@ func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 	if err != nil {
 		return err
 	}
-	var opts lint.Options
 	bctx, err := buildctx.Load(in.contextDir, in.file)
 	if err != nil {
 		return err
 	}
-	opts.Ignore = bctx.Ignore
+	opts := lint.Options{Ignore: bctx.Ignore, BaseEnv: lint.StoreEnv(checkStoreRoot(cmd))}
+	if err := checkBuildFlags(cmd, &opts); err != nil {
+		return err
+	}
 	findings := lint.CheckWith(df, opts)
 	w := cmd.OutOrStdout()
 	if format == "json" {
@@ -117,6 +122,59 @@ func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 	}
 	if len(findings) > 0 && lint.ErrorsOn(df) {
 		return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))
+	}
+	return nil
+}
+
+// checkStoreRoot is --root, else the default store: lint reads the
+// config of the base images already there (never the network).
+func checkStoreRoot(cmd *cobra.Command) string {
+	if f := cmd.Flag("root"); f != nil && f.Value.String() != "" {
+		return f.Value.String()
+	}
+	return store.DefaultRoot()
+}
+
+// checkBuildFlags gives lint what kiln build --check has beyond kiln check:
+// --build-arg values, the first --platform and the --build-context names
+// (kiln check defines none of these flags).
+func checkBuildFlags(cmd *cobra.Command, o *lint.Options) error {
+	fl := cmd.Flags()
+	if values, err := fl.GetStringArray("build-arg"); err == nil && len(values) > 0 {
+		o.BuildArgs = map[string]string{}
+		for _, a := range values {
+			k, v, ok := strings.Cut(a, "=")
+			if !ok {
+				if v, ok = os.LookupEnv(k); !ok {
+					continue // as kiln build: a bare name absent from the environment is ignored
+				}
+			}
+			o.BuildArgs[k] = v
+		}
+	}
+	if values, err := fl.GetStringArray("platform"); err == nil {
+	first:
+		for _, v := range values {
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s == "" {
+					continue
+				}
+				p, err := platforms.Parse(s)
+				if err != nil {
+					return fmt.Errorf("invalid --platform %q: %w", s, err)
+				}
+				p = platforms.Normalize(p)
+				o.Platform = &p
+				break first
+			}
+		}
+	}
+	if values, err := fl.GetStringArray("build-context"); err == nil && len(values) > 0 {
+		contexts, err := namedContexts(values)
+		if err != nil {
+			return err
+		}
+		o.BaseEnv = o.BaseEnv.WithContexts(contexts)
 	}
 	return nil
 }

@@ -9,6 +9,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/containerd/platforms"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
 // kiln check reads the context's .dockerignore: PATH, else the directory of -f.
@@ -108,5 +113,57 @@ func TestCheckFromStdin(t *testing.T) {
 	noDockerfile := tarOf(t, map[string]string{"README": "x"})
 	if _, err := runKiln(t, noDockerfile, "build", "--check", "-"); err == nil || err.Error() != "loading Dockerfile: open Dockerfile: no such file or directory" {
 		t.Errorf("a context tar without a Dockerfile: %v", err)
+	}
+}
+
+// kiln check and kiln build --check know the env of a base image in the
+// store (--root): its names are defined, every other unset name is
+// reported, as BuildKit does; an image not in the store is judged without
+// it. build --check takes --build-arg.
+func TestCheckKnowsStoredBaseEnv(t *testing.T) {
+	root := t.TempDir()
+	s, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.New(platforms.Normalize(platforms.DefaultSpec()))
+	img.SetEnv("FOO", "1")
+	desc, err := image.Commit(s, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag("example.com/base:1", desc); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src := "ARG BASE=example.com/base:1\nFROM $BASE\nWORKDIR /$FOO/$BAR\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const bar = "UndefinedVar: Usage of undefined variable '$BAR'"
+	for _, c := range []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"check, stored base", []string{"--root", root, "check", dir}, true},
+		{"build --check, stored base", []string{"--root", root, "build", "--check", dir}, true},
+		{"build --check, a build argument names another base", []string{"--root", root, "build", "--check", "--build-arg", "BASE=example.com/other", dir}, false},
+		{"check, no store", []string{"--root", filepath.Join(dir, "nostore"), "check", dir}, false},
+	} {
+		out, err := runKiln(t, "", c.args...)
+		if err != nil {
+			t.Errorf("%s: %v\n%s", c.name, err, out)
+			continue
+		}
+		if got := strings.Contains(out, bar); got != c.want {
+			t.Errorf("%s: reports $BAR: %v, want %v:\n%s", c.name, got, c.want, out)
+		}
+		if strings.Contains(out, "'$FOO'") {
+			t.Errorf("%s: $FOO reported:\n%s", c.name, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nostore")); !os.IsNotExist(err) {
+		t.Errorf("check created the store: %v", err)
 	}
 }

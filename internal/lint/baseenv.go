@@ -48,3 +48,25 @@ func StoreEnv(root string) BaseEnvFunc {
 		return img.Config.Config.Env, true
 	}
 }
+
+// WithContexts is f for a build with --build-context values (a name, as
+// lower-case, to docker-image://REF, oci-layout://… or a directory): a FROM
+// name with a docker-image context is REF, one with a directory has the
+// empty config of scratch, and an OCI layout is unknown.
+func (f BaseEnvFunc) WithContexts(contexts map[string]string) BaseEnvFunc {
+	if f == nil || len(contexts) == 0 {
+		return f
+	}
+	return func(ref string, p ocispec.Platform) ([]string, bool) {
+		c, ok := contexts[strings.ToLower(ref)]
+		switch {
+		case !ok:
+			return f(ref, p)
+		case strings.HasPrefix(c, "docker-image://"):
+			return f(strings.TrimPrefix(c, "docker-image://"), p)
+		case strings.Contains(c, "://"):
+			return nil, false
+		}
+		return nil, true
+	}
+}
