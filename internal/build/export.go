@@ -76,7 +76,7 @@ func writeFileAtomic(dest string, write func(*os.File) error) error {
 	}
 	prefix := "." + filepath.Base(dest) + ".tmp-"
 	removeDeadTemps(filepath.Dir(dest), prefix)
-	f, err := os.CreateTemp(filepath.Dir(dest), fmt.Sprintf("%s%d-", prefix, os.Getpid()))
+	f, err := os.CreateTemp(filepath.Dir(dest), prefix+store.OwnerPrefix())
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", dest, err)
 	}

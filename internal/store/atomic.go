@@ -8,7 +8,7 @@ import (
 
 // writeFileAtomic writes data to path via a synced temporary file and a rename.
 func (s *Store) writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(s.path(dirTmp), fmt.Sprintf("%d-w-", os.Getpid()))
+	f, err := os.CreateTemp(s.path(dirTmp), OwnerPrefix()+"w-")
 	if err != nil {
 		return fmt.Errorf("creating temporary file: %w", err)
 	}

@@ -61,7 +61,7 @@ func (s *Store) PutBlob(data []byte) (digest.Digest, error) {
 // WriteBlob streams a blob produced by write into the store. The digest is
 // computed while writing; the blob appears under its name only when complete.
 func (s *Store) WriteBlob(write func(w io.Writer) error) (digest.Digest, int64, error) {
-	f, err := os.CreateTemp(s.path(dirTmp), fmt.Sprintf("%d-b-", os.Getpid()))
+	f, err := os.CreateTemp(s.path(dirTmp), OwnerPrefix()+"b-")
 	if err != nil {
 		return "", 0, fmt.Errorf("creating temporary blob: %w", err)
 	}
