@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/containerd/platforms"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/config"
@@ -43,7 +45,11 @@ func newPullCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			desc, err := c.Pull(cmd.Context(), s, args[0], platforms.Normalize(p))
+			var desc ocispec.Descriptor
+			err = transfer(cmd, "pulling "+args[0], func(ctx context.Context) (err error) {
+				desc, err = c.Pull(ctx, s, args[0], platforms.Normalize(p))
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -73,7 +79,9 @@ func newPushCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.Push(cmd.Context(), s, r.Descriptor, dest)
+			return transfer(cmd, "pushing "+dest, func(ctx context.Context) error {
+				return c.Push(ctx, s, r.Descriptor, dest)
+			})
 		},
 	}
 }
