@@ -87,10 +87,12 @@ func ParseOutput(s string) (Output, error) {
 			return o, fmt.Errorf("output type=%s needs dest=", o.Type)
 		}
 	case "image":
+	case "registry": // buildx's shorthand for type=image,push=true
+		o.Type, o.Attrs["push"] = "image", "true"
 	case "":
 		return o, fmt.Errorf("output %q has no type=", s)
 	default:
-		return o, fmt.Errorf("output type=%s is not supported yet (oci, docker, local, tar, image)", o.Type)
+		return o, fmt.Errorf("output type=%s is not supported yet (oci, docker, local, tar, image, registry)", o.Type)
 	}
 	return o, nil
 }
