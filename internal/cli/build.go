@@ -19,6 +19,7 @@ type buildFlags struct {
 	file, target, progress, network, iidfile, shmSize, metadataFile                                                        string
 	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
 	noCache, quiet, verify, pull, push, explain, load, report, check                                                       bool
+	attest                                                                                                                 attestFlags
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -89,6 +90,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
+	f.attest.register(fl)
 	return cmd
 }
 
@@ -97,6 +99,9 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
 		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, Report: f.report, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
+	}
+	if err := f.attest.check(); err != nil {
+		return o, usageError{err}
 	}
 	switch f.network {
 	case "default", "host", "none":
