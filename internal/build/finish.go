@@ -29,16 +29,22 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 	b := built{images: images}
 	for _, img := range images {
 		stamp(img, env, o.Labels)
+		p := img.Config.Platform
+		img.Annotations = annotationsFor(o.Annotations, "manifest", &p)
 		desc, err := image.Commit(env.Store, img)
 		if err != nil {
 			return nil, err
 		}
+		desc.Annotations = annotationsFor(o.Annotations, "manifest-descriptor", &p)
 		b.manifests = append(b.manifests, desc)
 	}
 	testhook.Point(testhook.Export) // the image is stored, not yet tagged
 	b.desc = b.manifests[0]
+	if ann := annotationsFor(o.Annotations, "index", nil); ann != nil && len(images) == 1 {
+		return nil, fmt.Errorf("index annotations need a multi-platform build (a single platform makes no index)")
+	}
 	if len(images) > 1 {
-		idx, err := image.CommitIndex(env.Store, b.manifests)
+		idx, err := image.CommitAnnotatedIndex(env.Store, b.manifests, annotationsFor(o.Annotations, "index", nil))
 		if err != nil {
 			return nil, err
 		}

@@ -21,9 +21,11 @@ type Options struct {
 	Target     string
 	BuildArgs  map[string]string
 	Labels     map[string]string
-	Secrets    map[string][]byte // --secret id → value
-	SSH        map[string]string // --ssh id → agent socket
-	Outputs    []Output
+	// Annotations are --annotation values for the manifests and the index.
+	Annotations []Annotation
+	Secrets     map[string][]byte // --secret id → value
+	SSH         map[string]string // --ssh id → agent socket
+	Outputs     []Output
 	// Compression of the layers this build writes, from the outputs'
 	// compression= and compression-level= (buildx's exporter options).
 	Compression      layer.Compression

@@ -16,10 +16,10 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile, shmSize, metadataFile                                                        string
-	tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
-	noCache, quiet, verify, pull, push, explain, load, report, check                                                       bool
-	attest                                                                                                                 attestFlags
+	file, target, progress, network, iidfile, shmSize, metadataFile                                                                     string
+	annotations, tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
+	noCache, quiet, verify, pull, push, explain, load, report, check                                                                    bool
+	attest                                                                                                                              attestFlags
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -66,6 +66,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.target, "target", "", "target build stage (default: the last)")
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable (K=V, or K to take it from the environment)")
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for the image (K=V)")
+	fl.StringArrayVar(&f.annotations, "annotation", nil, "add an annotation: [type[,type][platform]:]key=value, type manifest (default), manifest-descriptor or index")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination (type=oci,dest=app.tar)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret to expose to RUN --mount=type=secret (id=KEY,src=FILE or id=KEY,env=VAR)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, rawjson, quiet")
@@ -123,6 +124,13 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 			}
 		}
 		o.BuildArgs[k] = v
+	}
+	for _, a := range f.annotations {
+		ann, err := build.ParseAnnotation(a)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Annotations = append(o.Annotations, ann)
 	}
 	for _, l := range f.labels {
 		k, v, _ := strings.Cut(l, "=")

@@ -24,6 +24,8 @@ type Layer struct {
 type Image struct {
 	Config dockerspec.DockerOCIImage
 	Layers []Layer
+	// Annotations go into the manifest (kiln build --annotation).
+	Annotations map[string]string
 }
 
 // DefaultPath is the PATH BuildKit gives an image with none (FROM scratch).

@@ -31,7 +31,8 @@ func Commit(s *store.Store, img *Image) (ocispec.Descriptor, error) {
 			Digest:    cfgDigest,
 			Size:      int64(len(cfg)),
 		},
-		Layers: []ocispec.Descriptor{},
+		Layers:      []ocispec.Descriptor{},
+		Annotations: img.Annotations,
 	}
 	for _, l := range img.Layers {
 		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size})
@@ -50,10 +51,16 @@ func Commit(s *store.Store, img *Image) (ocispec.Descriptor, error) {
 
 // CommitIndex writes an image index over several platform manifests.
 func CommitIndex(s *store.Store, manifests []ocispec.Descriptor) (ocispec.Descriptor, error) {
+	return CommitAnnotatedIndex(s, manifests, nil)
+}
+
+// CommitAnnotatedIndex is CommitIndex with the index's own annotations.
+func CommitAnnotatedIndex(s *store.Store, manifests []ocispec.Descriptor, annotations map[string]string) (ocispec.Descriptor, error) {
 	idx := ocispec.Index{
-		Versioned: specs.Versioned{SchemaVersion: 2},
-		MediaType: ocispec.MediaTypeImageIndex,
-		Manifests: manifests,
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageIndex,
+		Manifests:   manifests,
+		Annotations: annotations,
 	}
 	data, err := json.Marshal(idx)
 	if err != nil {

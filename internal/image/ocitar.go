@@ -73,10 +73,13 @@ func layoutIndex(images []Named) ([]byte, error) {
 	for _, n := range images {
 		d := n.Descriptor
 		if n.Name != "" {
-			d.Annotations = map[string]string{
-				"io.containerd.image.name": n.Name,
-				ocispec.AnnotationRefName:  refNameOf(n.Name),
+			ann := map[string]string{}
+			for k, v := range d.Annotations { // --annotation manifest-descriptor:…
+				ann[k] = v
 			}
+			ann["io.containerd.image.name"] = n.Name
+			ann[ocispec.AnnotationRefName] = refNameOf(n.Name)
+			d.Annotations = ann
 		}
 		idx.Manifests = append(idx.Manifests, d)
 	}

@@ -125,6 +125,22 @@ func TestDockerfileSurface(t *testing.T) {
 			},
 		},
 		{
+			name: "annotations on the manifest and its descriptor",
+			args: []string{"--annotation", "org.opencontainers.image.title=kiln test",
+				"--annotation", "manifest-descriptor:org.example.kind=desc", "--annotation", "manifest[linux/arm64]:only.arm=1"},
+			dockerfile: "FROM busybox:test\n",
+			check: func(t *testing.T, b *built) {
+				ann := b.img.manifest.Annotations
+				if ann["org.opencontainers.image.title"] != "kiln test" || ann["only.arm"] != "" || ann["org.example.kind"] != "" {
+					t.Errorf("manifest annotations %v", ann)
+				}
+				data, err := os.ReadFile(filepath.Join(b.img.layout, "index.json"))
+				if err != nil || !strings.Contains(string(data), `"org.example.kind":"desc"`) {
+					t.Errorf("index.json lacks the descriptor annotation: %s %v", data, err)
+				}
+			},
+		},
+		{
 			name:       "named build context",
 			args:       []string{"--build-context", "extra=" + other, "--build-context", "base=docker-image://busybox:test"},
 			dockerfile: "FROM base\nCOPY --from=extra named.txt /named.txt\n",
