@@ -96,3 +96,26 @@ func hasType(types []string, t string) bool {
 	}
 	return false
 }
+
+// outputAnnotation reads an exporter attribute in buildx's form
+// annotation[-type][[platform]].key=value; ok is false for other attributes.
+func outputAnnotation(attr, value string) (Annotation, bool, error) {
+	rest, ok := strings.CutPrefix(attr, "annotation")
+	if !ok {
+		return Annotation{}, false, nil
+	}
+	prefix, key, ok := strings.Cut(rest, ".")
+	if !ok || key == "" {
+		return Annotation{}, true, fmt.Errorf("invalid output attribute %q: want annotation[-type][[platform]].key=value", attr)
+	}
+	typ, plat, hasPlat := strings.Cut(strings.TrimPrefix(prefix, "-"), "[")
+	spec := typ
+	if hasPlat {
+		spec += "[" + plat
+	}
+	if !isAnnotationPrefix(spec) {
+		return Annotation{}, true, fmt.Errorf("invalid output attribute %q: unknown annotation type %q", attr, typ)
+	}
+	a, err := ParseAnnotation(spec + ":" + key + "=" + value)
+	return a, true, err
+}

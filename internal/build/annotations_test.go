@@ -69,3 +69,26 @@ func TestAnnotationsFor(t *testing.T) {
 		t.Errorf("descriptor: %v", got)
 	}
 }
+
+func TestOutputAnnotations(t *testing.T) {
+	o, err := ParseOutput("type=oci,dest=a.tar,annotation.a=1,annotation-index.b=2,annotation-manifest[linux/arm64].c=3,annotation[linux/amd64].d=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "manifest", "b": "index", "c": "manifest linux/arm64", "d": "manifest linux/amd64"}
+	if len(o.Annotations) != len(want) || len(o.Attrs) != 0 {
+		t.Fatalf("annotations %+v, attrs %v", o.Annotations, o.Attrs)
+	}
+	for _, a := range o.Annotations {
+		got := a.Types[0]
+		if a.Platform != nil {
+			got += " " + a.Platform.OS + "/" + a.Platform.Architecture
+		}
+		if want[a.Key] != got || a.Value == "" {
+			t.Errorf("%s: %q, want %q", a.Key, got, want[a.Key])
+		}
+	}
+	if _, err := ParseOutput("type=oci,dest=a.tar,annotation-nosuch.k=v"); err == nil {
+		t.Errorf("an unknown annotation type should be refused")
+	}
+}

@@ -57,6 +57,9 @@ type Output struct {
 	Type  string // oci, local, tar, image
 	Dest  string
 	Attrs map[string]string
+	// Annotations from annotation.* attributes; kiln makes one image for
+	// every output, so they apply to all of them.
+	Annotations []Annotation
 }
 
 // ParseOutput reads buildx's CSV form: type=oci,dest=app.tar[,tar=false].
@@ -77,6 +80,13 @@ func ParseOutput(s string) (Output, error) {
 		case "dest":
 			o.Dest = v
 		default:
+			if a, isAnnotation, err := outputAnnotation(k, v); isAnnotation {
+				if err != nil {
+					return o, err
+				}
+				o.Annotations = append(o.Annotations, a)
+				continue
+			}
 			o.Attrs[strings.ToLower(k)] = v
 		}
 	}

@@ -175,6 +175,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 			return o, err
 		}
 		o.Outputs = append(o.Outputs, out)
+		o.Annotations = append(o.Annotations, out.Annotations...)
 	}
 	o.Compression, o.CompressionLevel = build.LayerCompression(o.Outputs)
 	o.MetadataFile, o.Load = f.metadataFile, f.load
