@@ -314,13 +314,17 @@ func cacheSubdir(dir, source string) (string, error) {
 	return src, nil
 }
 
-// shareCacheDir applies sharing=: shared uses the directory as is; locked
-// waits for an exclusive lock (across kiln processes too); private uses the
-// first free instance of the cache, else a new one (see privateInstance).
+// shareCacheDir applies sharing= with flock (so across kiln processes too):
+// shared users hold a shared lock and run together; locked waits for an
+// exclusive one, so it never runs beside a shared user, as in BuildKit where
+// a cache in shared use counts as busy; private uses the directory when no
+// one holds it, else the first free instance of the cache, else a new one
+// (see privateInstance).
 func (e *Env) shareCacheDir(ctx context.Context, dir string, o *cacheOptions) (string, func(), error) {
+	how := syscall.LOCK_EX
 	switch o.sharing {
 	case string(instructions.MountSharingShared):
-		return dir, func() {}, nil
+		how = syscall.LOCK_SH
 	case string(instructions.MountSharingPrivate):
 		unlock, ok, err := tryLockDir(dir)
 		if err != nil {
@@ -332,7 +336,7 @@ func (e *Env) shareCacheDir(ctx context.Context, dir string, o *cacheOptions) (s
 		return e.privateInstance(o)
 	}
 	for {
-		unlock, ok, err := tryLockDir(dir)
+		unlock, ok, err := tryFlock(dir, how)
 		if err != nil || ok {
 			return dir, unlock, err
 		}
@@ -404,11 +408,16 @@ func (e *Env) privateInstance(o *cacheOptions) (string, func(), error) {
 // tryLockDir takes dir's exclusive lock if no one holds it; ok reports
 // whether it did, and unlock releases it.
 func tryLockDir(dir string) (unlock func(), ok bool, err error) {
+	return tryFlock(dir, syscall.LOCK_EX)
+}
+
+// tryFlock is tryLockDir for a shared (LOCK_SH) or exclusive lock.
+func tryFlock(dir string, how int) (unlock func(), ok bool, err error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, false, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, false, nil

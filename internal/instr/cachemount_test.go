@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
@@ -498,4 +499,55 @@ func statT(t *testing.T, p string) *syscall.Stat_t {
 		t.Fatal(err)
 	}
 	return fi.Sys().(*syscall.Stat_t)
+}
+
+// Shared users run together; a locked user waits until they are done, and
+// a private user takes another instance meanwhile, as a cache in shared use
+// counts as busy in BuildKit.
+func TestCacheMountSharedCountsAsInUse(t *testing.T) {
+	f := newCacheFixture(t)
+	setup := func(sharing string) (string, func()) {
+		m, release, err := f.mount(t, "type=cache,id=s,target=/c,sharing="+sharing).setup(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Source, release
+	}
+	shared1, release1 := setup("shared")
+	shared2, release2 := setup("shared")
+	if shared1 != shared2 {
+		t.Fatalf("two shared users got %s and %s", shared1, shared2)
+	}
+	if private, release := setup("private"); private == shared1 {
+		t.Errorf("a private user got the cache in shared use")
+	} else {
+		release()
+	}
+	locked := make(chan string)
+	pm := f.mount(t, "type=cache,id=s,target=/c,sharing=locked")
+	go func() {
+		m, release, err := pm.setup(context.Background())
+		if err != nil {
+			t.Error(err)
+			locked <- ""
+			return
+		}
+		release()
+		locked <- m.Source
+	}()
+	select {
+	case <-locked:
+		t.Fatal("a locked user ran beside shared users")
+	case <-time.After(300 * time.Millisecond):
+	}
+	release1()
+	release2()
+	select {
+	case dir := <-locked:
+		if dir != shared1 {
+			t.Errorf("the locked user got %s, want the cache %s", dir, shared1)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the locked user still waits after the shared users left")
+	}
 }
