@@ -32,7 +32,16 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			if f.check {
 				return runCheck(cmd, args[0], f.file, "text")
 			}
-			contextDir, file, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), args[0], f.file)
+			// In the store's tmp/, so what a killed build staged is removed
+			// at the next start.
+			stdinDir := func() (string, error) {
+				s, err := openStore(g)
+				if err != nil {
+					return "", err
+				}
+				return s.TempDir("stdin")
+			}
+			contextDir, file, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), args[0], f.file, stdinDir)
 			if err != nil {
 				return err
 			}

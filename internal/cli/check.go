@@ -50,7 +50,7 @@ type checkInput struct {
 // checkInputs stages a Dockerfile or a context given on standard input
 // (kiln check and kiln build --check); file "" is PATH/Dockerfile.
 func checkInputs(cmd *cobra.Command, contextDir, file string) (checkInput, func(), error) {
-	dir, staged, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), contextDir, file)
+	dir, staged, cleanup, err := stdinInputs(cmd.Context(), cmd.InOrStdin(), contextDir, file, nil)
 	if err != nil {
 		return checkInput{}, nil, err
 	}

@@ -13,14 +13,18 @@ import (
 // stdinInputs handles `-f -` (the Dockerfile on standard input) and `-` as
 // the context (a tar on standard input, plain or compressed), staging them in
 // a temporary directory that cleanup removes.
-func stdinInputs(ctx context.Context, stdin io.Reader, contextDir, file string) (string, string, func(), error) {
+// tempDir makes that directory; nil means os.MkdirTemp.
+func stdinInputs(ctx context.Context, stdin io.Reader, contextDir, file string, tempDir func() (string, error)) (string, string, func(), error) {
 	if contextDir != "-" && file != "-" {
 		return contextDir, file, func() {}, nil
 	}
 	if contextDir == "-" && file == "-" {
 		return "", "", nil, usageError{fmt.Errorf("the context and the Dockerfile cannot both come from standard input")}
 	}
-	tmp, err := os.MkdirTemp("", "kiln-stdin-")
+	if tempDir == nil {
+		tempDir = func() (string, error) { return os.MkdirTemp("", "kiln-stdin-") }
+	}
+	tmp, err := tempDir()
 	if err != nil {
 		return "", "", nil, err
 	}
