@@ -2,9 +2,11 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
@@ -20,7 +22,56 @@ type stepLog struct {
 }
 
 func (l *stepLog) record(key digest.Digest, layer *image.Layer) {
+	if key == logQuery {
+		queries.Store(layer, l.snapshot())
+		return
+	}
 	l.add(remotecache.Entry{Key: key, Layer: layer})
+}
+
+func (l *stepLog) snapshot() []remotecache.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]remotecache.Entry(nil), l.entries...)
+}
+
+// finish, which embeds the inline cache, is handed the build's Env, whose
+// Record hook is the step log's: a Record call with logQuery and a fresh
+// token asks the log for its entries, left in queries under the token.
+const logQuery = digest.Digest("kiln-internal:step-log-query")
+
+var queries sync.Map // *image.Layer token -> []remotecache.Entry
+
+// loggedSteps is every step the build recorded so far; ok is false when env
+// records into no step log.
+func loggedSteps(env *instr.Env) (entries []remotecache.Entry, ok bool) {
+	if env.Record == nil {
+		return nil, false
+	}
+	token := new(image.Layer)
+	env.Record(logQuery, token)
+	v, ok := queries.LoadAndDelete(token)
+	if !ok {
+		return nil, false
+	}
+	return v.([]remotecache.Entry), true
+}
+
+// embedInlineCache gives a committed image (manifest desc) the inline cache
+// --cache-to type=inline asks for; without it the image is left as it is.
+func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
+	inline := false
+	for _, sp := range specs {
+		inline = inline || sp.Type == "inline"
+	}
+	if !inline {
+		return desc, nil
+	}
+	entries, ok := loggedSteps(env)
+	if !ok {
+		return desc, fmt.Errorf("--cache-to type=inline: this build keeps no step log")
+	}
+	return remotecache.EmbedInline(env.Store, desc, entries)
 }
 
 // recordSource keeps a source memo (COPY --from content digest) for --cache-to.
@@ -42,6 +93,10 @@ func (l *stepLog) add(e remotecache.Entry) {
 // warning (the first build has none yet), as in buildx.
 func importCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec) {
 	for _, sp := range specs {
+		if sp.Type == "inline" {
+			env.Progress.Warn("--cache-from type=inline: an inline cache is read from its image, with type=registry,ref=IMAGE")
+			continue
+		}
 		src, err := remotecache.Import(ctx, env.Store, client, sp)
 		if err != nil {
 			env.Progress.Warn("importing cache %s%s: %v", sp.Ref, sp.Dir, err)
@@ -52,7 +107,8 @@ func importCaches(ctx context.Context, env *instr.Env, client *registry.Client, 
 }
 
 // exportCaches writes every --cache-to: mode=min keeps the steps whose
-// layers are in the result, mode=max every step of every stage.
+// layers are in the result, mode=max every step of every stage. An inline
+// cache is already in the image (finish, embedInlineCache).
 func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec, log *stepLog, images []*image.Image) error {
 	final := map[digest.Digest]bool{}
 	for _, img := range images {
@@ -61,6 +117,9 @@ func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, 
 		}
 	}
 	for _, sp := range specs {
+		if sp.Type == "inline" {
+			continue
+		}
 		var entries []remotecache.Entry
 		for _, e := range log.entries {
 			if sp.Mode == "max" || e.Layer == nil || final[e.Layer.Digest] {

@@ -35,6 +35,9 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 		if err != nil {
 			return nil, err
 		}
+		if desc, err = embedInlineCache(env, o.CacheTo, desc); err != nil {
+			return nil, err
+		}
 		desc.Annotations = annotationsFor(o.Annotations, "manifest-descriptor", &p)
 		b.manifests = append(b.manifests, desc)
 	}

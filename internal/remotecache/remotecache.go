@@ -40,14 +40,15 @@ type config struct {
 
 // Spec is a parsed --cache-to or --cache-from value.
 type Spec struct {
-	Type string // registry or local
+	Type string // registry, local or inline (--cache-to only)
 	Ref  string // registry: ref=
 	Dir  string // local: dest= (export) or src= (import)
 	Mode string // min (default) or max
 }
 
-// ParseSpec reads buildx's CSV form: type=registry,ref=R[,mode=max] or
-// type=local,dest=DIR / type=local,src=DIR.
+// ParseSpec reads buildx's CSV form: type=registry,ref=R[,mode=max],
+// type=local,dest=DIR / type=local,src=DIR, or type=inline (the cache goes
+// into the image itself; mode=min only, as BuildKit).
 func ParseSpec(s string) (Spec, error) {
 	sp := Spec{Mode: "min"}
 	for _, field := range strings.Split(s, ",") {
@@ -76,8 +77,12 @@ func ParseSpec(s string) (Spec, error) {
 		return sp, fmt.Errorf("cache type=registry needs ref=")
 	case sp.Type == "local" && sp.Dir == "":
 		return sp, fmt.Errorf("cache type=local needs dest= or src=")
-	case sp.Type != "registry" && sp.Type != "local":
-		return sp, fmt.Errorf("cache type=%s is not supported (registry, local)", sp.Type)
+	case sp.Type == "inline" && sp.Mode == "max":
+		return sp, fmt.Errorf("cache type=inline supports only mode=min (as BuildKit): for mode=max use type=registry or type=local")
+	case sp.Type == "inline" && (sp.Ref != "" || sp.Dir != ""):
+		return sp, fmt.Errorf("cache type=inline takes no ref=, dest= or src=: the cache goes into the image (read it with type=registry,ref=IMAGE)")
+	case sp.Type != "registry" && sp.Type != "local" && sp.Type != "inline":
+		return sp, fmt.Errorf("cache type=%s is not supported (registry, local, inline)", sp.Type)
 	}
 	return sp, nil
 }
@@ -151,33 +156,97 @@ func (src *Source) Fetch(ctx context.Context, l image.Layer) error {
 	return src.fetch(ctx, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size})
 }
 
-// newSource reads the artifact's config blob (already in the store).
-func newSource(s *store.Store, manifest ocispec.Descriptor, fetch func(context.Context, ocispec.Descriptor) error, ctx context.Context) (*Source, error) {
-	raw, err := s.ReadBlob(manifest.Digest)
+// newSource reads the cache a manifest (already in the store) names: a
+// kiln cache artifact, or an ordinary image (or index of images) whose
+// config carries an inline cache (--cache-to type=inline). fetchManifest
+// stores a manifest an index names; fetch stores a blob.
+func newSource(ctx context.Context, s *store.Store, desc ocispec.Descriptor, fetch, fetchManifest func(context.Context, ocispec.Descriptor) error) (*Source, error) {
+	raw, err := s.ReadBlob(desc.Digest)
 	if err != nil {
 		return nil, err
+	}
+	src := &Source{entries: map[digest.Digest]Entry{}, fetch: fetch}
+	var manifests []ocispec.Descriptor
+	if isIndex(desc.MediaType, raw) {
+		var idx ocispec.Index
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			return nil, fmt.Errorf("decoding index %s: %w", desc.Digest, err)
+		}
+		for _, d := range idx.Manifests {
+			if isIndex(d.MediaType, nil) {
+				continue
+			}
+			if err := fetchManifest(ctx, d); err != nil {
+				return nil, err
+			}
+			manifests = append(manifests, d)
+		}
+	} else {
+		manifests = []ocispec.Descriptor{desc}
+	}
+	found := false
+	for _, d := range manifests {
+		ok, err := src.read(ctx, s, d)
+		if err != nil {
+			return nil, err
+		}
+		found = found || ok
+	}
+	if !found {
+		return nil, fmt.Errorf("%s is neither a kiln cache nor an image built with --cache-to type=inline", desc.Digest)
+	}
+	return src, nil
+}
+
+// read adds the entries of one manifest: a cache artifact's config, or an
+// image config's inline cache; ok is false when it holds neither.
+func (src *Source) read(ctx context.Context, s *store.Store, desc ocispec.Descriptor) (ok bool, err error) {
+	raw, err := s.ReadBlob(desc.Digest)
+	if err != nil {
+		return false, err
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("decoding cache manifest: %w", err)
+		return false, fmt.Errorf("decoding manifest %s: %w", desc.Digest, err)
 	}
-	if m.Config.MediaType != ConfigMediaType {
-		return nil, fmt.Errorf("%s is not a kiln cache (config media type %q)", manifest.Digest, m.Config.MediaType)
+	if m.Config.Digest == "" {
+		return false, nil
 	}
-	if err := fetch(ctx, m.Config); err != nil {
-		return nil, err
+	if err := src.fetch(ctx, m.Config); err != nil {
+		return false, err
 	}
 	data, err := s.ReadBlob(m.Config.Digest)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	var cfg config
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("decoding cache config: %w", err)
+	var entries []Entry
+	if m.Config.MediaType == ConfigMediaType {
+		var cfg config
+		if err := json.Unmarshal(data, &cfg); err != nil {
+			return false, fmt.Errorf("decoding cache config: %w", err)
+		}
+		entries, ok = cfg.Entries, true
+	} else if entries, ok, err = DecodeInline(data, m.Layers); err != nil {
+		return false, fmt.Errorf("image %s: %w", desc.Digest, err)
 	}
-	src := &Source{entries: map[digest.Digest]Entry{}, fetch: fetch}
-	for _, e := range cfg.Entries {
+	for _, e := range entries {
 		src.entries[e.Key] = e
 	}
-	return src, nil
+	return ok, nil
+}
+
+// isIndex tells an image index (OCI or Docker list) by its media type or,
+// when that is unknown (an OCI layout's index.json entry may omit it), by
+// its content.
+func isIndex(mediaType string, raw []byte) bool {
+	switch mediaType {
+	case ocispec.MediaTypeImageIndex, "application/vnd.docker.distribution.manifest.list.v2+json":
+		return true
+	case "":
+		var probe struct {
+			Manifests []json.RawMessage `json:"manifests"`
+		}
+		return raw != nil && json.Unmarshal(raw, &probe) == nil && probe.Manifests != nil
+	}
+	return false
 }

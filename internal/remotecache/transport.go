@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
@@ -29,7 +30,8 @@ func Export(ctx context.Context, s *store.Store, client *registry.Client, sp Spe
 	}
 }
 
-// Import reads the cache sp names; its layers are fetched only when needed.
+// Import reads the cache sp names (a kiln cache artifact, or an image that
+// carries an inline cache); its layers are fetched only when needed.
 // A cache that does not exist yet is no error: the build just runs.
 func Import(ctx context.Context, s *store.Store, client *registry.Client, sp Spec) (*Source, error) {
 	if sp.Type == "local" {
@@ -40,7 +42,18 @@ func Import(ctx context.Context, s *store.Store, client *registry.Client, sp Spe
 		return nil, err
 	}
 	fetch := func(ctx context.Context, d ocispec.Descriptor) error { return client.FetchBlob(ctx, s, sp.Ref, d) }
-	return newSource(s, desc, fetch, ctx)
+	repo, err := name.ParseReference(sp.Ref)
+	if err != nil {
+		return nil, err
+	}
+	fetchManifest := func(ctx context.Context, d ocispec.Descriptor) error {
+		if s.HasBlob(d.Digest) {
+			return nil
+		}
+		_, err := client.FetchManifest(ctx, s, repo.Context().Name()+"@"+d.Digest.String())
+		return err
+	}
+	return newSource(ctx, s, desc, fetch, fetchManifest)
 }
 
 func importDir(ctx context.Context, s *store.Store, dir string) (*Source, error) {
@@ -57,7 +70,7 @@ func importDir(ctx context.Context, s *store.Store, dir string) (*Source, error)
 	if err := fetch(ctx, desc); err != nil {
 		return nil, err
 	}
-	return newSource(s, desc, fetch, ctx)
+	return newSource(ctx, s, desc, fetch, fetch)
 }
 
 // copyIn copies a blob of a layout directory into the store, verifying it.
