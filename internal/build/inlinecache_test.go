@@ -100,3 +100,33 @@ func manifestAndConfig(t *testing.T, s *store.Store, d ocispec.Descriptor) (ocis
 	}
 	return m, cfg
 }
+
+// A warm rebuild (every step and the COPY --from source memo answered by
+// the local store) makes the same inline-cache image as the cold build.
+func TestInlineCacheWarmRebuildSameDigest(t *testing.T) {
+	testutil.RequireRoot(t)
+	rootfs := t.TempDir()
+	testutil.BusyboxRootfs(t, rootfs)
+	ctxDir := writeContext(t, map[string]string{"Dockerfile": reproDockerfile, "main.go": "package main\n"})
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	inline, _ := remotecache.ParseSpec("type=inline")
+	root := newStore(t, rootfs)
+	var digests []string
+	for i := 0; i < 2; i++ {
+		var out bytes.Buffer
+		res, err := Run(context.Background(), Options{
+			ContextDir: ctxDir, StoreRoot: root, Progress: "plain", Out: &out,
+			BuildArgs: map[string]string{}, Network: "default", CacheTo: []remotecache.Spec{inline},
+		})
+		if err != nil {
+			t.Fatalf("build %d: %v\n%s", i, err, out.String())
+		}
+		if i == 1 && strings.Count(out.String(), "CACHED") < 3 {
+			t.Fatalf("the rebuild was not cached:\n%s", out.String())
+		}
+		digests = append(digests, res.Descriptor.Digest.String())
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("cold build %s, warm rebuild %s", digests[0], digests[1])
+	}
+}
