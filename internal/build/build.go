@@ -100,7 +100,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	result, err := finish(ctx, o, env, images, client)
+	result, err := finish(ctx, finishing{o: o, env: env, client: client, steps: steps}, images)
 	if err == nil {
 		err = exportCaches(ctx, env, client, o.CacheTo, steps, images)
 	}

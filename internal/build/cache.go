@@ -22,10 +22,6 @@ type stepLog struct {
 }
 
 func (l *stepLog) record(key digest.Digest, layer *image.Layer) {
-	if key == logQuery {
-		queries.Store(layer, l.snapshot())
-		return
-	}
 	l.add(remotecache.Entry{Key: key, Layer: layer})
 }
 
@@ -35,31 +31,9 @@ func (l *stepLog) snapshot() []remotecache.Entry {
 	return append([]remotecache.Entry(nil), l.entries...)
 }
 
-// finish, which embeds the inline cache, is handed the build's Env, whose
-// Record hook is the step log's: a Record call with logQuery and a fresh
-// token asks the log for its entries, left in queries under the token.
-const logQuery = digest.Digest("kiln-internal:step-log-query")
-
-var queries sync.Map // *image.Layer token -> []remotecache.Entry
-
-// loggedSteps is every step the build recorded so far; ok is false when env
-// records into no step log.
-func loggedSteps(env *instr.Env) (entries []remotecache.Entry, ok bool) {
-	if env.Record == nil {
-		return nil, false
-	}
-	token := new(image.Layer)
-	env.Record(logQuery, token)
-	v, ok := queries.LoadAndDelete(token)
-	if !ok {
-		return nil, false
-	}
-	return v.([]remotecache.Entry), true
-}
-
 // embedInlineCache gives a committed image (manifest desc) the inline cache
 // --cache-to type=inline asks for; without it the image is left as it is.
-func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
+func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Descriptor, steps *stepLog) (ocispec.Descriptor, error) {
 	inline := false
 	for _, sp := range specs {
 		inline = inline || sp.Type == "inline"
@@ -67,11 +41,10 @@ func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Des
 	if !inline {
 		return desc, nil
 	}
-	entries, ok := loggedSteps(env)
-	if !ok {
+	if steps == nil {
 		return desc, fmt.Errorf("--cache-to type=inline: this build keeps no step log")
 	}
-	return remotecache.EmbedInline(env.Store, desc, entries)
+	return remotecache.EmbedInline(env.Store, desc, steps.snapshot())
 }
 
 // recordSource keeps a source memo (COPY --from content digest) for --cache-to.

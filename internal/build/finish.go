@@ -23,9 +23,18 @@ type built struct {
 	manifests []ocispec.Descriptor
 }
 
+// finishing is what finish needs besides the images.
+type finishing struct {
+	o      Options
+	env    *instr.Env
+	client *registry.Client
+	steps  *stepLog // for --cache-to type=inline
+}
+
 // finish stamps the final configs, commits the image (or index) to the
 // store, tags it and writes the requested outputs.
-func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Image, client *registry.Client) (*Result, error) {
+func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, error) {
+	o, env, client := f.o, f.env, f.client
 	b := built{images: images}
 	for _, img := range images {
 		stamp(img, env, o.Labels)
@@ -35,7 +44,7 @@ func finish(ctx context.Context, o Options, env *instr.Env, images []*image.Imag
 		if err != nil {
 			return nil, err
 		}
-		if desc, err = embedInlineCache(env, o.CacheTo, desc); err != nil {
+		if desc, err = embedInlineCache(env, o.CacheTo, desc, f.steps); err != nil {
 			return nil, err
 		}
 		desc.Annotations = annotationsFor(o.Annotations, "manifest-descriptor", &p)
