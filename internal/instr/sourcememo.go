@@ -77,6 +77,9 @@ func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, sp
 		}
 	}
 	if d, ok := e.memoSource(key); ok {
+		if e.RecordSource != nil { // a warm build's --cache-to carries it too
+			e.RecordSource(key, d)
+		}
 		return mount, d, release, nil
 	}
 	root, err := mount(ctx)
