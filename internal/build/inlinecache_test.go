@@ -58,8 +58,8 @@ func TestInlineCacheOnlyAddsConfigField(t *testing.T) {
 	if withCache.Descriptor.Digest == plain.Descriptor.Digest {
 		t.Fatal("the inline cache did not change the image")
 	}
-	pm, pc := manifestAndConfig(t, sp, plain.Descriptor)
-	im, ic := manifestAndConfig(t, si, withCache.Descriptor)
+	pm, pc := testutil.ManifestAndConfig(t, sp, plain.Descriptor.Digest)
+	im, ic := testutil.ManifestAndConfig(t, si, withCache.Descriptor.Digest)
 	if !bytes.HasPrefix(ic, pc[:len(pc)-1]) || !bytes.HasPrefix(ic[len(pc)-1:], []byte(`,"kiln.cache.v1":{"entries":[`)) {
 		t.Fatalf("config with inline cache:\n%s\nwithout:\n%s", ic, pc)
 	}
@@ -82,23 +82,6 @@ func TestInlineCacheOnlyAddsConfigField(t *testing.T) {
 	if layered != 2 {
 		t.Fatalf("want both COPY layers in the inline cache, got %+v", entries)
 	}
-}
-
-func manifestAndConfig(t *testing.T, s *store.Store, d ocispec.Descriptor) (ocispec.Manifest, []byte) {
-	t.Helper()
-	raw, err := s.ReadBlob(d.Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := s.ReadBlob(m.Config.Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, cfg
 }
 
 // A warm rebuild (every step and the COPY --from source memo answered by

@@ -3,8 +3,8 @@ package remotecache
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/kiln-build/kiln/internal/testutil"
 	"reflect"
 	"strings"
 	"testing"
@@ -161,8 +161,8 @@ func TestEmbedInlineAndImport(t *testing.T) {
 	if inline.Digest == plain.Digest || inline.Platform == nil {
 		t.Fatalf("embedded descriptor %+v", inline)
 	}
-	pm, pc := readImage(t, s, plain.Digest)
-	im, ic := readImage(t, s, inline.Digest)
+	pm, pc := testutil.ManifestAndConfig(t, s, plain.Digest)
+	im, ic := testutil.ManifestAndConfig(t, s, inline.Digest)
 	enc, _ := EncodeInline(entries, img.Layers)
 	if want := append(append(append(pc[:len(pc)-1:len(pc)-1], `,"kiln.cache.v1":`...), enc...), '}'); !bytes.Equal(ic, want) {
 		t.Fatalf("config:\n%s\nwant\n%s", ic, want)
@@ -211,23 +211,6 @@ func TestEmbedInlineAndImport(t *testing.T) {
 	if _, err := newSource(context.Background(), s, plain, fetch, fetch); err == nil || !strings.Contains(err.Error(), "type=inline") {
 		t.Fatalf("plain image: %v", err)
 	}
-}
-
-func readImage(t *testing.T, s *store.Store, d digest.Digest) (ocispec.Manifest, []byte) {
-	t.Helper()
-	raw, err := s.ReadBlob(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := s.ReadBlob(m.Config.Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, cfg
 }
 
 func TestParseSpecInline(t *testing.T) {
