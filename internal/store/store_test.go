@@ -144,14 +144,17 @@ func TestOwnerAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong := strconv.FormatUint(mustUint(t, start)+1, 10)
+	// Start times no process has had yet (ticks since boot, far ahead), so
+	// they cannot match the sleep started just after this test.
+	wrong := strconv.FormatUint(mustUint(t, start)+1_000_000, 10)
+	oWrong := strconv.FormatUint(mustUint(t, oStart)+1_000_000, 10)
 	for name, want := range map[string]bool{
 		pid + "." + start + "-step-123":  true,
 		pid + "." + start + "-":          true,
 		pid + "." + wrong + "-step-123":  false, // the pid was reused
 		pid + ".0-b-1":                   false,
 		oPid + "." + oStart + "-step-1":  true,
-		oPid + "." + wrong + "-step-1":   false,
+		oPid + "." + oWrong + "-step-1":  false,
 		"999999999." + start + "-step-1": false,
 		"999999999-step-1":               false,
 		pid + "-step-123":                true, // old form
