@@ -5,8 +5,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/containerd/platforms"
 	digest "github.com/opencontainers/go-digest"
-
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/store"
@@ -92,3 +93,15 @@ func newRmiCmd(g *globalFlags) *cobra.Command {
 var epochZero = time.Unix(0, 0).UTC()
 
 type digestT = digest.Digest
+
+// platformFlag reads a --platform value; empty means this machine's.
+func platformFlag(v string) (ocispec.Platform, error) {
+	if v == "" {
+		return platforms.Normalize(platforms.DefaultSpec()), nil
+	}
+	p, err := platforms.Parse(v)
+	if err != nil {
+		return ocispec.Platform{}, usageError{err}
+	}
+	return platforms.Normalize(p), nil
+}

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/imports"
@@ -20,18 +19,15 @@ func newImportCmd(g *globalFlags) *cobra.Command {
 			if len(tags) == 0 {
 				return usageError{fmt.Errorf("import needs a name: -t NAME")}
 			}
-			p := platforms.DefaultSpec()
-			if platform != "" {
-				var err error
-				if p, err = platforms.Parse(platform); err != nil {
-					return usageError{err}
-				}
+			p, err := platformFlag(platform)
+			if err != nil {
+				return err
 			}
 			s, err := openStore(g)
 			if err != nil {
 				return err
 			}
-			desc, err := imports.Rootfs(cmd.Context(), s, args[0], imports.Options{Platform: platforms.Normalize(p), Compression: compression})
+			desc, err := imports.Rootfs(cmd.Context(), s, args[0], imports.Options{Platform: p, Compression: compression})
 			if err != nil {
 				return err
 			}

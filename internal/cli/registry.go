@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
@@ -30,12 +29,9 @@ func newPullCmd(g *globalFlags) *cobra.Command {
 		Short: "Pull an image from its registry into the store",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p := platforms.DefaultSpec()
-			if platform != "" {
-				var err error
-				if p, err = platforms.Parse(platform); err != nil {
-					return usageError{err}
-				}
+			p, err := platformFlag(platform)
+			if err != nil {
+				return err
 			}
 			s, err := openStore(g)
 			if err != nil {
@@ -47,7 +43,7 @@ func newPullCmd(g *globalFlags) *cobra.Command {
 			}
 			var desc ocispec.Descriptor
 			err = transfer(cmd, "pulling "+args[0], func(ctx context.Context) (err error) {
-				desc, err = c.Pull(ctx, s, args[0], platforms.Normalize(p))
+				desc, err = c.Pull(ctx, s, args[0], p)
 				return err
 			})
 			if err != nil {
