@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/kiln-build/kiln/internal/testutil/seaweedfs"
 )
 
 // suite is the state shared by every test of one test binary run: the kiln
@@ -35,6 +36,7 @@ func runMain(m *testing.M) int {
 	}
 	suite.tmp = tmp
 	defer cleanupSuite()
+	defer seaweedfs.StopShared()
 	suite.kiln = filepath.Join(tmp, "kiln")
 	suite.store = filepath.Join(tmp, "store")
 	out, err := exec.Command("go", "build", "-o", suite.kiln, "github.com/kiln-build/kiln/cmd/kiln").CombinedOutput()
