@@ -12,24 +12,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/kiln-build/kiln/internal/testutil"
 	"github.com/kiln-build/kiln/internal/testutil/seaweedfs"
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // threeMachines is twoMachines and a third store with the same base image
-// (imported from the same rootfs, so the same digest) and no context.
+// and no context; ctxB holds app.txt v2.
 func threeMachines(t *testing.T) (storeA, storeB, storeC, ctxA, ctxB string) {
 	t.Helper()
-	rootfs := t.TempDir()
-	testutil.BusyboxRootfs(t, rootfs)
-	dir := t.TempDir()
-	storeA, storeB, storeC = filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "c")
-	for _, s := range []string{storeA, storeB, storeC} {
-		mustKilnIn(t, s, "", "import", rootfs, "-t", "busybox:test")
-	}
-	ctxA, ctxB = filepath.Join(dir, "ctx-a"), filepath.Join(dir, "ctx-b")
-	writeFiles(t, ctxA, map[string]string{"Dockerfile": remoteCacheDockerfile, "app.txt": "v1"})
-	writeFiles(t, ctxB, map[string]string{"Dockerfile": remoteCacheDockerfile, "app.txt": "v2"})
+	storeA, storeB, ctxA, ctxB = twoMachines(t)
+	storeC = filepath.Join(t.TempDir(), "c")
+	harness.NewStoreAt(t, storeC, harness.Busybox)
+	writeFiles(t, ctxB, map[string]string{"app.txt": "v2"})
 	return
 }
 
@@ -37,10 +31,9 @@ func threeMachines(t *testing.T) (storeA, storeB, storeC, ctxA, ctxB string) {
 // the suite (runMain stops it), a bucket per test.
 
 // s3Env keeps kiln's AWS SDK to this test: no shared files of the machine,
-// no instance metadata endpoint, no proxy.
+// no instance metadata endpoint, none of the machine's AWS variables.
 func s3Env(extra ...string) []string {
-	env := []string{"KILN_CONFIG=", "HTTPS_PROXY=", "HTTP_PROXY=", "https_proxy=", "http_proxy=", "NO_PROXY=*", "no_proxy=*",
-		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true",
+	env := []string{"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_PROFILE=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_REGION=", "AWS_BUCKET=",
 		"AWS_ENDPOINT_URL=", "AWS_ENDPOINT_URL_S3="}
 	return append(env, extra...)
@@ -55,23 +48,18 @@ func s3Cache(endpoint, bucket, extra string) string {
 
 func s3Kiln(t *testing.T, root string, env []string, args ...string) result {
 	t.Helper()
-	return runKilnRoot(t, root, s3Env(env...), args...)
+	return harness.Run(t, harness.Opts{Root: root, Env: s3Env(env...)}, args...)
 }
 
 func mustS3Kiln(t *testing.T, root string, env []string, args ...string) result {
 	t.Helper()
-	r := s3Kiln(t, root, env, args...)
-	if r.code != 0 {
-		t.Fatalf("kiln failed:\n%s", r)
-	}
-	return r
+	return harness.MustRun(t, harness.Opts{Root: root, Env: s3Env(env...)}, args...)
 }
 
 // Machine A exports mode=max to the bucket; machine B, with an empty store
 // and its credentials, bucket, region and endpoint from the AWS
 // environment, runs nothing and makes A's image.
 func TestS3CacheColdStoreWarmCache(t *testing.T) {
-	requireSuite(t)
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
@@ -90,15 +78,14 @@ func TestS3CacheColdStoreWarmCache(t *testing.T) {
 	assertAllCached(t, r, string(digestA), iidB)
 	// A name nothing was written to is a warning, as a missing registry cache.
 	r = mustS3Kiln(t, storeB, nil, "build", "--progress", "plain", "--cache-from", s3Cache(srv.Endpoint, bucket, ",name=other"), ctxB)
-	if !strings.Contains(r.stderr, "WARNING: importing cache s3://"+bucket+"/manifests/other") || !strings.Contains(r.stderr, "no cache at") {
-		t.Fatalf("want a warning for a missing cache:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "WARNING: importing cache s3://"+bucket+"/manifests/other") || !strings.Contains(r.Stderr, "no cache at") {
+		t.Fatalf("want a warning for a missing cache:\n%s", r.Stderr)
 	}
 }
 
 // A big layer whose upload the proxy cuts: the export fails (or, with
 // ignore-error=true, warns), and the bucket keeps the previous cache, whole.
 func TestS3CacheCutUploadKeepsPreviousCache(t *testing.T) {
-	requireSuite(t)
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	proxy := seaweedfs.StartProxy(t, srv)
@@ -118,8 +105,8 @@ func TestS3CacheCutUploadKeepsPreviousCache(t *testing.T) {
 	r := s3Kiln(t, storeA, nil, "build", "--progress", "plain", "--cache-to", cache, ctxA)
 	wantFailure(t, "cut cache upload", r, "exporting cache to s3://"+bucket+"/manifests/kiln", "uploading cache blob sha256:")
 	r = mustS3Kiln(t, storeA, nil, "build", "--progress", "plain", "--cache-to", cache+",ignore-error=true", ctxA)
-	if !strings.Contains(r.stderr, "WARNING: exporting cache to s3://"+bucket+"/manifests/kiln (ignore-error=true)") {
-		t.Errorf("ignore-error=true: want a warning:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "WARNING: exporting cache to s3://"+bucket+"/manifests/kiln (ignore-error=true)") {
+		t.Errorf("ignore-error=true: want a warning:\n%s", r.Stderr)
 	}
 	proxy.Cut(false)
 	cut := 0
@@ -135,8 +122,8 @@ func TestS3CacheCutUploadKeepsPreviousCache(t *testing.T) {
 	// A fresh machine on the v1 context reads v1's cache whole.
 	iidB := filepath.Join(t.TempDir(), "b")
 	r = mustS3Kiln(t, storeB, nil, "build", "--progress", "plain", "--iidfile", iidB, "--cache-from", s3Cache(srv.Endpoint, bucket, ""), ctxB)
-	if n := strings.Count(r.stderr, "CACHED"); n != 6 {
-		t.Fatalf("want the 6 steps of v1 CACHED, got %d:\n%s", n, r.stderr)
+	if n := strings.Count(r.Stderr, "CACHED"); n != 6 {
+		t.Fatalf("want the 6 steps of v1 CACHED, got %d:\n%s", n, r.Stderr)
 	}
 	if got, _ := os.ReadFile(iidB); string(got) != string(digestV1) {
 		t.Fatalf("machine B made %s, v1 was %s", got, digestV1)
@@ -146,7 +133,6 @@ func TestS3CacheCutUploadKeepsPreviousCache(t *testing.T) {
 // Two machines export different caches to one name at once, three times
 // over; a third machine then reads one of them whole.
 func TestS3CacheConcurrentWriters(t *testing.T) {
-	requireSuite(t)
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	storeA, storeB, storeC, ctxA, ctxB := threeMachines(t)
@@ -168,7 +154,7 @@ func TestS3CacheConcurrentWriters(t *testing.T) {
 	wg.Wait()
 	close(results)
 	for r := range results {
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("a concurrent export failed:\n%s", r)
 		}
 	}
@@ -181,10 +167,10 @@ func TestS3CacheConcurrentWriters(t *testing.T) {
 		r := mustS3Kiln(t, storeC, nil, "build", "--progress", "plain", "--iidfile", iid, "--cache-from", cache, ctx)
 		want, _ := os.ReadFile(iids[ctx])
 		got, _ := os.ReadFile(iid)
-		if strings.Count(r.stderr, "CACHED") == 5 && string(got) == string(want) {
+		if strings.Count(r.Stderr, "CACHED") == 5 && string(got) == string(want) {
 			whole++
 		}
-		t.Logf("context %s: %d CACHED, made %s, its writer %s", filepath.Base(ctx), strings.Count(r.stderr, "CACHED"), got, want)
+		t.Logf("context %s: %d CACHED, made %s, its writer %s", filepath.Base(ctx), strings.Count(r.Stderr, "CACHED"), got, want)
 	}
 	if whole != 1 {
 		t.Fatalf("want exactly one writer's cache whole in the bucket, got %d", whole)
