@@ -21,7 +21,7 @@ import (
 	"github.com/kiln-build/kiln/test/harness"
 )
 
-// buildkitd is BuildKit's daemon (the oracle, test/oracle) on a unix socket
+// buildkitd is BuildKit's daemon (the oracle, test/oracle) on unix sockets
 // in a private dir, with its own state dir and no config of the machine.
 type buildkitd struct {
 	bin, addr string
@@ -58,8 +58,10 @@ func startBuildkitd(t *testing.T, bin string) *buildkitd {
 	cfg := filepath.Join(dir, "buildkitd.toml")
 	harness.WriteFile(t, cfg, "", 0o644)
 	b := &buildkitd{bin: bin, addr: "unix://" + filepath.Join(dir, "buildkitd.sock"), done: make(chan struct{})}
+	// Every path in dir: buildkitd's default OTEL socket is one shared
+	// path in /run/buildkit, which a second daemon would take over.
 	b.cmd = exec.Command(filepath.Join(bin, "buildkitd"), "--root", filepath.Join(dir, "root"), "--addr", b.addr,
-		"--config", cfg, "--oci-worker=true", "--containerd-worker=false")
+		"--otel-socket-path", filepath.Join(dir, "otel.sock"), "--config", cfg, "--oci-worker=true", "--containerd-worker=false")
 	// BuildKit's S3 client runs in the daemon: keep it to this test too.
 	b.cmd.Env = harness.Environ(s3Env()...)
 	b.cmd.Stdout, b.cmd.Stderr = &b.log, &b.log
