@@ -72,7 +72,7 @@ func importCaches(ctx context.Context, env *instr.Env, client *registry.Client, 
 		}
 		src, err := remotecache.Import(ctx, env.Store, client, sp)
 		if err != nil {
-			env.Progress.Warn("importing cache %s%s: %v", sp.Ref, sp.Dir, err)
+			env.Progress.Warn("importing cache %s: %v", sp.Location(), err)
 			continue
 		}
 		env.Remote = append(env.Remote, src)
@@ -106,10 +106,12 @@ func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, 
 				}
 			}
 		}
-		v := env.Progress.Start("exporting cache to " + sp.Ref + sp.Dir)
+		v := env.Progress.Start("exporting cache to " + sp.Location())
 		err := remotecache.Export(ctx, env.Store, client, sp, entries)
 		v.Done(err)
-		if err != nil {
+		if err != nil && sp.IgnoreError {
+			env.Progress.Warn("exporting cache to %s (ignore-error=true): %v", sp.Location(), err)
+		} else if err != nil {
 			return err
 		}
 	}

@@ -115,6 +115,13 @@ func checkExporterAttrs(attrs map[string]string) error {
 	if v := attrs["force-compression"]; v == "true" {
 		return fmt.Errorf("force-compression=true is not supported yet (base image layers keep their compression)")
 	}
+	// registry.PushByDigest is the push; the exporter wiring (and
+	// name-canonical's repo@digest name) comes with the core rebuild.
+	for _, k := range []string{"push-by-digest", "name-canonical"} {
+		if attrs[k] == "true" {
+			return fmt.Errorf("%s=true is not supported yet: push each platform with a tag and stitch them with kiln imagetools create (docs/scale-out.md)", k)
+		}
+	}
 	if v := attrs["oci-mediatypes"]; v == "false" {
 		return fmt.Errorf("oci-mediatypes=false is not supported yet: kiln writes OCI media types")
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
@@ -13,11 +14,15 @@ import (
 )
 
 func newGraphCmd() *cobra.Command {
-	var file, target, format string
+	var file, format string
+	var targets, platformValues, buildArgs []string
 	cmd := &cobra.Command{
-		Use:   "graph [-f Dockerfile] [--target T] [--format dot|mermaid] [PATH]",
+		Use:   "graph [-f Dockerfile] [--target T]... [--platform P]... [--format dot|mermaid|json] [PATH]",
 		Short: "Print the stage graph of a Dockerfile for a target, with the pruned stages",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `--format json gives the pruned stage DAG with each target's platforms and
+each stage's deps and platforms, for an orchestrator to schedule from
+(docs/scale-out.md). Several --target (json only) merge their graphs.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := dockerfileOf(args, file)
 			src, err := os.ReadFile(file)
@@ -29,7 +34,24 @@ func newGraphCmd() *cobra.Command {
 				return err
 			}
 			host := platforms.Normalize(platforms.DefaultSpec())
-			p, err := plan.New(df, plan.Options{Target: target, BuildPlatform: host, TargetPlatform: host})
+			o := graphOptions{targets: targets, buildArgs: graphBuildArgs(buildArgs), host: host}
+			if len(o.targets) == 0 {
+				o.targets = []string{""}
+			}
+			if o.platforms, err = graphPlatforms(platformValues, host); err != nil {
+				return err
+			}
+			if format == "json" {
+				g, err := buildGraph(df, o)
+				if err != nil {
+					return err
+				}
+				return writeJSON(cmd.OutOrStdout(), g)
+			}
+			if len(o.targets) > 1 || len(o.platforms) > 1 {
+				return usageError{fmt.Errorf("several --target or --platform values need --format json")}
+			}
+			p, err := plan.New(df, plan.Options{Target: o.targets[0], BuildArgs: o.buildArgs, BuildPlatform: host, TargetPlatform: o.platforms[0]})
 			if err != nil {
 				return err
 			}
@@ -39,15 +61,32 @@ func newGraphCmd() *cobra.Command {
 			case "mermaid":
 				writeMermaid(cmd.OutOrStdout(), p)
 			default:
-				return usageError{fmt.Errorf("unknown --format %q (dot, mermaid)", format)}
+				return usageError{fmt.Errorf("unknown --format %q (dot, mermaid, json)", format)}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the Dockerfile (default: PATH/Dockerfile)")
-	cmd.Flags().StringVar(&target, "target", "", "target stage (default: the last)")
-	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
+	cmd.Flags().StringArrayVar(&targets, "target", nil, "target stage (default: the last; repeatable with --format json)")
+	cmd.Flags().StringArrayVar(&platformValues, "platform", nil, "target platforms, comma-separated (default: this machine's)")
+	cmd.Flags().StringArrayVar(&buildArgs, "build-arg", nil, "a build-time variable (K=V, or K from the environment), as for build")
+	cmd.Flags().StringVar(&format, "format", "dot", "dot, mermaid or json")
 	return cmd
+}
+
+// graphBuildArgs reads --build-arg as build does.
+func graphBuildArgs(values []string) map[string]string {
+	out := map[string]string{}
+	for _, a := range values {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func pruned(p *plan.Plan, s *plan.Stage) bool {

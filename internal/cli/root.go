@@ -25,6 +25,6 @@ func New() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&g.config, "config", "", "kiln.toml (default $KILN_CONFIG, $XDG_CONFIG_HOME/kiln/kiln.toml, /etc/kiln/kiln.toml)")
 	cmd.AddCommand(newBuildCmd(g), newImportCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g), newPullCmd(g), newPushCmd(g), newSaveCmd(g), newManifestCmd(g), newRunCmd(g),
 		newDuCmd(g), newPruneCmd(g), newStoreCmd(g), newCheckCmd(),
-		newInspectCmd(g), newGraphCmd(), newLoginCmd(g), newLogoutCmd())
+		newInspectCmd(g), newGraphCmd(), newLoginCmd(g), newLogoutCmd(), newImagetoolsCmd(g))
 	return cmd
 }

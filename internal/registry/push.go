@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -166,4 +167,33 @@ func (c *Client) uploadBlobs(ctx context.Context, p *remote.Pusher, repo name.Re
 		})
 	}
 	return g.Wait()
+}
+
+// PushByDigest pushes the image desc names in the store to repository repo
+// without a tag (-o type=image,push-by-digest=true) and returns its
+// canonical name, repo@digest. As in BuildKit, a name with a tag or digest
+// is refused. The exporter reports the digest as containerimage.digest in
+// --metadata-file; `kiln imagetools create` later stitches such digests
+// into one tagged index.
+func (c *Client) PushByDigest(ctx context.Context, s *store.Store, desc ocispec.Descriptor, repo string) (string, error) {
+	if hasTagOrDigest(repo) {
+		return "", fmt.Errorf("can't push tagged ref %s by digest: give the repository only", repo)
+	}
+	ref, err := c.parse(repo)
+	if err != nil {
+		return "", err
+	}
+	canonical := ref.Context().Digest(desc.Digest.String())
+	if err := c.Push(ctx, s, desc, canonical.String()); err != nil {
+		return "", err
+	}
+	return canonical.String(), nil
+}
+
+// hasTagOrDigest reports whether an image name goes past its repository:
+// a digest, or a ':' in its last path component (a registry's port comes
+// before the first '/').
+func hasTagOrDigest(ref string) bool {
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	return strings.Contains(ref, "@") || strings.Contains(last, ":")
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	digest "github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
@@ -36,55 +35,6 @@ type Entry struct {
 
 type config struct {
 	Entries []Entry `json:"entries"`
-}
-
-// Spec is a parsed --cache-to or --cache-from value.
-type Spec struct {
-	Type string // registry, local or inline (--cache-to only)
-	Ref  string // registry: ref=
-	Dir  string // local: dest= (export) or src= (import)
-	Mode string // min (default) or max
-}
-
-// ParseSpec reads buildx's CSV form: type=registry,ref=R[,mode=max],
-// type=local,dest=DIR / type=local,src=DIR, or type=inline (the cache goes
-// into the image itself; mode=min only, as BuildKit).
-func ParseSpec(s string) (Spec, error) {
-	sp := Spec{Mode: "min"}
-	for _, field := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(field, "=")
-		if !ok {
-			return sp, fmt.Errorf("invalid cache option %q: want key=value", field)
-		}
-		switch k {
-		case "type":
-			sp.Type = v
-		case "ref":
-			sp.Ref = v
-		case "dest", "src":
-			sp.Dir = v
-		case "mode":
-			if v != "min" && v != "max" {
-				return sp, fmt.Errorf("cache mode=%s: want min or max", v)
-			}
-			sp.Mode = v
-		default:
-			return sp, fmt.Errorf("unknown cache option %q", k)
-		}
-	}
-	switch {
-	case sp.Type == "registry" && sp.Ref == "":
-		return sp, fmt.Errorf("cache type=registry needs ref=")
-	case sp.Type == "local" && sp.Dir == "":
-		return sp, fmt.Errorf("cache type=local needs dest= or src=")
-	case sp.Type == "inline" && sp.Mode == "max":
-		return sp, fmt.Errorf("cache type=inline supports only mode=min (as BuildKit): for mode=max use type=registry or type=local")
-	case sp.Type == "inline" && (sp.Ref != "" || sp.Dir != ""):
-		return sp, fmt.Errorf("cache type=inline takes no ref=, dest= or src=: the cache goes into the image (read it with type=registry,ref=IMAGE)")
-	case sp.Type != "registry" && sp.Type != "local" && sp.Type != "inline":
-		return sp, fmt.Errorf("cache type=%s is not supported (registry, local, inline)", sp.Type)
-	}
-	return sp, nil
 }
 
 // Commit writes the cache artifact for entries into the store.

@@ -25,6 +25,8 @@ func Export(ctx context.Context, s *store.Store, client *registry.Client, sp Spe
 	switch sp.Type {
 	case "local":
 		return image.WriteOCIDir(sp.Dir, s, []image.Named{{Name: "cache", Descriptor: desc}})
+	case "s3":
+		return exportS3(ctx, s, sp.S3, desc)
 	default:
 		return client.Push(ctx, s, desc, sp.Ref)
 	}
@@ -34,8 +36,11 @@ func Export(ctx context.Context, s *store.Store, client *registry.Client, sp Spe
 // carries an inline cache); its layers are fetched only when needed.
 // A cache that does not exist yet is no error: the build just runs.
 func Import(ctx context.Context, s *store.Store, client *registry.Client, sp Spec) (*Source, error) {
-	if sp.Type == "local" {
+	switch sp.Type {
+	case "local":
 		return importDir(ctx, s, sp.Dir)
+	case "s3":
+		return importS3(ctx, s, sp.S3)
 	}
 	desc, err := client.FetchManifest(ctx, s, sp.Ref)
 	if err != nil {
@@ -83,13 +88,23 @@ func copyIn(s *store.Store, dir string, d ocispec.Descriptor) error {
 		return fmt.Errorf("reading cache blob %s: %w", d.Digest, err)
 	}
 	defer f.Close()
-	_, _, err = s.WriteBlob(func(w io.Writer) error {
+	return storeVerified(s, d, f)
+}
+
+// storeVerified writes r into the store as blob d, failing (and storing
+// nothing) unless its bytes have d's digest and size.
+func storeVerified(s *store.Store, d ocispec.Descriptor, r io.Reader) error {
+	_, _, err := s.WriteBlob(func(w io.Writer) error {
 		h := d.Digest.Algorithm().Digester()
-		if _, err := io.Copy(io.MultiWriter(w, h.Hash()), f); err != nil {
+		n, err := io.Copy(io.MultiWriter(w, h.Hash()), r)
+		if err != nil {
 			return err
 		}
 		if h.Digest() != d.Digest {
 			return fmt.Errorf("cache blob %s has digest %s", d.Digest, h.Digest())
+		}
+		if d.Size > 0 && n != d.Size {
+			return fmt.Errorf("cache blob %s has %d bytes, want %d", d.Digest, n, d.Size)
 		}
 		return nil
 	})

@@ -90,12 +90,12 @@ func TestAddGit(t *testing.T) {
 	ctx := t.TempDir()
 	writeFiles(t, ctx, map[string]string{"Dockerfile": "FROM busybox:test\nADD --checksum=0000000 " + repo + "#v1 /x/\n"})
 	r := runKiln(t, nil, "build", "--progress", "plain", ctx)
-	if r.code == 0 || !strings.Contains(r.stderr, "checksum mismatch") || !strings.Contains(r.stderr, "Dockerfile:2") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "checksum mismatch") || !strings.Contains(r.Stderr, "Dockerfile:2") {
 		t.Fatalf("a wrong --checksum should fail at Dockerfile:2 naming the mismatch:\n%s", r)
 	}
 	writeFiles(t, ctx, map[string]string{"Dockerfile": "FROM busybox:test\nADD " + repo + "#nosuchbranch /x/\n"})
 	r = runKiln(t, nil, "build", "--progress", "plain", ctx)
-	if r.code == 0 || !strings.Contains(r.stderr, "nosuchbranch not found") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "nosuchbranch not found") {
 		t.Fatalf("a missing ref should fail clearly:\n%s", r)
 	}
 
@@ -103,8 +103,8 @@ func TestAddGit(t *testing.T) {
 	writeFiles(t, ctx, map[string]string{"Dockerfile": "FROM busybox:test\nADD " + repo + "#v1 /x/\n"})
 	mustKiln(t, nil, "build", "--progress", "plain", ctx)
 	r = mustKiln(t, nil, "build", "--progress", "plain", ctx)
-	if n, cached := countStepVertices(r.stderr, "ADD "+repo+"#v1 /x/"); n != 1 || cached != 1 {
-		t.Fatalf("the unchanged git ADD should be CACHED (steps %d, cached %d):\n%s", n, cached, r.stderr)
+	if n, cached := countStepVertices(r.Stderr, "ADD "+repo+"#v1 /x/"); n != 1 || cached != 1 {
+		t.Fatalf("the unchanged git ADD should be CACHED (steps %d, cached %d):\n%s", n, cached, r.Stderr)
 	}
 }
 
@@ -133,7 +133,7 @@ func TestAddGitRefusesFileSubmodule(t *testing.T) {
 	gitconfig := filepath.Join(t.TempDir(), "gitconfig")
 	writeFile(t, gitconfig, "[protocol \"file\"]\n\tallow = always\n", 0o644)
 	r := runKiln(t, []string{"GIT_CONFIG_GLOBAL=" + gitconfig}, "build", "--progress", "plain", ctx)
-	if r.code == 0 || !strings.Contains(r.stderr, "not allowed") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "not allowed") {
 		t.Fatalf("a file:// submodule should be refused:\n%s", r)
 	}
 }

@@ -24,10 +24,10 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 				b.fileIs(t, "/out", "default|bee|from-env||default|bee|with space")
 				for _, kv := range []string{"E1=default", "E2=bee", "E3=with space"} {
 					if !b.envHas(kv) {
-						t.Errorf("config Env lacks %q: %q", kv, b.img.config.Config.Env)
+						t.Errorf("config Env lacks %q: %q", kv, b.img.Config.Config.Env)
 					}
 				}
-				for _, e := range b.img.config.Config.Env {
+				for _, e := range b.img.Config.Config.Env {
 					if strings.HasPrefix(e, "A=") || strings.HasPrefix(e, "B=") || strings.HasPrefix(e, "FROMENV=") {
 						t.Errorf("ARG %q leaked into the image's Env", e)
 					}
@@ -40,7 +40,7 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 			args:       []string{"--label", "x=y", "--label", "a=from-flag"},
 			check: func(t *testing.T, b *built) {
 				want := map[string]string{"a": "from-flag", "b c": "two words", "x": "y"}
-				if got := b.img.config.Config.Labels; !reflect.DeepEqual(got, want) {
+				if got := b.img.Config.Config.Labels; !reflect.DeepEqual(got, want) {
 					t.Errorf("Labels = %v, want %v (--label overrides LABEL)", got, want)
 				}
 			},
@@ -49,7 +49,7 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 			name:       "stopsignal and volume",
 			dockerfile: "FROM busybox:test\nSTOPSIGNAL SIGINT\nVOLUME [\"/data\", \"/v2\"]\nVOLUME /v3 /v4\n",
 			check: func(t *testing.T, b *built) {
-				c := b.img.config.Config
+				c := b.img.Config.Config
 				if c.StopSignal != "SIGINT" {
 					t.Errorf("StopSignal = %q, want SIGINT", c.StopSignal)
 				}
@@ -67,7 +67,7 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 			name:       "entrypoint and cmd exec form",
 			dockerfile: "FROM busybox:test\nENTRYPOINT [\"/bin/echo\", \"a\"]\nCMD [\"b\", \"c d\"]\n",
 			check: func(t *testing.T, b *built) {
-				c := b.img.config.Config
+				c := b.img.Config.Config
 				if !reflect.DeepEqual(c.Entrypoint, []string{"/bin/echo", "a"}) || !reflect.DeepEqual(c.Cmd, []string{"b", "c d"}) {
 					t.Errorf("Entrypoint %q Cmd %q, want [/bin/echo a] [b \"c d\"]", c.Entrypoint, c.Cmd)
 				}
@@ -77,7 +77,7 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 			name:       "entrypoint and cmd shell form",
 			dockerfile: "FROM busybox:test\nCMD echo cmd $HOME\nENTRYPOINT echo entry\n",
 			check: func(t *testing.T, b *built) {
-				c := b.img.config.Config
+				c := b.img.Config.Config
 				if !reflect.DeepEqual(c.Entrypoint, []string{"/bin/sh", "-c", "echo entry"}) {
 					t.Errorf("Entrypoint = %q, want [/bin/sh -c \"echo entry\"]", c.Entrypoint)
 				}
@@ -92,7 +92,7 @@ RUN echo "$A|$B|$FROMENV|$UNSET|$E1|$E2|$E3" > /out
 			name:       "entrypoint resets an inherited cmd",
 			dockerfile: "FROM busybox:test AS base\nCMD [\"inherited\"]\nFROM base\nENTRYPOINT [\"/bin/echo\"]\n",
 			check: func(t *testing.T, b *built) {
-				if c := b.img.config.Config; len(c.Cmd) != 0 {
+				if c := b.img.Config.Config; len(c.Cmd) != 0 {
 					t.Errorf("Cmd = %q, want none: ENTRYPOINT resets a CMD inherited from the base", c.Cmd)
 				}
 			},
@@ -108,10 +108,10 @@ CMD echo hi
 				b.fileIs(t, "/shell-used", "kiln-shell")
 				b.fileIs(t, "/zero", "kilnsh")
 				wantShell := []string{"/bin/sh", "-c", `echo kiln-shell > /shell-used; eval "$1"`, "kilnsh"}
-				if got := b.img.config.Config.Cmd; !reflect.DeepEqual(got, append(wantShell, "echo hi")) {
+				if got := b.img.Config.Config.Cmd; !reflect.DeepEqual(got, append(wantShell, "echo hi")) {
 					t.Errorf("shell-form CMD = %q, want the SHELL prefix then \"echo hi\"", got)
 				}
-				cfg, _ := b.img.rawConfig["config"].(map[string]any)
+				cfg, _ := b.img.RawConfig["config"].(map[string]any)
 				if got, _ := cfg["Shell"].([]any); len(got) != len(wantShell) {
 					t.Errorf("config Shell = %v, want %q", cfg["Shell"], wantShell)
 				}

@@ -23,7 +23,7 @@ RUN pwd > /tmp/pwd
 				b.ownedBy(t, "/owned/sub/rel", 1500, 1500, 0)
 				b.ownedBy(t, "/owned/sub", 1500, 1500, 0)
 				b.fileIs(t, "/tmp/pwd", "/owned/sub/rel")
-				if got := b.img.config.Config.WorkingDir; got != "/owned/sub/rel" {
+				if got := b.img.Config.Config.WorkingDir; got != "/owned/sub/rel" {
 					t.Errorf("WorkingDir = %q, want /owned/sub/rel", got)
 				}
 			},
@@ -43,7 +43,7 @@ RUN id -u > /tmp/uid2 && id -g > /tmp/gid2
 				b.ownedBy(t, "/tmp/made", 1500, 2000, 0)
 				b.fileIs(t, "/tmp/uid2", "1600")
 				b.fileIs(t, "/tmp/gid2", "1700")
-				if got := b.img.config.Config.User; got != "1600:1700" {
+				if got := b.img.Config.Config.User; got != "1600:1700" {
 					t.Errorf("User = %q, want 1600:1700", got)
 				}
 			},

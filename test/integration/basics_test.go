@@ -30,13 +30,13 @@ func runBasics(t *testing.T, cases []basicCase) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := t.TempDir()
 			writeFiles(t, ctx, c.files)
-			r, img := mustBuild(t, buildSpec{context: ctx, dockerfile: c.dockerfile, tag: "basic:t", args: c.args, env: c.env})
+			r, img := mustBuild(t, buildSpec{Context: ctx, Dockerfile: c.dockerfile, Tag: "basic:t", Args: c.args, Env: c.env})
 			defer func() {
 				if t.Failed() {
 					t.Logf("build output:\n%s", r)
 				}
 			}()
-			c.check(t, &built{result: r, img: img, rootfs: img.rootfs(t)})
+			c.check(t, &built{result: r, img: img, rootfs: img.Rootfs(t)})
 		})
 	}
 }
@@ -74,7 +74,7 @@ func (b *built) present(t *testing.T, want map[string]bool) {
 
 // envHas reports whether the image config's Env holds kv (K=V).
 func (b *built) envHas(kv string) bool {
-	for _, e := range b.img.config.Config.Env {
+	for _, e := range b.img.Config.Config.Env {
 		if e == kv {
 			return true
 		}

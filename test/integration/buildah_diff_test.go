@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // buildahAllowlist is the checked-in list of known differences.
@@ -359,9 +361,7 @@ RUN echo c > /c
 }
 
 func TestBuildahDifferential(t *testing.T) {
-	if suite.skip != "" {
-		t.Skip(suite.skip)
-	}
+	harness.Require(t, prerequisites...)
 	if _, err := exec.LookPath("buildah"); err != nil {
 		t.Skip("needs buildah on PATH for the differential test (apt-get install buildah)")
 	}
@@ -379,7 +379,7 @@ func TestBuildahDifferential(t *testing.T) {
 
 	for _, p := range buildahParents {
 		ctx := buildahContext(t, p)
-		mustBuild(t, buildSpec{context: ctx, dockerfile: p.dockerfile, tag: p.name, args: p.args})
+		mustBuild(t, buildSpec{Context: ctx, Dockerfile: p.dockerfile, Tag: p.name, Args: p.args})
 		bh.build(t, p, ctx, p.name)
 	}
 
@@ -442,22 +442,22 @@ func buildahContext(t *testing.T, c buildahCase) string {
 // buildahCompare builds c with both builders and returns their differences.
 func buildahCompare(t *testing.T, bh *buildah, c buildahCase) []buildahDiff {
 	ctx := buildahContext(t, c)
-	kr, ktar := build(t, buildSpec{context: ctx, dockerfile: c.dockerfile, tag: "kiln-bd:" + c.name, args: c.args})
-	if kr.code != 0 {
+	kr, ktar := build(t, buildSpec{Context: ctx, Dockerfile: c.dockerfile, Tag: "kiln-bd:" + c.name, Args: c.args})
+	if kr.Code != 0 {
 		t.Fatalf("kiln build failed:\n%s", kr)
 	}
 	kimg := readOCITar(t, ktar, kr)
 
 	tag := "kiln-bd-" + c.name
 	btar, bcfg := bh.build(t, c, ctx, tag)
-	bimg := readOCITar(t, btar, result{args: []string{"(buildah)"}})
+	bimg := readOCITar(t, btar, result{Args: []string{"(buildah)"}})
 	if c.docker {
-		bimg.rawConfig = bcfg
+		bimg.RawConfig = bcfg
 	}
 
 	var diffs []buildahDiff
 	diffs = append(diffs, diffFS(imageFS(t, kimg), imageFS(t, bimg))...)
-	diffs = append(diffs, diffConfig(kimg.rawConfig, bimg.rawConfig)...)
+	diffs = append(diffs, diffConfig(kimg.RawConfig, bimg.RawConfig)...)
 	return diffs
 }
 
@@ -540,8 +540,8 @@ type fsNode struct {
 func imageFS(t *testing.T, img *ociImage) map[string]fsNode {
 	t.Helper()
 	fsys := map[string]fsNode{}
-	for _, l := range img.manifest.Layers {
-		entries := buildahLayerTar(t, img.blob(l.Digest))
+	for _, l := range img.Manifest.Layers {
+		entries := buildahLayerTar(t, img.Blob(l.Digest))
 		names := make([]string, 0, len(entries))
 		for name := range entries {
 			names = append(names, name)

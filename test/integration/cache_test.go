@@ -21,13 +21,13 @@ RUN cat /b > /b2
 func cacheBuild(t *testing.T, ctx string) (result, *ociImage, string) {
 	t.Helper()
 	iid := filepath.Join(t.TempDir(), "iid")
-	r, img := mustBuild(t, buildSpec{context: ctx, dockerfile: cacheDockerfile, tag: "cache:t", args: []string{"--iidfile", iid}})
+	r, img := mustBuild(t, buildSpec{Context: ctx, Dockerfile: cacheDockerfile, Tag: "cache:t", Args: []string{"--iidfile", iid}})
 	data, err := os.ReadFile(iid)
 	if err != nil {
 		t.Fatalf("reading --iidfile: %v", err)
 	}
-	if got := strings.TrimSpace(string(data)); got != img.digest.String() {
-		t.Errorf("--iidfile holds %q, the exported manifest is %s", got, img.digest)
+	if got := strings.TrimSpace(string(data)); got != img.Digest.String() {
+		t.Errorf("--iidfile holds %q, the exported manifest is %s", got, img.Digest)
 	}
 	return r, img, strings.TrimSpace(string(data))
 }
@@ -37,7 +37,7 @@ func cacheBuild(t *testing.T, ctx string) (result, *ociImage, string) {
 func assertCached(t *testing.T, r result, cached ...bool) {
 	t.Helper()
 	var got []bool
-	for _, s := range parseSteps(r.stderr) {
+	for _, s := range parseSteps(r.Stderr) {
 		if k := s.keyword(); k == "RUN" || k == "COPY" {
 			got = append(got, s.cached)
 		}
@@ -79,7 +79,7 @@ func TestCache(t *testing.T) {
 	if edited == first {
 		t.Errorf("after editing b.txt the image is unchanged: %s", edited)
 	}
-	rootfs := img.rootfs(t)
+	rootfs := img.Rootfs(t)
 	if got := readImageFile(t, rootfs, "/b2"); got != "b2" {
 		t.Errorf("/b2 = %q after editing b.txt, want b2", got)
 	}
@@ -107,7 +107,7 @@ func sameSizeSameMtime(t *testing.T, ctx, before string) {
 	if after == before {
 		t.Errorf("an edit keeping size and mtime left the image unchanged: %s", after)
 	}
-	if got := readImageFile(t, img.rootfs(t), "/b2"); got != "b3" {
+	if got := readImageFile(t, img.Rootfs(t), "/b2"); got != "b3" {
 		t.Errorf("/b2 = %q, want b3 (stale context hash?)", got)
 	}
 }

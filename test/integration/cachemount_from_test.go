@@ -31,8 +31,8 @@ RUN echo never built with --target app > /final
 	}
 	build := func(dockerfile string) string {
 		t.Helper()
-		_, img := mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: dockerfile, target: "app", tag: "cachefrom:stage"})
-		rootfs := img.rootfs(t)
+		_, img := mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: dockerfile, Target: "app", Tag: "cachefrom:stage"})
+		rootfs := img.Rootfs(t)
 		if exists(t, rootfs, "/cache") || exists(t, rootfs, "/final") {
 			t.Errorf("image holds the cache target or the final stage: %v", listTree(t, rootfs, "/"))
 		}
@@ -60,8 +60,8 @@ func TestCacheMountFromImage(t *testing.T) {
 	requireSuite(t)
 	df := fmt.Sprintf("FROM busybox:test\nRUN --mount=type=cache,id=%s,target=/tools,from=busybox:test,source=/bin "+
 		"test -x /tools/busybox && touch /tools/mine && ls /tools | wc -l > /count\n", uniqueID(t))
-	_, img := mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: df, tag: "cachefrom:image"})
-	rootfs := img.rootfs(t)
+	_, img := mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Tag: "cachefrom:image"})
+	rootfs := img.Rootfs(t)
 	if exists(t, rootfs, "/tools") {
 		t.Errorf("the cache target is in the image: %v", listTree(t, rootfs, "/tools"))
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // pattern4Go is the seed's Pattern 4 "Go with module cache" with the
@@ -49,8 +51,8 @@ func TestGoModCacheMountReusedAcrossDependencyChange(t *testing.T) {
 	build := func(mods ...string) {
 		t.Helper()
 		writeFiles(t, ctx, proxy.appFiles(mods...))
-		r, img := mustBuild(t, buildSpec{context: ctx, dockerfile: df, tag: "cachemount:gomod"})
-		rootfs := img.rootfs(t)
+		r, img := mustBuild(t, buildSpec{Context: ctx, Dockerfile: df, Tag: "cachemount:gomod"})
+		rootfs := img.Rootfs(t)
 		if !exists(t, rootfs, "/server") {
 			t.Errorf("no /server in the image")
 		}
@@ -61,8 +63,8 @@ func TestGoModCacheMountReusedAcrossDependencyChange(t *testing.T) {
 		}
 		proxy.assertNotInLayers(t, img)
 		for _, step := range []string{"RUN go mod download", "RUN CGO_ENABLED=0 go build -o /server"} {
-			if n, cached := countStepVertices(r.stderr, step); n != 1 || cached != 0 {
-				t.Errorf("%s: %d vertices, %d cached; want it run:\n%s", step, n, cached, r.stderr)
+			if n, cached := countStepVertices(r.Stderr, step); n != 1 || cached != 0 {
+				t.Errorf("%s: %d vertices, %d cached; want it run:\n%s", step, n, cached, r.Stderr)
 			}
 		}
 	}
@@ -190,10 +192,10 @@ func (p *goProxy) appFiles(mods ...string) map[string]string {
 // keeps them whole in pkg/mod/cache/download).
 func (p *goProxy) assertNotInLayers(t *testing.T, img *ociImage) {
 	t.Helper()
-	for _, l := range img.manifest.Layers {
-		for path, e := range readLayerTar(t, img.blob(l.Digest)) {
+	for _, l := range img.Manifest.Layers {
+		for path, e := range harness.ReadLayer(t, img.Blob(l.Digest)) {
 			for mod, zip := range p.zips {
-				if bytes.Equal(e.data, zip) {
+				if bytes.Equal(e.Data, zip) {
 					t.Errorf("layer %s holds %s's zip at %s: the cache mount leaked", l.Digest, mod, path)
 				}
 			}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // pattern4Npm is the seed's Pattern 4 "Node.js with npm cache", verbatim
@@ -52,8 +54,8 @@ func TestNpmCacheMountReusedAcrossDependencyChange(t *testing.T) {
 	build := func(deps ...string) {
 		t.Helper()
 		writeFiles(t, ctx, reg.appFiles(deps...))
-		r, img := mustBuild(t, buildSpec{context: ctx, dockerfile: df, tag: "cachemount:npm"})
-		rootfs := img.rootfs(t)
+		r, img := mustBuild(t, buildSpec{Context: ctx, Dockerfile: df, Tag: "cachemount:npm"})
+		rootfs := img.Rootfs(t)
 		for _, d := range deps {
 			if got := readImageFile(t, rootfs, "/app/node_modules/"+d+"/index.js"); !strings.Contains(got, d) {
 				t.Errorf("node_modules/%s/index.js = %q", d, got)
@@ -63,9 +65,9 @@ func TestNpmCacheMountReusedAcrossDependencyChange(t *testing.T) {
 			t.Errorf("npm run build made no dist: %v", listTree(t, rootfs, "/app"))
 		}
 		reg.assertNotInLayers(t, img)
-		n, cached := countStepVertices(r.stderr, "RUN npm ci")
+		n, cached := countStepVertices(r.Stderr, "RUN npm ci")
 		if n != 1 || cached != 0 {
-			t.Errorf("RUN npm ci: %d vertices, %d cached; want it run:\n%s", n, cached, r.stderr)
+			t.Errorf("RUN npm ci: %d vertices, %d cached; want it run:\n%s", n, cached, r.Stderr)
 		}
 	}
 
@@ -172,10 +174,10 @@ func (r *npmRegistry) appFiles(deps ...string) map[string]string {
 // that leaked into a layer would show them.
 func (r *npmRegistry) assertNotInLayers(t *testing.T, img *ociImage) {
 	t.Helper()
-	for _, l := range img.manifest.Layers {
-		for path, e := range readLayerTar(t, img.blob(l.Digest)) {
+	for _, l := range img.Manifest.Layers {
+		for path, e := range harness.ReadLayer(t, img.Blob(l.Digest)) {
 			for name, tgz := range r.tarballs {
-				if bytes.Equal(e.data, tgz) {
+				if bytes.Equal(e.Data, tgz) {
 					t.Errorf("layer %s holds %s's tarball at %s: the cache mount leaked", l.Digest, name, path)
 				}
 			}

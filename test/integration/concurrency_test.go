@@ -21,6 +21,7 @@ func TestConcurrentBuildsAndPrune(t *testing.T) {
 		"FROM busybox:test\nRUN --mount=type=cache,target=/c,sharing=locked echo b >> /c/log && sleep 0.5\nCOPY f /f\n",
 		"FROM busybox:test AS x\nRUN echo x > /x\nFROM busybox:test\nCOPY --from=x /x /x\nRUN --mount=type=cache,target=/c,sharing=locked touch /c/log && wc -l /c/log\n",
 	}
+	kiln := kilnBin(t)
 	var wg sync.WaitGroup
 	errs := make([]string, len(dockerfiles)+1)
 	for i, df := range dockerfiles {
@@ -29,7 +30,7 @@ func TestConcurrentBuildsAndPrune(t *testing.T) {
 		wg.Add(1)
 		go func(i int, ctx string) {
 			defer wg.Done()
-			out, err := exec.Command(suite.kiln, "--root", root, "build", "--progress", "plain", "-t", fmt.Sprintf("conc:%d", i), ctx).CombinedOutput()
+			out, err := exec.Command(kiln, "--root", root, "build", "--progress", "plain", "-t", fmt.Sprintf("conc:%d", i), ctx).CombinedOutput()
 			if err != nil {
 				errs[i] = fmt.Sprintf("build %d: %v\n%s", i, err, out)
 			}
@@ -38,7 +39,7 @@ func TestConcurrentBuildsAndPrune(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out, err := exec.Command(suite.kiln, "--root", root, "prune").CombinedOutput()
+		out, err := exec.Command(kiln, "--root", root, "prune").CombinedOutput()
 		if err != nil {
 			errs[len(dockerfiles)] = fmt.Sprintf("prune: %v\n%s", err, out)
 		}

@@ -12,23 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // crashStore is a fresh store holding busybox:test, so kills cannot disturb
 // the other tests' store.
 func crashStore(t *testing.T) string {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "store")
-	rootfs := t.TempDir()
-	testutil.BusyboxRootfs(t, rootfs)
-	kilnAt(t, root, "import", rootfs, "-t", "busybox:test")
-	return root
+	return harness.NewStore(t, harness.Busybox).Root
 }
 
 func kilnAt(t *testing.T, root string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(suite.kiln, append([]string{"--root", root}, args...)...).CombinedOutput()
+	out, err := exec.Command(kilnBin(t), append([]string{"--root", root}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kiln %v: %v\n%s", args, err, out)
 	}
@@ -39,7 +35,7 @@ func kilnAt(t *testing.T, root string, args ...string) string {
 func startBuild(t *testing.T, root, ctxDir string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	var out bytes.Buffer
-	cmd := exec.Command(suite.kiln, "--root", root, "build", "--progress", "plain", "--no-cache",
+	cmd := exec.Command(kilnBin(t), "--root", root, "build", "--progress", "plain", "--no-cache",
 		"-t", "crash:1", "-o", "type=oci,dest="+filepath.Join(ctxDir, "..", "out.tar"), ctxDir)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // A build on a store that runs out of space fails naming the step and the
@@ -15,18 +15,14 @@ import (
 // mounts are left, pruning gives the space back), and a build that fits
 // succeeds afterwards on the same store.
 func TestDiskFullFailsCleanly(t *testing.T) {
-	if suite.skip != "" {
-		t.Skip(suite.skip)
-	}
+	harness.Require(t, prerequisites...)
 	fs := t.TempDir()
 	if err := syscall.Mount("kiln-diskfull", fs, "tmpfs", 0, "size=64m,mode=0700"); err != nil {
 		t.Skipf("mounting a tmpfs: %v", err)
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(fs, syscall.MNT_DETACH) })
 	root := filepath.Join(fs, "store")
-	rootfs := t.TempDir()
-	testutil.BusyboxRootfs(t, rootfs)
-	kilnAt(t, root, "import", rootfs, "-t", "busybox:test")
+	harness.NewStoreAt(t, root, harness.Busybox) // copied: the tmpfs is another file system
 	tmp := filepath.Join(fs, "tmp")
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatal(err)
@@ -63,8 +59,8 @@ func TestDiskFullFailsCleanly(t *testing.T) {
 				dest = filepath.Join(t.TempDir(), "out.tar")
 			}
 			r := runKilnRoot(t, root, env, "build", "--progress", "plain", "-f", df, "-o", "type=oci,dest="+dest, ctxDir)
-			out := r.stdout + r.stderr
-			if r.code == 0 {
+			out := r.Stdout + r.Stderr
+			if r.Code == 0 {
 				t.Fatalf("the build succeeded on a full store:\n%s", r)
 			}
 			errLine := out[strings.LastIndex(out, "ERROR:"):]
@@ -101,7 +97,7 @@ func TestDiskFullFailsCleanly(t *testing.T) {
 	ctxDir := t.TempDir()
 	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox:test\nRUN head -c 4000000 /dev/urandom > /small\n"})
 	r := runKilnRoot(t, root, env, "build", "--progress", "plain", "-t", "fits:1", "-o", "type=oci,dest="+filepath.Join(fs, "out.tar"), ctxDir)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("a build that fits failed after the full ones:\n%s", r)
 	}
 	if got := kilnAt(t, root, "store", "verify"); !strings.Contains(got, "consistent") {

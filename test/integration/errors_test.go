@@ -47,15 +47,15 @@ func TestBuildErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tag := "kiln-it-error:" + strings.ReplaceAll(tt.name, " ", "-")
-			r, _ := build(t, buildSpec{context: t.TempDir(), dockerfile: tt.dockerfile, tag: tag, target: tt.target})
-			if r.code == 0 {
+			r, _ := build(t, buildSpec{Context: t.TempDir(), Dockerfile: tt.dockerfile, Tag: tag, Target: tt.target})
+			if r.Code == 0 {
 				t.Fatalf("build succeeded, want a failure:\n%s", r)
 			}
-			if r.code != 1 {
-				t.Errorf("exit code %d, want 1 (a build error, not a usage error)", r.code)
+			if r.Code != 1 {
+				t.Errorf("exit code %d, want 1 (a build error, not a usage error)", r.Code)
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(r.stderr, w) {
+				if !strings.Contains(r.Stderr, w) {
 					t.Errorf("error output lacks %q:\n%s", w, r)
 				}
 			}
@@ -68,7 +68,7 @@ func TestBuildErrors(t *testing.T) {
 func TestUsageErrorExitCode(t *testing.T) {
 	requireSuite(t)
 	r := runKiln(t, nil, "build", "--network", "bogus", t.TempDir())
-	if r.code != 2 || !strings.Contains(r.stderr, "bogus") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, "bogus") {
 		t.Errorf("bad --network: want exit code 2 and a message naming the value:\n%s", r)
 	}
 }
@@ -86,11 +86,11 @@ COPY --from=slow /etc/passwd /a
 COPY --from=bad /etc/passwd /b
 `
 	start := time.Now()
-	r, _ := build(t, buildSpec{context: t.TempDir(), dockerfile: df, tag: "kiln-it-error:cancel"})
+	r, _ := build(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Tag: "kiln-it-error:cancel"})
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("build took %v: the failure did not cancel the sleeping stage", took)
 	}
-	if r.code != 1 || !strings.Contains(r.stderr, "exit code: 3") || !strings.Contains(r.stderr, "Dockerfile:4") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "exit code: 3") || !strings.Contains(r.Stderr, "Dockerfile:4") {
 		t.Errorf("want exit code 1 naming Dockerfile:4 and exit code: 3:\n%s", r)
 	}
 	assertTagged(t, "kiln-it-error:cancel", false)

@@ -17,7 +17,7 @@ type historyWant struct {
 // entries match the layers one to one.
 func assertHistory(t *testing.T, img *ociImage, want []historyWant) {
 	t.Helper()
-	h := img.config.History
+	h := img.Config.History
 	if len(h) < len(want) {
 		t.Fatalf("history has %d entries, want at least %d: %+v", len(h), len(want), h)
 	}
@@ -27,8 +27,8 @@ func assertHistory(t *testing.T, img *ociImage, want []historyWant) {
 			layers++
 		}
 	}
-	if layers != len(img.manifest.Layers) {
-		t.Errorf("history has %d non-empty entries, manifest has %d layers", layers, len(img.manifest.Layers))
+	if layers != len(img.Manifest.Layers) {
+		t.Errorf("history has %d non-empty entries, manifest has %d layers", layers, len(img.Manifest.Layers))
 	}
 	tail := h[len(h)-len(want):]
 	for i, w := range want {

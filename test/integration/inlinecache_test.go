@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // One stage, so mode=min holds every step: a WORKDIR, a COPY, a RUN whose
@@ -20,13 +22,13 @@ RUN true
 // machine B (empty store) builds with --cache-from type=registry,ref= that
 // image, runs nothing, and makes the same image.
 func TestInlineCacheRegistry(t *testing.T) {
-	reg := startRegistry(t)
-	cfg := reg.config(t, false)
+	reg := harness.StartRegistry(t)
+	cfg := reg.Config(t, false)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
 	for _, c := range []string{ctxA, ctxB} {
 		writeFiles(t, c, map[string]string{"Dockerfile": inlineCacheDockerfile})
 	}
-	ref := reg.addr + "/team/app:1"
+	ref := reg.Addr + "/team/app:1"
 	dir := t.TempDir()
 	iid := func(name string) string { return filepath.Join(dir, name) }
 	read := func(name string) string {
@@ -42,8 +44,8 @@ func TestInlineCacheRegistry(t *testing.T) {
 	// With the inline cache asked for again: every step CACHED, A's digest.
 	r := mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--iidfile", iid("b"),
 		"--cache-to", "type=inline", "--cache-from", "type=registry,ref="+ref, ctxB)
-	if n := strings.Count(r.stderr, "CACHED"); n != 4 {
-		t.Fatalf("want 4 CACHED steps (WORKDIR, COPY, both RUNs), got %d:\n%s", n, r.stderr)
+	if n := strings.Count(r.Stderr, "CACHED"); n != 4 {
+		t.Fatalf("want 4 CACHED steps (WORKDIR, COPY, both RUNs), got %d:\n%s", n, r.Stderr)
 	}
 	if read("b") != read("a") {
 		t.Fatalf("machine B made %s, machine A %s", read("b"), read("a"))
@@ -54,8 +56,8 @@ func TestInlineCacheRegistry(t *testing.T) {
 	// and differ from the inline image only by it.
 	r = mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--iidfile", iid("b-plain"),
 		"--cache-from", "type=registry,ref="+ref, ctxB)
-	if n := strings.Count(r.stderr, "CACHED"); n != 4 {
-		t.Fatalf("want 4 CACHED steps, got %d:\n%s", n, r.stderr)
+	if n := strings.Count(r.Stderr, "CACHED"); n != 4 {
+		t.Fatalf("want 4 CACHED steps, got %d:\n%s", n, r.Stderr)
 	}
 	mustKilnIn(t, storeA, cfg, "build", "--progress", "plain", "--iidfile", iid("a-plain"), ctxA)
 	if read("a-plain") != read("b-plain") || read("a-plain") == read("a") {
@@ -63,11 +65,11 @@ func TestInlineCacheRegistry(t *testing.T) {
 	}
 
 	// An ordinary image without an inline cache is a warning, not a failure.
-	plain := reg.addr + "/team/app:plain"
+	plain := reg.Addr + "/team/app:plain"
 	mustKilnIn(t, storeA, cfg, "build", "--progress", "plain", "--push", "-t", plain, ctxA)
 	r = mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--cache-from", "type=registry,ref="+plain, ctxB)
-	if !strings.Contains(r.stderr, "WARNING: importing cache") || !strings.Contains(r.stderr, "type=inline") {
-		t.Fatalf("want a warning for an image without a cache:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "WARNING: importing cache") || !strings.Contains(r.Stderr, "type=inline") {
+		t.Fatalf("want a warning for an image without a cache:\n%s", r.Stderr)
 	}
 }
 
@@ -75,7 +77,7 @@ func TestInlineCacheRegistry(t *testing.T) {
 func TestInlineCacheRefusesModeMax(t *testing.T) {
 	storeA, _, ctxA, _ := twoMachines(t)
 	r := kilnIn(t, storeA, "", "build", "--cache-to", "type=inline,mode=max", ctxA)
-	if r.code == 0 || !strings.Contains(r.stderr, "mode=min") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "mode=min") {
 		t.Fatalf("want a refusal of mode=max:\n%s", r)
 	}
 }

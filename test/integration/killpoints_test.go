@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // killPhases are the build phases a kill point names (internal/testhook),
@@ -36,9 +38,7 @@ type killBuild struct {
 // after each kill `kiln store verify` is clean, the next build succeeds, and it
 // leaves no temp files, mounts, runc containers or bundles behind.
 func TestKillPointsLeaveStoreUsable(t *testing.T) {
-	if suite.skip != "" {
-		t.Skip(suite.skip)
-	}
+	harness.Require(t, prerequisites...)
 	start := time.Now()
 	kb := newKillBuild(t)
 
@@ -90,9 +90,9 @@ func TestKillPointsLeaveStoreUsable(t *testing.T) {
 // the context of a build on it.
 func newKillBuild(t *testing.T) killBuild {
 	t.Helper()
-	reg := startRegistry(t)
-	kb := killBuild{cfg: reg.config(t, false), ctxDir: filepath.Join(t.TempDir(), "ctx")}
-	base := reg.addr + "/kill/base:1"
+	reg := harness.StartRegistry(t)
+	kb := killBuild{cfg: reg.Config(t, false), ctxDir: filepath.Join(t.TempDir(), "ctx")}
+	base := reg.Addr + "/kill/base:1"
 	baseCtx := filepath.Join(t.TempDir(), "base")
 	writeFiles(t, baseCtx, map[string]string{
 		"Dockerfile": "FROM busybox:test\n" +
@@ -119,7 +119,7 @@ func (kb killBuild) start(t *testing.T, root string, env []string) (cmd *exec.Cm
 	t.Helper()
 	out = &bytes.Buffer{}
 	dest = filepath.Join(t.TempDir(), "out.tar")
-	cmd = exec.Command(suite.kiln, "--root", root, "--config", kb.cfg, "build", "--progress", "plain",
+	cmd = exec.Command(kilnBin(t), "--root", root, "--config", kb.cfg, "build", "--progress", "plain",
 		"--no-cache", "-t", "kill:1", "-o", "type=oci,dest="+dest, kb.ctxDir)
 	cmd.Env = append(os.Environ(), append([]string{"KILN_CONFIG=", "HTTPS_PROXY=", "HTTP_PROXY=",
 		"https_proxy=", "http_proxy=", "NO_PROXY=*", "no_proxy=*"}, env...)...)
@@ -173,17 +173,17 @@ wait:
 			t.Logf("%s: left %s", where, strings.Join(left, ", "))
 		}
 	}
-	if r := kilnIn(t, root, kb.cfg, "store", "verify"); r.code != 0 || !strings.Contains(r.stdout, "consistent") {
+	if r := kilnIn(t, root, kb.cfg, "store", "verify"); r.Code != 0 || !strings.Contains(r.Stdout, "consistent") {
 		t.Fatalf("%s: store verify:\n%s\nkilled build's output:\n%s", where, r, out)
 	}
-	if r := kilnIn(t, root, kb.cfg, "build", "--progress", "plain", "-t", "kill:1", kb.ctxDir); r.code != 0 {
+	if r := kilnIn(t, root, kb.cfg, "build", "--progress", "plain", "-t", "kill:1", kb.ctxDir); r.Code != 0 {
 		t.Fatalf("%s: the rebuild failed:\n%s\nkilled build's output:\n%s", where, r, out)
 	}
 	assertStoreClean(t, root)
 	if bundles, _ := os.ReadDir(filepath.Join(root, "run", "bundles")); len(bundles) > 0 {
 		t.Fatalf("%s: runc bundles are left after the rebuild: %v", where, bundles)
 	}
-	if r := kilnIn(t, root, kb.cfg, "store", "verify"); r.code != 0 {
+	if r := kilnIn(t, root, kb.cfg, "store", "verify"); r.Code != 0 {
 		t.Fatalf("%s: store verify after the rebuild:\n%s", where, r)
 	}
 	return landed

@@ -43,7 +43,7 @@ func storeTags(t *testing.T) map[string]bool {
 	t.Helper()
 	r := mustKiln(t, nil, "images")
 	tags := map[string]bool{}
-	for _, line := range strings.Split(r.stdout, "\n")[1:] {
+	for _, line := range strings.Split(r.Stdout, "\n")[1:] {
 		if f := strings.Fields(line); len(f) > 0 {
 			tags[f[0]] = true
 		}

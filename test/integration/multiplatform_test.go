@@ -8,97 +8,19 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // multiImage is a two-platform index: amd64 from the host's busybox-static,
 // arm64 from Debian's busybox-static:arm64.
-const multiImage = "busybox:multi"
+var multiImage = harness.BusyboxMulti.Name
 
-var multiBase struct {
-	once sync.Once
-	skip string // why multi-platform tests are skipped
-	err  string
-}
-
-// arm64BusyboxDeb finds busybox-static:arm64's .deb: $KILN_TEST_ARM64_DEB,
-// else /var/cache/kiln-test/, else apt-get download into dir. It returns ""
-// and a reason when none can be had.
-func arm64BusyboxDeb(dir string) (string, string) {
-	if p := os.Getenv("KILN_TEST_ARM64_DEB"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", "KILN_TEST_ARM64_DEB=" + p + ": " + err.Error()
-		}
-		return p, ""
-	}
-	if m, _ := filepath.Glob("/var/cache/kiln-test/busybox-static_*_arm64.deb"); len(m) > 0 {
-		return m[0], ""
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err.Error()
-	}
-	cmd := exec.Command("apt-get", "download", "-qq", "busybox-static:arm64")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	m, _ := filepath.Glob(filepath.Join(dir, "busybox-static_*_arm64.deb"))
-	if err != nil || len(m) == 0 {
-		return "", "no busybox-static:arm64 .deb (set KILN_TEST_ARM64_DEB, or run `dpkg --add-architecture arm64 && apt-get update` so `apt-get download busybox-static:arm64` works): " +
-			strings.TrimSpace(string(out))
-	}
-	return m[0], ""
-}
-
-// requireMulti makes busybox:multi in the shared store once, or skips.
+// requireMulti puts busybox:multi into the shared store, or skips.
 func requireMulti(t *testing.T) {
 	t.Helper()
-	requireSuite(t)
-	multiBase.once.Do(func() {
-		multiBase.err = "making busybox:multi failed (see the first multi-platform test's output)"
-		dir := filepath.Join(suite.tmp, "multi")
-		deb, why := arm64BusyboxDeb(filepath.Join(dir, "deb"))
-		if deb == "" {
-			multiBase.skip, multiBase.err = why, ""
-			return
-		}
-		if _, err := exec.LookPath("qemu-aarch64-static"); err != nil {
-			multiBase.skip, multiBase.err = "needs qemu-aarch64-static (apt-get install qemu-user-static)", ""
-			return
-		}
-		x := filepath.Join(dir, "x")
-		// dpkg-deb makes only the last path element, and with KILN_TEST_ARM64_DEB set
-		// nothing has made dir yet.
-		if err := os.MkdirAll(x, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command("dpkg-deb", "-x", deb, x).CombinedOutput(); err != nil {
-			t.Fatalf("dpkg-deb -x %s: %v\n%s", deb, err, out)
-		}
-		armBB, err := os.ReadFile(filepath.Join(x, "bin", "busybox"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m := elfMachine(armBB); m != uint16(elf.EM_AARCH64) {
-			t.Fatalf("%s: bin/busybox has e_machine %#x, want aarch64", deb, m)
-		}
-		amd := filepath.Join(dir, "amd64")
-		testutil.BusyboxRootfs(t, amd)
-		arm := filepath.Join(dir, "arm64")
-		testutil.BusyboxRootfs(t, arm)
-		writeFile(t, filepath.Join(arm, "bin", "busybox"), string(armBB), 0o755)
-		mustKiln(t, nil, "import", amd, "--platform", "linux/amd64", "-t", "busybox:multi-amd64")
-		mustKiln(t, nil, "import", arm, "--platform", "linux/arm64", "-t", "busybox:multi-arm64")
-		mustKiln(t, nil, "manifest", "create", multiImage, "busybox:multi-amd64", "busybox:multi-arm64")
-		multiBase.err = ""
-	})
-	if multiBase.skip != "" {
-		t.Skip(multiBase.skip)
-	}
-	if multiBase.err != "" {
-		t.Fatal(multiBase.err)
-	}
+	addToSharedStore(t, harness.BusyboxMulti)
 }
 
 // pattern5 is the seed's Pattern 5 Dockerfile, verbatim.
@@ -124,36 +46,36 @@ ENTRYPOINT ["/server"]
 func TestMultiPlatformPattern5(t *testing.T) {
 	requireMulti(t)
 	r, tar := build(t, buildSpec{
-		context: goAppContext(t, false), dockerfile: pattern5, tag: "app:multi",
+		Context: goAppContext(t, false), Dockerfile: pattern5, Tag: "app:multi",
 		// --no-cache: other tests build the same builder steps in this store.
-		args: []string{"--platform", "linux/amd64,linux/arm64", "--no-cache"},
+		Args: []string{"--platform", "linux/amd64,linux/arm64", "--no-cache"},
 	})
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
 	a := readOCIArchive(t, tar)
-	if got := a.platforms(); len(got) != 2 || !strSetEq(got, []string{"linux/amd64", "linux/arm64"}) {
+	if got := a.Platforms(); len(got) != 2 || !strSetEq(got, []string{"linux/amd64", "linux/arm64"}) {
 		t.Fatalf("archive manifests are for %v, want linux/amd64 and linux/arm64", got)
 	}
-	if a.topType != "application/vnd.oci.image.index.v1+json" && len(a.index.Manifests) != 2 {
-		t.Errorf("index.json points at %s, want an image index", a.topType)
+	if a.TopType != "application/vnd.oci.image.index.v1+json" && len(a.Index.Manifests) != 2 {
+		t.Errorf("index.json points at %s, want an image index", a.TopType)
 	}
 	for plat, machine := range map[string]elf.Machine{"linux/amd64": elf.EM_X86_64, "linux/arm64": elf.EM_AARCH64} {
-		pi := a.image(t, plat)
-		files := a.layerFiles(t, pi)
+		pi := a.Image(t, plat)
+		files := pi.LayerEntries(t)
 		srv, ok := files["/server"]
 		if !ok {
 			t.Errorf("%s: no /server in the layers (files: %v)", plat, sortedKeys(files))
 			continue
 		}
-		if got := elfMachine(srv.data); got != uint16(machine) {
+		if got := harness.ELFMachine(srv.Data); got != uint16(machine) {
 			t.Errorf("%s: /server e_machine = %#x, want %#x (%v)", plat, got, uint16(machine), machine)
 		}
 		if len(files) != 1 {
 			t.Errorf("%s: scratch image holds %v, want only /server", plat, sortedKeys(files))
 		}
-		if !strSliceEq(pi.config.Config.Entrypoint, []string{"/server"}) {
-			t.Errorf("%s: Entrypoint = %q", plat, pi.config.Config.Entrypoint)
+		if !strSliceEq(pi.Config.Config.Entrypoint, []string{"/server"}) {
+			t.Errorf("%s: Entrypoint = %q", plat, pi.Config.Config.Entrypoint)
 		}
 	}
 
@@ -169,11 +91,11 @@ func TestMultiPlatformPattern5(t *testing.T) {
 		"RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH}     go build -o /server": 2,
 		"COPY --from=builder /server /server":                                             2,
 	} {
-		if n := stepExecutions(t, r.stderr, instr); n != want {
-			t.Errorf("progress shows %q executed %d times, want %d:\n%s", instr, n, want, r.stderr)
+		if n := stepExecutions(t, r.Stderr, instr); n != want {
+			t.Errorf("progress shows %q executed %d times, want %d:\n%s", instr, n, want, r.Stderr)
 		}
 	}
-	if n, cached := countStepVertices(r.stderr, "RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH}     go build -o /server"); n != 2 || cached != 0 {
+	if n, cached := countStepVertices(r.Stderr, "RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH}     go build -o /server"); n != 2 || cached != 0 {
 		t.Errorf("the go build RUN shows %d times (%d cached), want twice, uncached", n, cached)
 	}
 
@@ -213,7 +135,7 @@ func TestMultiPlatformEmulatedRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := elfMachine(bb); m != uint16(elf.EM_AARCH64) {
+		if m := harness.ELFMachine(bb); m != uint16(elf.EM_AARCH64) {
 			t.Errorf("/bin/busybox of the arm64 output has e_machine %#x: the wrong manifest of the index was used", m)
 		}
 	})
@@ -242,10 +164,10 @@ func TestMultiPlatformEmulatedRun(t *testing.T) {
 	t.Run("docker tar refuses two platforms", func(t *testing.T) {
 		dest := filepath.Join(t.TempDir(), "img.tar")
 		r := runKiln(t, nil, "build", "--progress", "plain", "-f", df, "--platform", "linux/amd64,linux/arm64", "-o", "type=docker,dest="+dest, t.TempDir())
-		if r.code == 0 {
+		if r.Code == 0 {
 			t.Fatalf("type=docker with two platforms succeeded:\n%s", r)
 		}
-		if !strings.Contains(r.stderr, "type=docker") || !strings.Contains(r.stderr, "type=oci") {
+		if !strings.Contains(r.Stderr, "type=docker") || !strings.Contains(r.Stderr, "type=oci") {
 			t.Errorf("error does not say type=docker holds one platform and to use type=oci:\n%s", r)
 		}
 		if _, err := os.Stat(dest); err == nil {

@@ -40,8 +40,8 @@ func TestNamedContexts(t *testing.T) {
 				b.ownedBy(t, "/app/run.sh", 0, 0, 0o750)
 				b.ownedBy(t, "/copied.sh", 0, 0, 0o750)
 				b.present(t, map[string]bool{"/secret.env": false, "/.dockerignore": true})
-				if b.img.config.Config.WorkingDir != "/" || !b.envHas("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") {
-					t.Errorf("a directory base should get scratch's config, got %+v", b.img.config.Config)
+				if b.img.Config.Config.WorkingDir != "/" || !b.envHas("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") {
+					t.Errorf("a directory base should get scratch's config, got %+v", b.img.Config.Config)
 				}
 			},
 		},
@@ -53,7 +53,7 @@ func TestNamedContexts(t *testing.T) {
 				b.fileIs(t, "/layout.txt", "from-layout")
 				b.fileIs(t, "/ran.txt", "from-layout")
 				if !b.envHas("FROM_LAYOUT=yes") {
-					t.Errorf("the layout image's config was not used: %v", b.img.config.Config.Env)
+					t.Errorf("the layout image's config was not used: %v", b.img.Config.Config.Env)
 				}
 			},
 		},
@@ -62,7 +62,7 @@ func TestNamedContexts(t *testing.T) {
 	ctx := t.TempDir()
 	writeFiles(t, ctx, map[string]string{"Dockerfile": "FROM lay\n"})
 	r := runKiln(t, nil, "build", "--build-context", "lay=oci-layout://"+layout+":nosuchtag", ctx)
-	if r.code == 0 || !strings.Contains(r.stderr, "no image nosuchtag") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "no image nosuchtag") {
 		t.Fatalf("a missing layout tag should fail clearly:\n%s", r)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // The seed's Node Dockerfiles, verbatim (Pattern 7 gets the builder stage
@@ -107,7 +108,7 @@ CMD ["node", "dist/index.js"]
 // exported three ways: to the store (-t), as an OCI archive and as a
 // docker archive.
 type nodeBuild struct {
-	reg    *testRegistry
+	reg    *harness.Registry
 	root   string // the fresh store
 	cfg    string // kiln.toml: docker.io mirrored to reg
 	tag    string
@@ -119,9 +120,9 @@ type nodeBuild struct {
 func buildNodePattern(t *testing.T, dockerfile, tag string) *nodeBuild {
 	t.Helper()
 	nodeBaseImages(t)
-	b := &nodeBuild{reg: startRegistry(t), root: t.TempDir(), tag: tag}
+	b := &nodeBuild{reg: harness.StartRegistry(t), root: t.TempDir(), tag: tag}
 	publishNodeImages(t, b.reg)
-	b.cfg = b.reg.config(t, true)
+	b.cfg = b.reg.Config(t, true)
 	ctx := nodeAppContext(t)
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
@@ -131,9 +132,9 @@ func buildNodePattern(t *testing.T, dockerfile, tag string) *nodeBuild {
 	}
 
 	b.first = mustKilnIn(t, b.root, b.cfg, buildArgs()...)
-	if !strings.Contains(strings.Join(b.reg.requests(), "\n"), "/v2/library/node/manifests/20-alpine") {
+	if !strings.Contains(strings.Join(b.reg.Requests(), "\n"), "/v2/library/node/manifests/20-alpine") {
 		t.Errorf("the build did not pull node:20-alpine through the mirror %s; registry requests:\n%s",
-			b.reg.addr, strings.Join(b.reg.requests(), "\n"))
+			b.reg.Addr, strings.Join(b.reg.Requests(), "\n"))
 	}
 	ociTar := filepath.Join(dir, "image.tar")
 	r := mustKilnIn(t, b.root, b.cfg, buildArgs("-o", "type=oci,dest="+ociTar)...)
@@ -149,11 +150,11 @@ func buildNodePattern(t *testing.T, dockerfile, tag string) *nodeBuild {
 func (b *nodeBuild) assertRuns(t *testing.T, want string) string {
 	t.Helper()
 	r := mustKilnIn(t, b.root, b.cfg, "run", "--rm", b.tag)
-	if got := strings.TrimSpace(r.stdout); got != want {
+	if got := strings.TrimSpace(r.Stdout); got != want {
 		t.Errorf("kiln run --rm %s printed %q, want %q\n%s", b.tag, got, want, r)
 	}
-	bundle := b.img.unpack(t)
-	if got := strings.TrimSpace(runBundle(t, bundle)); got != want {
+	bundle := b.img.Unpack(t)
+	if got := strings.TrimSpace(harness.RunBundle(t, bundle)); got != want {
 		t.Errorf("runc on the umoci bundle printed %q, want %q", got, want)
 	}
 	return filepath.Join(bundle, "rootfs")
@@ -163,8 +164,8 @@ func (b *nodeBuild) assertRuns(t *testing.T, want string) string {
 // both must show the config the OCI archive holds.
 func (b *nodeBuild) assertThirdPartyReaders(t *testing.T) {
 	t.Helper()
-	want := b.img.config.Config
-	for _, ref := range []string{"oci-archive:" + b.img.tar, "docker-archive:" + b.docker} {
+	want := b.img.Config.Config
+	for _, ref := range []string{"oci-archive:" + b.img.Tar, "docker-archive:" + b.docker} {
 		out := skopeoOut(t, "inspect", "--config", ref)
 		var cfg struct {
 			Config struct {
@@ -183,8 +184,8 @@ func (b *nodeBuild) assertThirdPartyReaders(t *testing.T) {
 			t.Errorf("skopeo inspect --config %s: User %q Cmd %q WorkingDir %q, want %q %q %q",
 				ref, cfg.Config.User, cfg.Config.Cmd, cfg.Config.WorkingDir, want.User, want.Cmd, want.WorkingDir)
 		}
-		if len(cfg.RootFS.DiffIDs) != len(b.img.manifest.Layers) {
-			t.Errorf("skopeo inspect --config %s: %d diff IDs, the OCI manifest has %d layers", ref, len(cfg.RootFS.DiffIDs), len(b.img.manifest.Layers))
+		if len(cfg.RootFS.DiffIDs) != len(b.img.Manifest.Layers) {
+			t.Errorf("skopeo inspect --config %s: %d diff IDs, the OCI manifest has %d layers", ref, len(cfg.RootFS.DiffIDs), len(b.img.Manifest.Layers))
 		}
 		raw := skopeoOut(t, "inspect", "--raw", ref)
 		if !strings.Contains(raw, `"layers"`) {
@@ -196,7 +197,7 @@ func (b *nodeBuild) assertThirdPartyReaders(t *testing.T) {
 // assertNodeConfig checks the production stage's config as the seed writes it.
 func assertNodeConfig(t *testing.T, img *ociImage, user string, ports ...string) {
 	t.Helper()
-	c := img.config.Config
+	c := img.Config.Config
 	if c.User != user {
 		t.Errorf("User = %q, want %q", c.User, user)
 	}
@@ -279,18 +280,18 @@ func TestNodePattern7ExternalBinaries(t *testing.T) {
 	// Pattern 7 copies no node_modules: the app runs without its dependency.
 	rootfs := b.assertRuns(t, nodeGreeting+": no deps")
 	assertNodeConfig(t, b.img, "")
-	reqs := strings.Join(b.reg.requests(), "\n")
+	reqs := strings.Join(b.reg.Requests(), "\n")
 	for _, m := range []string{"/v2/curlimages/curl/manifests/latest", "/v2/library/busybox/manifests/uclibc"} {
 		if !strings.Contains(reqs, m) {
 			t.Errorf("the build did not pull %s through the mirror; registry requests:\n%s", m, reqs)
 		}
 	}
 	r := mustKilnIn(t, b.root, b.cfg, "run", "--rm", b.tag, "/usr/bin/curl")
-	if got := strings.TrimSpace(r.stdout); got != curlStandInBanner {
+	if got := strings.TrimSpace(r.Stdout); got != curlStandInBanner {
 		t.Errorf("kiln run --rm %s /usr/bin/curl printed %q, want %q", b.tag, got, curlStandInBanner)
 	}
 	r = mustKilnIn(t, b.root, b.cfg, "run", "--rm", b.tag, "/bin/sh", "-c", "echo sh works; /bin/wget --help 2>&1 | grep -c '^Usage: wget'")
-	if got := strings.TrimSpace(r.stdout); got != "sh works\n1" {
+	if got := strings.TrimSpace(r.Stdout); got != "sh works\n1" {
 		t.Errorf("/bin/sh and /bin/wget in the image printed %q, want %q", got, "sh works\n1")
 	}
 	assertOwned(t, rootfs, 0, 0, "/app/dist/index.js", "/usr/bin/curl", "/bin/busybox")

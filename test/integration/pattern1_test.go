@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"reflect"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // pattern1Go is the seed's Pattern 1 Go example, verbatim.
@@ -29,9 +31,9 @@ ENTRYPOINT ["/server"]
 
 func TestPattern1GoBuilder(t *testing.T) {
 	requireSuite(t)
-	_, img := mustBuild(t, buildSpec{context: goAppContext(t, false), dockerfile: pattern1Go, tag: "app:prod"})
+	_, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern1Go, Tag: "app:prod"})
 
-	out, err := exec.Command("skopeo", "inspect", "--config", "oci-archive:"+img.tar).CombinedOutput()
+	out, err := exec.Command("skopeo", "inspect", "--config", "oci-archive:"+img.Tar).CombinedOutput()
 	if err != nil {
 		t.Fatalf("skopeo inspect: %v\n%s", err, out)
 	}
@@ -41,12 +43,12 @@ func TestPattern1GoBuilder(t *testing.T) {
 	if err := json.Unmarshal(out, &cfg); err != nil || !reflect.DeepEqual(cfg.Config.Entrypoint, []string{"/server"}) {
 		t.Errorf("skopeo inspect --config: Entrypoint %v (err %v), want [/server]:\n%s", cfg.Config.Entrypoint, err, out)
 	}
-	if img.ref != "prod" {
-		t.Errorf("index.json ref.name = %q, want %q", img.ref, "prod")
+	if img.Ref != "prod" {
+		t.Errorf("index.json ref.name = %q, want %q", img.Ref, "prod")
 	}
 	assertPattern1Config(t, img)
 
-	bundle := img.unpack(t)
+	bundle := img.Unpack(t)
 	rootfs := bundle + "/rootfs"
 	if got := listTree(t, rootfs, "/"); !reflect.DeepEqual(got, []string{"/server"}) {
 		t.Errorf("scratch image files = %v, want exactly [/server]", got)
@@ -54,14 +56,14 @@ func TestPattern1GoBuilder(t *testing.T) {
 	if o := statPath(t, rootfs, "/server"); !o.mode.IsRegular() || o.mode.Perm()&0o111 == 0 || o.uid != 0 || o.gid != 0 {
 		t.Errorf("/server: mode %v owner %d:%d, want an executable regular file owned 0:0", o.mode, o.uid, o.gid)
 	}
-	if got := runBundle(t, bundle); got != greeting+"\n" {
+	if got := harness.RunBundle(t, bundle); got != greeting+"\n" {
 		t.Errorf("running the image printed %q, want %q", got, greeting+"\n")
 	}
 }
 
 func assertPattern1Config(t *testing.T, img *ociImage) {
 	t.Helper()
-	c := img.config.Config
+	c := img.Config.Config
 	if !reflect.DeepEqual(c.Entrypoint, []string{"/server"}) {
 		t.Errorf("Entrypoint = %q, want [/server]", c.Entrypoint)
 	}

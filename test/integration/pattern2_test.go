@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // devMarker is written only by the development stage's RUN.
@@ -47,13 +49,13 @@ CMD ["/app/dist/server"]
 
 func TestPattern2Development(t *testing.T) {
 	requireSuite(t)
-	r, img := mustBuild(t, buildSpec{context: goAppContext(t, false), dockerfile: pattern2, tag: "app:dev", target: "development"})
+	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern2, Tag: "app:dev", Target: "development"})
 	for _, s := range []string{"[builder", "[production", "go build"} {
-		if strings.Contains(r.stderr, s) {
+		if strings.Contains(r.Stderr, s) {
 			t.Errorf("--target development ran a step of another stage (%q):\n%s", s, r)
 		}
 	}
-	c := img.config.Config
+	c := img.Config.Config
 	if !reflect.DeepEqual(c.Cmd, []string{"go", "run", "."}) {
 		t.Errorf("Cmd = %q, want [go run .]", c.Cmd)
 	}
@@ -63,7 +65,7 @@ func TestPattern2Development(t *testing.T) {
 	if !hasPorts(c.ExposedPorts, "8080/tcp", "2345/tcp") {
 		t.Errorf("ExposedPorts = %v, want 8080/tcp and 2345/tcp", c.ExposedPorts)
 	}
-	rootfs := img.rootfs(t)
+	rootfs := img.Rootfs(t)
 	if got := readImageFile(t, rootfs, "/dev-marker"); got != devMarker {
 		t.Errorf("/dev-marker = %q, want %q", got, devMarker)
 	}
@@ -76,20 +78,20 @@ func TestPattern2Development(t *testing.T) {
 
 func TestPattern2Production(t *testing.T) {
 	requireSuite(t)
-	r, img := mustBuild(t, buildSpec{context: goAppContext(t, false), dockerfile: pattern2, tag: "app:prod2", target: "production"})
+	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern2, Tag: "app:prod2", Target: "production"})
 	for _, s := range []string{"[development", devMarker, "go run"} {
-		if strings.Contains(r.stderr, s) {
+		if strings.Contains(r.Stderr, s) {
 			t.Errorf("--target production ran the development stage (%q in the output):\n%s", s, r)
 		}
 	}
-	c := img.config.Config
+	c := img.Config.Config
 	if c.User != "1001" || c.WorkingDir != "/app" || !reflect.DeepEqual(c.Cmd, []string{"/app/dist/server"}) {
 		t.Errorf("config User %q WorkingDir %q Cmd %q, want 1001, /app, [/app/dist/server]", c.User, c.WorkingDir, c.Cmd)
 	}
 	if !hasPorts(c.ExposedPorts, "8080/tcp") {
 		t.Errorf("ExposedPorts = %v, want only 8080/tcp", c.ExposedPorts)
 	}
-	bundle := img.unpack(t)
+	bundle := img.Unpack(t)
 	rootfs := bundle + "/rootfs"
 	if exists(t, rootfs, "/dev-marker") || exists(t, rootfs, "/usr/local/go") {
 		t.Errorf("production image holds files of the development or builder stage")
@@ -105,7 +107,7 @@ func TestPattern2Production(t *testing.T) {
 	if passwd := readImageFile(t, rootfs, "/etc/passwd"); !strings.Contains(passwd, "nextjs:x:1001:1001:") {
 		t.Errorf("/etc/passwd lacks nextjs with uid/gid 1001:\n%s", passwd)
 	}
-	if got := runBundle(t, bundle); got != greeting+"\n" {
+	if got := harness.RunBundle(t, bundle); got != greeting+"\n" {
 		t.Errorf("running production printed %q, want %q", got, greeting+"\n")
 	}
 }

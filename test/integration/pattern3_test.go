@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // pattern3 is the seed's Pattern 3 (test stage inclusion) with node swapped
@@ -43,14 +45,14 @@ CMD ["/app/dist/server"]
 
 func TestPattern3TestStagePasses(t *testing.T) {
 	requireSuite(t)
-	r, _ := mustBuild(t, buildSpec{context: goAppContext(t, false), dockerfile: pattern3, tag: "app3:test", target: "test"})
+	r, _ := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern3, Tag: "app3:test", Target: "test"})
 	for _, want := range []string{"RUN go vet ./...", "RUN go test ./...", "ok  \texample.com/app"} {
-		if !strings.Contains(r.stderr, want) {
+		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("output lacks %q:\n%s", want, r)
 		}
 	}
 	for _, s := range []string{"[development", "[builder", "[production"} {
-		if strings.Contains(r.stderr, s) {
+		if strings.Contains(r.Stderr, s) {
 			t.Errorf("--target test ran a pruned stage (%q):\n%s", s, r)
 		}
 	}
@@ -59,8 +61,8 @@ func TestPattern3TestStagePasses(t *testing.T) {
 
 func TestPattern3TestStageFails(t *testing.T) {
 	requireSuite(t)
-	r, _ := build(t, buildSpec{context: goAppContext(t, true), dockerfile: pattern3, tag: "app3:failed", target: "test"})
-	if r.code == 0 {
+	r, _ := build(t, buildSpec{Context: goAppContext(t, true), Dockerfile: pattern3, Tag: "app3:failed", Target: "test"})
+	if r.Code == 0 {
 		t.Fatalf("a failing go test did not fail the build:\n%s", r)
 	}
 	line := dockerfileLine(t, pattern3, "RUN go test ./...")
@@ -68,7 +70,7 @@ func TestPattern3TestStageFails(t *testing.T) {
 		fmt.Sprintf("Dockerfile:%d", line), "go test ./...", "exit code: 1",
 		goTestFailMarker, "--- FAIL: TestGreeting",
 	} {
-		if !strings.Contains(r.stderr, want) {
+		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("error output lacks %q:\n%s", want, r)
 		}
 	}
@@ -79,17 +81,17 @@ func TestPattern3TestStageFails(t *testing.T) {
 // A failing test stage does not stop production: the target does not need it.
 func TestPattern3ProductionPrunesTestStage(t *testing.T) {
 	requireSuite(t)
-	r, img := mustBuild(t, buildSpec{context: goAppContext(t, true), dockerfile: pattern3, tag: "app3:prod", target: "production"})
+	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, true), Dockerfile: pattern3, Tag: "app3:prod", Target: "production"})
 	for _, s := range []string{"[test", "go test", "go vet", "[development"} {
-		if strings.Contains(r.stderr, s) {
+		if strings.Contains(r.Stderr, s) {
 			t.Errorf("--target production ran a pruned stage (%q):\n%s", s, r)
 		}
 	}
-	bundle := img.unpack(t)
+	bundle := img.Unpack(t)
 	if o := statPath(t, bundle+"/rootfs", "/app/dist/server"); o.uid != 1001 || o.gid != 1001 {
 		t.Errorf("/app/dist/server owned %d:%d, want 1001:1001", o.uid, o.gid)
 	}
-	if got := runBundle(t, bundle); got != greeting+"\n" {
+	if got := harness.RunBundle(t, bundle); got != greeting+"\n" {
 		t.Errorf("running production printed %q, want %q", got, greeting+"\n")
 	}
 	assertTagged(t, "app3:prod", true)

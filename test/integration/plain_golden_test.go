@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -33,9 +35,7 @@ var plainNormalise = []struct {
 // with plain progress, against testdata/plain-build.golden (-update
 // rewrites it). Times, digests and temp paths are normalised.
 func TestPlainOutputGolden(t *testing.T) {
-	if suite.skip != "" {
-		t.Skip(suite.skip)
-	}
+	harness.Require(t, prerequisites...)
 	tmp := t.TempDir()
 	ctx := filepath.Join(tmp, "ctx")
 	writeFiles(t, ctx, map[string]string{"hello.txt": "hello\n"})
@@ -46,7 +46,7 @@ func TestPlainOutputGolden(t *testing.T) {
 	var got strings.Builder
 	for _, run := range []string{"cold", "cached"} {
 		r := mustKilnRoot(t, root, nil, args...)
-		got.WriteString("=== " + run + " build\n" + r.stderr)
+		got.WriteString("=== " + run + " build\n" + r.Stderr)
 	}
 	out := strings.ReplaceAll(got.String(), tmp, "$TMP")
 	for _, n := range plainNormalise {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // cuttingProxy is an HTTP reverse proxy in front of a registry that, while
@@ -107,11 +109,11 @@ func (p *cuttingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // pulled back has the pushed digest.
 func TestRegistryPushInterrupted(t *testing.T) {
 	requireSuite(t)
-	reg := startRegistry(t)
+	reg := harness.StartRegistry(t)
 	// Past the busybox layer (about 1 MiB), inside the 4 MiB one.
 	const cutAfter = 3 << 20
-	proxy := startCuttingProxy(t, reg.addr, cutAfter)
-	cfg := writeKilnConfig(t, proxy.addr, false)
+	proxy := startCuttingProxy(t, reg.Addr, cutAfter)
+	cfg := harness.WriteKilnConfig(t, proxy.addr, false)
 
 	// A 4 MiB layer of random bytes: it does not compress, so its upload
 	// is well past the cut.
@@ -135,7 +137,7 @@ RUN head -c 4194304 /dev/urandom > /random.bin
 	wantFailure(t, "interrupted push", r, ref, "uploading blob sha256:", "(4.0 MiB)", proxy.addr+"/team/cut", "tag was not written")
 
 	// The registry itself (not through the proxy) has no tag.
-	resp, err := http.Get("http://" + reg.addr + "/v2/team/cut/manifests/1")
+	resp, err := http.Get("http://" + reg.Addr + "/v2/team/cut/manifests/1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +147,12 @@ RUN head -c 4194304 /dev/urandom > /random.bin
 	}
 
 	mustKilnIn(t, root, cfg, "push", "interrupt:src", ref)
-	if got := remoteDigest(t, reg.addr+"/team/cut:1"); got != pushed {
+	if got := remoteDigest(t, reg.Addr+"/team/cut:1"); got != pushed {
 		t.Errorf("the registry has %s after the retry, the store %s", got, pushed)
 	}
 	fresh := filepath.Join(t.TempDir(), "store")
-	out := mustKilnIn(t, fresh, writeKilnConfig(t, reg.addr, false), "pull", reg.addr+"/team/cut:1")
-	if got := strings.TrimSpace(out.stdout); got != pushed {
+	out := mustKilnIn(t, fresh, harness.WriteKilnConfig(t, reg.Addr, false), "pull", reg.Addr+"/team/cut:1")
+	if got := strings.TrimSpace(out.Stdout); got != pushed {
 		t.Errorf("pulled %s, pushed %s", got, pushed)
 	}
 }

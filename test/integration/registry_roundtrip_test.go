@@ -11,6 +11,8 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // regDockerfile writes df into a fresh directory and returns its path.
@@ -41,7 +43,7 @@ func storeDigest(t *testing.T, root, name string) string {
 	dir := t.TempDir()
 	extract(t, tar, dir)
 	var index ocispec.Index
-	readJSON(t, filepath.Join(dir, "index.json"), &index)
+	harness.ReadJSON(t, filepath.Join(dir, "index.json"), &index)
 	if len(index.Manifests) != 1 {
 		t.Fatalf("kiln save %s: index.json has %d manifests, want 1", name, len(index.Manifests))
 	}
@@ -64,9 +66,9 @@ RUN echo pushed > /pushed
 // tag of the store under another name, mounting the blobs the registry has.
 func TestRegistryPushPullRoundTrip(t *testing.T) {
 	requireSuite(t)
-	reg := startRegistry(t)
-	cfg := reg.config(t, false)
-	ref := reg.addr + "/team/app:1"
+	reg := harness.StartRegistry(t)
+	cfg := reg.Config(t, false)
+	ref := reg.Addr + "/team/app:1"
 	ctx := t.TempDir()
 	df := regDockerfile(t, pushDockerfile)
 	iid := filepath.Join(t.TempDir(), "iid")
@@ -79,7 +81,7 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 	if got := storeDigest(t, suite.store, ref); got != pushed {
 		t.Errorf("the build's store has %s at %s, the registry %s", got, ref, pushed)
 	}
-	blobs := reg.blobCount(t)
+	blobs := reg.BlobCount(t)
 	if blobs < 3 {
 		t.Errorf("the registry holds %d blobs after the push, want at least 3 (config and two layers)", blobs)
 	}
@@ -91,18 +93,18 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 		t.Errorf("kiln pull %s into a fresh store gave %s, the registry has %s", ref, got, pushed)
 	}
 	r := mustKilnIn(t, fresh, cfg, "run", "--rm", ref, "cat", "/pushed")
-	if got := strings.TrimSpace(r.stdout); got != "pushed" {
+	if got := strings.TrimSpace(r.Stdout); got != "pushed" {
 		t.Errorf("running the pulled image printed %q, want %q", got, "pushed")
 	}
 
 	// Pushing again, by a cached build and by kiln push, uploads nothing.
-	before := len(reg.uploads())
+	before := len(reg.Uploads())
 	r = mustKilnIn(t, suite.store, cfg, "build", "--progress", "plain", "-f", df, "-t", ref, "--push", ctx)
 	mustKilnIn(t, suite.store, cfg, "push", ref)
-	if ups := reg.uploads()[before:]; len(ups) != 0 {
+	if ups := reg.Uploads()[before:]; len(ups) != 0 {
 		t.Errorf("pushing %s again uploaded blobs:\n%s\n%s", ref, strings.Join(ups, "\n"), r)
 	}
-	if got := reg.blobCount(t); got != blobs {
+	if got := reg.BlobCount(t); got != blobs {
 		t.Errorf("the registry holds %d blobs after pushing again, %d before", got, blobs)
 	}
 	if got := remoteDigest(t, ref); got != pushed {
@@ -110,20 +112,20 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 	}
 
 	// -o type=image,name=...,push=true: the same image, nothing uploaded.
-	ref2 := reg.addr + "/team/app:2"
-	before = len(reg.uploads())
+	ref2 := reg.Addr + "/team/app:2"
+	before = len(reg.Uploads())
 	mustKilnIn(t, suite.store, cfg, "build", "--progress", "plain", "-f", df, "-o", "type=image,name="+ref2+",push=true", ctx)
 	if got := remoteDigest(t, ref2); got != pushed {
 		t.Errorf("-o type=image,name=%s,push=true pushed %s, --push of the same build %s", ref2, got, pushed)
 	}
-	if ups := reg.uploads()[before:]; len(ups) != 0 {
+	if ups := reg.Uploads()[before:]; len(ups) != 0 {
 		t.Errorf("pushing the same image as %s uploaded blobs:\n%s", ref2, strings.Join(ups, "\n"))
 	}
 
 	// kiln push of a store tag to another repository: busybox:test's layer
 	// is already in team/app, so it is mounted, not uploaded again.
-	base := reg.addr + "/team/base:1"
-	before = len(reg.uploads())
+	base := reg.Addr + "/team/base:1"
+	before = len(reg.Uploads())
 	mustKilnIn(t, suite.store, cfg, "push", busyboxImage, base)
 	if got, want := remoteDigest(t, base), storeDigest(t, suite.store, busyboxImage); got != want {
 		t.Errorf("kiln push %s %s: the registry has %s, the store %s", busyboxImage, base, got, want)
@@ -137,7 +139,7 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 		have[l.Digest.String()] = true
 	}
 	var mounted, reuploaded []string
-	for _, u := range reg.uploads()[before:] {
+	for _, u := range reg.Uploads()[before:] {
 		if strings.Contains(u, "mount=") {
 			mounted = append(mounted, u)
 		}
@@ -150,7 +152,7 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 	}
 	if len(reuploaded) != 0 || len(mounted) == 0 {
 		t.Errorf("kiln push %s %s uploaded again the layers %v that %s already has (%d cross-repository mounts); want them mounted:\n%s",
-			busyboxImage, base, reuploaded, ref, len(mounted), strings.Join(reg.uploads()[before:], "\n"))
+			busyboxImage, base, reuploaded, ref, len(mounted), strings.Join(reg.Uploads()[before:], "\n"))
 	}
 }
 
@@ -159,14 +161,14 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 // the Dockerfile line).
 func TestRegistryPullErrors(t *testing.T) {
 	requireSuite(t)
-	reg := startRegistry(t)
-	closed := freeLoopbackAddr(t)
+	reg := harness.StartRegistry(t)
+	closed := harness.FreeLoopbackAddr(t)
 	cfg := filepath.Join(t.TempDir(), "kiln.toml")
-	writeFile(t, cfg, fmt.Sprintf("[registry.%q]\n  http = true\n[registry.%q]\n  http = true\n", reg.addr, closed), 0o644)
+	writeFile(t, cfg, fmt.Sprintf("[registry.%q]\n  http = true\n[registry.%q]\n  http = true\n", reg.Addr, closed), 0o644)
 	ctx := t.TempDir()
 
 	for _, c := range []struct{ name, image string }{
-		{"missing tag", reg.addr + "/team/nothere:1"},
+		{"missing tag", reg.Addr + "/team/nothere:1"},
 		{"closed port", closed + "/team/app:1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -175,10 +177,10 @@ func TestRegistryPullErrors(t *testing.T) {
 			start := time.Now()
 			r := kilnIn(t, t.TempDir(), cfg, "build", "--progress", "plain", "-f", regDockerfile(t, df), ctx)
 			took := time.Since(start)
-			if r.code == 0 {
+			if r.Code == 0 {
 				t.Fatalf("build from %s succeeded:\n%s", c.image, r)
 			}
-			msg := r.stderr
+			msg := r.Stderr
 			if !strings.Contains(msg, c.image) {
 				t.Errorf("the error does not name the image %s:\n%s", c.image, r)
 			}
@@ -191,7 +193,7 @@ func TestRegistryPullErrors(t *testing.T) {
 			t.Logf("%s: failed in %v with:\n%s", c.name, took.Round(time.Millisecond), lastLines(msg, 6))
 
 			r = kilnIn(t, t.TempDir(), cfg, "pull", c.image)
-			if r.code == 0 || !strings.Contains(r.stderr, c.image) {
+			if r.Code == 0 || !strings.Contains(r.Stderr, c.image) {
 				t.Errorf("kiln pull %s: want a failure naming the image:\n%s", c.image, r)
 			}
 		})
@@ -200,7 +202,7 @@ func TestRegistryPullErrors(t *testing.T) {
 	t.Run("push to closed port", func(t *testing.T) {
 		dest := closed + "/team/app:1"
 		r := kilnIn(t, suite.store, cfg, "push", busyboxImage, dest)
-		if r.code == 0 || !strings.Contains(r.stderr, closed) {
+		if r.Code == 0 || !strings.Contains(r.Stderr, closed) {
 			t.Errorf("kiln push to %s: want a failure naming the registry:\n%s", dest, r)
 		}
 	})
@@ -219,9 +221,9 @@ func lastLines(s string, n int) string {
 // gone, every step cached; a changed step still builds.
 func TestRegistryBaseInStoreNeedsNoRegistry(t *testing.T) {
 	requireSuite(t)
-	reg := startRegistry(t)
-	cfg := reg.config(t, false)
-	base := reg.addr + "/team/base:1"
+	reg := harness.StartRegistry(t)
+	cfg := reg.Config(t, false)
+	base := reg.Addr + "/team/base:1"
 	mustKilnIn(t, suite.store, cfg, "push", busyboxImage, base)
 
 	ctx := t.TempDir()
@@ -234,18 +236,18 @@ func TestRegistryBaseInStoreNeedsNoRegistry(t *testing.T) {
 
 	r := mustKilnIn(t, root, cfg, buildArgs...)
 	assertCached(t, r, false, false)
-	if !strings.Contains(strings.Join(reg.requests(), "\n"), "/v2/team/base/manifests/1") {
-		t.Errorf("the first build did not pull %s; registry requests:\n%s", base, strings.Join(reg.requests(), "\n"))
+	if !strings.Contains(strings.Join(reg.Requests(), "\n"), "/v2/team/base/manifests/1") {
+		t.Errorf("the first build did not pull %s; registry requests:\n%s", base, strings.Join(reg.Requests(), "\n"))
 	}
 
-	before := len(reg.requests())
+	before := len(reg.Requests())
 	r = mustKilnIn(t, root, cfg, buildArgs...)
 	assertCached(t, r, true, true)
-	if reqs := reg.requests()[before:]; len(reqs) != 0 {
+	if reqs := reg.Requests()[before:]; len(reqs) != 0 {
 		t.Errorf("a rebuild with %s in the store asked the registry:\n%s", base, strings.Join(reqs, "\n"))
 	}
 
-	reg.stop()
+	reg.Stop()
 	r = mustKilnIn(t, root, cfg, buildArgs...)
 	assertCached(t, r, true, true)
 	changed := regDockerfile(t, "FROM "+base+"\nCOPY a.txt /a\nRUN cat /a > /a3\n")

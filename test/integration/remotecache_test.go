@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 const remoteCacheDockerfile = `FROM busybox:test AS build
@@ -22,12 +22,10 @@ RUN cat /out.txt > /copy.txt
 // one context, as two CI machines would have.
 func twoMachines(t *testing.T) (storeA, storeB, ctxA, ctxB string) {
 	t.Helper()
-	rootfs := t.TempDir()
-	testutil.BusyboxRootfs(t, rootfs)
 	dir := t.TempDir()
 	storeA, storeB = filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	for _, s := range []string{storeA, storeB} {
-		mustKilnIn(t, s, "", "import", rootfs, "-t", "busybox:test")
+		harness.NewStoreAt(t, s, harness.Busybox)
 	}
 	ctxA, ctxB = filepath.Join(dir, "ctx-a"), filepath.Join(dir, "ctx-b")
 	for _, c := range []string{ctxA, ctxB} {
@@ -39,8 +37,8 @@ func twoMachines(t *testing.T) (storeA, storeB, ctxA, ctxB string) {
 // assertAllCached checks that machine B ran nothing and made machine A's image.
 func assertAllCached(t *testing.T, r result, digestA, iidB string) {
 	t.Helper()
-	if n := strings.Count(r.stderr, "CACHED"); n != 5 {
-		t.Fatalf("want 5 CACHED steps (every WORKDIR, COPY and RUN), got %d:\n%s", n, r.stderr)
+	if n := strings.Count(r.Stderr, "CACHED"); n != 5 {
+		t.Fatalf("want 5 CACHED steps (every WORKDIR, COPY and RUN), got %d:\n%s", n, r.Stderr)
 	}
 	got, err := os.ReadFile(iidB)
 	if err != nil || string(got) != digestA {
@@ -61,16 +59,16 @@ func TestRemoteCacheLocalDirectory(t *testing.T) {
 	// A changed file reruns from its COPY on, still using the cache before it.
 	writeFiles(t, ctxB, map[string]string{"app.txt": "v2"})
 	r = mustKilnIn(t, storeB, "", "build", "--progress", "plain", "--cache-from", "type=local,src="+cache, ctxB)
-	if strings.Count(r.stderr, "CACHED") != 1 {
-		t.Fatalf("after an edit only WORKDIR should be cached:\n%s", r.stderr)
+	if strings.Count(r.Stderr, "CACHED") != 1 {
+		t.Fatalf("after an edit only WORKDIR should be cached:\n%s", r.Stderr)
 	}
 }
 
 func TestRemoteCacheRegistry(t *testing.T) {
-	reg := startRegistry(t)
-	cfg := reg.config(t, false)
+	reg := harness.StartRegistry(t)
+	cfg := reg.Config(t, false)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
-	ref := reg.addr + "/team/app:cache"
+	ref := reg.Addr + "/team/app:cache"
 	iidA, iidB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	mustKilnIn(t, storeA, cfg, "build", "--progress", "plain", "--iidfile", iidA,
 		"--cache-to", "type=registry,ref="+ref+",mode=max", ctxA)
@@ -79,9 +77,9 @@ func TestRemoteCacheRegistry(t *testing.T) {
 		"--cache-from", "type=registry,ref="+ref, ctxB)
 	assertAllCached(t, r, string(digestA), iidB)
 	// A cache that does not exist yet is a warning, not a failure.
-	r = mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--cache-from", "type=registry,ref="+reg.addr+"/team/none:cache", ctxB)
-	if !strings.Contains(r.stderr, "WARNING: importing cache") {
-		t.Fatalf("want a warning for a missing cache:\n%s", r.stderr)
+	r = mustKilnIn(t, storeB, cfg, "build", "--progress", "plain", "--cache-from", "type=registry,ref="+reg.Addr+"/team/none:cache", ctxB)
+	if !strings.Contains(r.Stderr, "WARNING: importing cache") {
+		t.Fatalf("want a warning for a missing cache:\n%s", r.Stderr)
 	}
 }
 
@@ -104,8 +102,8 @@ func TestRemoteCacheFetchesOnlyNeededLayers(t *testing.T) {
 		"--cache-to", "type=local,dest="+cache+",mode=max", ctxA)
 	r := mustKilnIn(t, storeB, "", "build", "--progress", "plain", "--iidfile", iidB,
 		"--cache-from", "type=local,src="+cache, ctxB)
-	if n := strings.Count(r.stderr, "CACHED"); n != 2 {
-		t.Fatalf("want the RUN and the COPY --from CACHED, got %d:\n%s", n, r.stderr)
+	if n := strings.Count(r.Stderr, "CACHED"); n != 2 {
+		t.Fatalf("want the RUN and the COPY --from CACHED, got %d:\n%s", n, r.Stderr)
 	}
 	a, _ := os.ReadFile(iidA)
 	b, _ := os.ReadFile(iidB)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // readIID returns the digest kiln wrote to an --iidfile.
@@ -40,7 +42,7 @@ func touchTree(t *testing.T, dir string, when time.Time) {
 // without the cache). The two stores build at the same time, to save time.
 func TestReproducibleAcrossStores(t *testing.T) {
 	requireSuite(t)
-	golangRootfs := filepath.Join(suite.tmp, "rootfs", "golang") // made by baseImages
+	golangRootfs := harness.Golang.Rootfs(t)
 	df := writeDockerfile(t, pattern1Go)
 	stores := []struct {
 		name   string
@@ -117,11 +119,11 @@ func TestVerifyReproducibleNamesFile(t *testing.T) {
 	// Debian's busybox date has no %N (it prints it as is), so random bytes
 	// make sure the two builds differ even within one second.
 	df := "FROM busybox:test\nRUN echo stable > /stable\nRUN date +%s%N > /stamp && head -c 16 /dev/urandom | od -An -tx1 >> /stamp\n"
-	r, _ := build(t, buildSpec{context: t.TempDir(), dockerfile: df, args: []string{"--verify-reproducible"}})
-	if r.code == 0 {
+	r, _ := build(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Args: []string{"--verify-reproducible"}})
+	if r.Code == 0 {
 		t.Fatalf("--verify-reproducible passed for a RUN writing the time and random bytes:\n%s", r)
 	}
-	_, msg, _ := strings.Cut(r.stderr, "ERROR:")
+	_, msg, _ := strings.Cut(r.Stderr, "ERROR:")
 	if !strings.Contains(msg, "stamp") || !strings.Contains(msg, "reproducible") {
 		t.Errorf("the error does not say the build is not reproducible naming the differing file /stamp:\n%s", r)
 	}

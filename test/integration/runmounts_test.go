@@ -16,16 +16,16 @@ func TestCacheMountPersists(t *testing.T) {
 	requireSuite(t)
 	id := uniqueID(t)
 	first := "FROM busybox:test\nRUN --mount=type=cache,id=" + id + ",target=/cache echo from-first-build > /cache/f && echo one > /one\n"
-	_, img := mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: first, tag: "mounts:cache1"})
-	rootfs := img.rootfs(t)
+	_, img := mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: first, Tag: "mounts:cache1"})
+	rootfs := img.Rootfs(t)
 	if exists(t, rootfs, "/cache") {
 		t.Errorf("the cache mount's target /cache (or its content) is in the image: %v", listTree(t, rootfs, "/cache"))
 	}
 
 	// A changed RUN (a cache miss) sees what the first build left.
 	second := "FROM busybox:test\nRUN --mount=type=cache,id=" + id + ",target=/cache cat /cache/f > /seen\n"
-	_, img = mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: second, tag: "mounts:cache2"})
-	rootfs = img.rootfs(t)
+	_, img = mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: second, Tag: "mounts:cache2"})
+	rootfs = img.Rootfs(t)
 	if got := readImageFile(t, rootfs, "/seen"); got != "from-first-build" {
 		t.Errorf("second build saw %q in the cache mount, want from-first-build", got)
 	}
@@ -57,8 +57,8 @@ FROM busybox:test
 COPY --from=a /a /a
 COPY --from=b /b /b
 `, mount, waitFor("/sync/b", "stage b never ran while stage a waited"), waitFor("/sync/a", "stage a never ran while stage b waited"))
-	_, img := mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: df, tag: "mounts:parallel"})
-	rootfs := img.rootfs(t)
+	_, img := mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Tag: "mounts:parallel"})
+	rootfs := img.Rootfs(t)
 	if readImageFile(t, rootfs, "/a") != "a" || readImageFile(t, rootfs, "/b") != "b" {
 		t.Errorf("final stage lacks the files of both stages: %v", listTree(t, rootfs, "/"))
 	}
@@ -77,8 +77,8 @@ func TestCacheMountSharingLocked(t *testing.T) {
 	}
 	df := "FROM busybox:test AS a\n" + run("a", "b") + "\n\nFROM busybox:test AS b\n" + run("b", "a") +
 		"\n\nFROM busybox:test\nCOPY --from=a /order /order-a\nCOPY --from=b /order /order-b\n"
-	_, img := mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: df, tag: "mounts:locked"})
-	rootfs := img.rootfs(t)
+	_, img := mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Tag: "mounts:locked"})
+	rootfs := img.Rootfs(t)
 	oa, ob := readImageFile(t, rootfs, "/order-a"), readImageFile(t, rootfs, "/order-b")
 	// The one that ran second saw the first one's line.
 	if !(oa == "a" && ob == "a\nb") && !(ob == "b" && oa == "b\na") {
@@ -103,8 +103,8 @@ RUN --mount=type=bind,from=builder,source=/x,target=/y cat /y/x.txt > /seen-afte
 	bindRUN := "RUN cat /y/x.txt > /seen" // progress names a RUN without its --mount flags
 	check := func(wantSeen string, wantCached bool) {
 		t.Helper()
-		r, img := mustBuild(t, buildSpec{context: ctx, dockerfile: df, tag: "mounts:bind"})
-		rootfs := img.rootfs(t)
+		r, img := mustBuild(t, buildSpec{Context: ctx, Dockerfile: df, Tag: "mounts:bind"})
+		rootfs := img.Rootfs(t)
 		if got := readImageFile(t, rootfs, "/seen"); got != wantSeen {
 			t.Errorf("/seen = %q, want %q", got, wantSeen)
 		}
@@ -114,9 +114,9 @@ RUN --mount=type=bind,from=builder,source=/x,target=/y cat /y/x.txt > /seen-afte
 		if exists(t, rootfs, "/y") {
 			t.Errorf("the bind mount's target /y is in the image: %v", listTree(t, rootfs, "/y"))
 		}
-		n, cached := countStepVertices(r.stderr, bindRUN)
+		n, cached := countStepVertices(r.Stderr, bindRUN)
 		if n != 1 || (cached == 1) != wantCached {
-			t.Errorf("bind RUN: %d vertices, %d cached; want cached=%v:\n%s", n, cached, wantCached, r.stderr)
+			t.Errorf("bind RUN: %d vertices, %d cached; want cached=%v:\n%s", n, cached, wantCached, r.Stderr)
 		}
 	}
 	check("v1 "+unique, false)
@@ -133,8 +133,8 @@ func TestTmpfsMountLeavesNothing(t *testing.T) {
 	requireSuite(t)
 	df := "FROM busybox:test\n" +
 		"RUN --mount=type=tmpfs,target=/scratch,size=1m echo data > /scratch/f && grep -q ' /scratch tmpfs ' /proc/mounts && grep ' /scratch ' /proc/mounts > /mounts && echo done > /done\n"
-	_, img := mustBuild(t, buildSpec{context: t.TempDir(), dockerfile: df, tag: "mounts:tmpfs"})
-	rootfs := img.rootfs(t)
+	_, img := mustBuild(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Tag: "mounts:tmpfs"})
+	rootfs := img.Rootfs(t)
 	if exists(t, rootfs, "/scratch") {
 		t.Errorf("the tmpfs target /scratch is in the image: %v", listTree(t, rootfs, "/scratch"))
 	}

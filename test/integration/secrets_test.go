@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
 )
 
 // pattern8Busybox is the seed's Pattern 8 with busybox standing in for npm:
@@ -76,17 +78,17 @@ func TestSecretsDoNotLeak(t *testing.T) {
 	var outputs []string // every progress output, searched at the end
 
 	// The Pattern 8 build, to an OCI tar.
-	r, ociTar := build(t, buildSpec{context: ctx, dockerfile: pattern8Busybox, tag: "secrets:p8",
-		args: []string{"--secret", "id=npm_token,src=" + secretFile}})
-	outputs = append(outputs, r.stdout, r.stderr)
-	if r.code != 0 {
+	r, ociTar := build(t, buildSpec{Context: ctx, Dockerfile: pattern8Busybox, Tag: "secrets:p8",
+		Args: []string{"--secret", "id=npm_token,src=" + secretFile}})
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	if r.Code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
-	if !strings.Contains(r.stderr, "echoed: ****") {
-		t.Errorf("progress does not show the echoed secret masked as ****:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "echoed: ****") {
+		t.Errorf("progress does not show the echoed secret masked as ****:\n%s", r.Stderr)
 	}
 	a := readOCIArchive(t, ociTar)
-	files := a.layerFiles(t, a.images[0])
+	files := a.Images[0].LayerEntries(t)
 	for path, want := range map[string]string{
 		"/app/file.sha":     sha256Hex(fileSecret),
 		"/app/file.stat":    "400 0 0", // BuildKit's default mode and owner
@@ -99,22 +101,22 @@ func TestSecretsDoNotLeak(t *testing.T) {
 		e, ok := files[path]
 		if !ok {
 			t.Errorf("image lacks %s (files %v)", path, sortedKeys(files))
-		} else if got := strings.TrimSpace(string(e.data)); got != want {
+		} else if got := strings.TrimSpace(string(e.Data)); got != want {
 			t.Errorf("%s = %q, want %q", path, got, want)
 		}
 	}
 
 	// The builder stage's layers: no .npmrc (nor its whiteout), no mount
 	// point stubs for the secrets.
-	r, builderTar := build(t, buildSpec{context: ctx, dockerfile: pattern8Busybox, target: "builder", tag: "secrets:builder",
-		args: []string{"--secret", "id=npm_token,src=" + secretFile}})
-	outputs = append(outputs, r.stdout, r.stderr)
-	if r.code != 0 {
+	r, builderTar := build(t, buildSpec{Context: ctx, Dockerfile: pattern8Busybox, Target: "builder", Tag: "secrets:builder",
+		Args: []string{"--secret", "id=npm_token,src=" + secretFile}})
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	if r.Code != 0 {
 		t.Fatalf("build --target builder failed:\n%s", r)
 	}
 	b := readOCIArchive(t, builderTar)
-	for _, l := range b.images[0].manifest.Layers {
-		for name := range readLayerTar(t, b.blob(l.Digest)) {
+	for _, l := range b.Images[0].Manifest.Layers {
+		for name := range harness.ReadLayer(t, b.Blob(l.Digest)) {
 			if strings.Contains(name, "npmrc") || strings.HasPrefix(name, "/run") || strings.HasPrefix(name, "/etc/tok") {
 				t.Errorf("builder layer %s holds %s", l.Digest, name)
 			}
@@ -128,8 +130,8 @@ func TestSecretsDoNotLeak(t *testing.T) {
 	df := writeDockerfile(t, pattern8Busybox)
 	r = mustKiln(t, []string{"KILN_IT_NPM_TOKEN=" + envSecret}, "build", "--progress", "plain", "-f", df,
 		"--secret", "id=npm_token,env=KILN_IT_NPM_TOKEN", "-o", "type=docker,dest="+dockerTar, ctx)
-	outputs = append(outputs, r.stdout, r.stderr)
-	for _, s := range parseSteps(r.stderr) {
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	for _, s := range parseSteps(r.Stderr) {
 		if k := s.keyword(); (k == "RUN" || k == "COPY") && !s.cached {
 			t.Errorf("with another secret value, step %q was not cached (secret values must not enter cache keys)", s.name)
 		}
@@ -138,29 +140,29 @@ func TestSecretsDoNotLeak(t *testing.T) {
 	// env= as the source, with steps that really run.
 	envDF := "FROM busybox:test\n" +
 		"RUN --mount=type=secret,id=npm_token sha256sum /run/secrets/npm_token | cut -d' ' -f1 > /from-env.sha && echo \"env echoed: $(cat /run/secrets/npm_token)\"\n"
-	r, envTar := build(t, buildSpec{context: t.TempDir(), dockerfile: envDF, tag: "secrets:env",
-		env: []string{"KILN_IT_NPM_TOKEN=" + envSecret}, args: []string{"--secret", "id=npm_token,env=KILN_IT_NPM_TOKEN"}})
-	outputs = append(outputs, r.stdout, r.stderr)
-	if r.code != 0 {
+	r, envTar := build(t, buildSpec{Context: t.TempDir(), Dockerfile: envDF, Tag: "secrets:env",
+		Env: []string{"KILN_IT_NPM_TOKEN=" + envSecret}, Args: []string{"--secret", "id=npm_token,env=KILN_IT_NPM_TOKEN"}})
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	if r.Code != 0 {
 		t.Fatalf("env= build failed:\n%s", r)
 	}
-	if !strings.Contains(r.stderr, "env echoed: ****") {
-		t.Errorf("progress does not show the env secret masked:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "env echoed: ****") {
+		t.Errorf("progress does not show the env secret masked:\n%s", r.Stderr)
 	}
 	e := readOCIArchive(t, envTar)
-	if got := strings.TrimSpace(string(e.layerFiles(t, e.images[0])["/from-env.sha"].data)); got != sha256Hex(envSecret) {
+	if got := strings.TrimSpace(string(e.Images[0].LayerEntries(t)["/from-env.sha"].Data)); got != sha256Hex(envSecret) {
 		t.Errorf("/from-env.sha = %q, want the hash of the env secret", got)
 	}
 
 	// A RUN that prints the secret and fails: its error excerpt masks it.
 	failDF := "FROM busybox:test\nRUN --mount=type=secret,id=npm_token echo \"leaked: $(cat /run/secrets/npm_token)\"; exit 7\n"
-	r, _ = build(t, buildSpec{context: t.TempDir(), dockerfile: failDF, args: []string{"--secret", "id=npm_token,src=" + secretFile}})
-	outputs = append(outputs, r.stdout, r.stderr)
-	if r.code == 0 {
+	r, _ = build(t, buildSpec{Context: t.TempDir(), Dockerfile: failDF, Args: []string{"--secret", "id=npm_token,src=" + secretFile}})
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	if r.Code == 0 {
 		t.Errorf("failing RUN: build succeeded:\n%s", r)
 	}
-	if _, excerpt, ok := strings.Cut(r.stderr, "------"); !ok || !strings.Contains(excerpt, "leaked: ****") {
-		t.Errorf("failing RUN: the error excerpt does not show the masked output:\n%s", r.stderr)
+	if _, excerpt, ok := strings.Cut(r.Stderr, "------"); !ok || !strings.Contains(excerpt, "leaked: ****") {
+		t.Errorf("failing RUN: the error excerpt does not show the masked output:\n%s", r.Stderr)
 	}
 
 	// Search everything.
@@ -176,8 +178,8 @@ func TestSecretsDoNotLeak(t *testing.T) {
 			assertNoSecret(t, what+" (extracted, layers decompressed)", untarToTemp(t, tarPath), secret)
 		}
 		for _, img := range []*ociArchive{a, b, e} {
-			for _, pi := range img.images {
-				cfg, err := os.ReadFile(img.blob(pi.manifest.Config.Digest))
+			for _, pi := range img.Images {
+				cfg, err := os.ReadFile(img.Blob(pi.Manifest.Config.Digest))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -194,12 +196,12 @@ func TestSecretMountErrors(t *testing.T) {
 	requireSuite(t)
 	t.Run("required without --secret", func(t *testing.T) {
 		df := "FROM busybox:test\nRUN true\nRUN --mount=type=secret,id=kiln_it_needed,required=true cat /run/secrets/kiln_it_needed\n"
-		r, _ := build(t, buildSpec{context: t.TempDir(), dockerfile: df})
-		if r.code == 0 {
+		r, _ := build(t, buildSpec{Context: t.TempDir(), Dockerfile: df})
+		if r.Code == 0 {
 			t.Fatalf("build succeeded without the required secret:\n%s", r)
 		}
 		for _, w := range []string{"Dockerfile:3", "kiln_it_needed"} {
-			if !strings.Contains(r.stderr, w) {
+			if !strings.Contains(r.Stderr, w) {
 				t.Errorf("error lacks %q:\n%s", w, r)
 			}
 		}
@@ -207,21 +209,21 @@ func TestSecretMountErrors(t *testing.T) {
 	t.Run("missing secret file", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "no-such-token")
 		df := "FROM busybox:test\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n"
-		r, _ := build(t, buildSpec{context: t.TempDir(), dockerfile: df, args: []string{"--secret", "id=tok,src=" + missing}})
-		if r.code == 0 {
+		r, _ := build(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Args: []string{"--secret", "id=tok,src=" + missing}})
+		if r.Code == 0 {
 			t.Fatalf("build succeeded with --secret src= naming no file:\n%s", r)
 		}
-		if !strings.Contains(r.stderr, missing) {
+		if !strings.Contains(r.Stderr, missing) {
 			t.Errorf("error does not name %s:\n%s", missing, r)
 		}
 	})
 	t.Run("missing secret env var", func(t *testing.T) {
 		df := "FROM busybox:test\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n"
-		r, _ := build(t, buildSpec{context: t.TempDir(), dockerfile: df, args: []string{"--secret", "id=tok,env=KILN_IT_NO_SUCH_VAR"}})
-		if r.code == 0 {
+		r, _ := build(t, buildSpec{Context: t.TempDir(), Dockerfile: df, Args: []string{"--secret", "id=tok,env=KILN_IT_NO_SUCH_VAR"}})
+		if r.Code == 0 {
 			t.Fatalf("build succeeded with --secret env= naming an unset variable:\n%s", r)
 		}
-		if !strings.Contains(r.stderr, "KILN_IT_NO_SUCH_VAR") {
+		if !strings.Contains(r.Stderr, "KILN_IT_NO_SUCH_VAR") {
 			t.Errorf("error does not name KILN_IT_NO_SUCH_VAR:\n%s", r)
 		}
 	})

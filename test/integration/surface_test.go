@@ -87,7 +87,7 @@ func TestDockerfileSurface(t *testing.T) {
 			dockerfile: "FROM busybox:test\nRUN echo \"$HTTP_PROXY\" > /proxy\n",
 			check: func(t *testing.T, b *built) {
 				b.fileIs(t, "/proxy", "http://proxy.invalid:3128")
-				cfg, _ := os.ReadFile(b.img.blob(b.img.manifest.Config.Digest))
+				cfg, _ := os.ReadFile(b.img.Blob(b.img.Manifest.Config.Digest))
 				if strings.Contains(string(cfg), "proxy.invalid") {
 					t.Errorf("the proxy reached the image config or history:\n%s", cfg)
 				}
@@ -108,7 +108,7 @@ func TestDockerfileSurface(t *testing.T) {
 			dockerfile: "FROM busybox:test\nMAINTAINER kiln <k@example>\nHEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD [\"true\"]\nONBUILD RUN echo child\n",
 			check: func(t *testing.T, b *built) {
 				var c dockerspec.DockerOCIImage
-				data, _ := os.ReadFile(b.img.blob(b.img.manifest.Config.Digest))
+				data, _ := os.ReadFile(b.img.Blob(b.img.Manifest.Config.Digest))
 				if err := json.Unmarshal(data, &c); err != nil {
 					t.Fatal(err)
 				}
@@ -130,11 +130,11 @@ func TestDockerfileSurface(t *testing.T) {
 				"--annotation", "manifest-descriptor:org.example.kind=desc", "--annotation", "manifest[linux/arm64]:only.arm=1"},
 			dockerfile: "FROM busybox:test\n",
 			check: func(t *testing.T, b *built) {
-				ann := b.img.manifest.Annotations
+				ann := b.img.Manifest.Annotations
 				if ann["org.opencontainers.image.title"] != "kiln test" || ann["only.arm"] != "" || ann["org.example.kind"] != "" {
 					t.Errorf("manifest annotations %v", ann)
 				}
-				data, err := os.ReadFile(filepath.Join(b.img.layout, "index.json"))
+				data, err := os.ReadFile(filepath.Join(b.img.Layout, "index.json"))
 				if err != nil || !strings.Contains(string(data), `"org.example.kind":"desc"`) {
 					t.Errorf("index.json lacks the descriptor annotation: %s %v", data, err)
 				}
@@ -157,12 +157,12 @@ func TestStdinInputs(t *testing.T) {
 	ctx := t.TempDir()
 	writeFiles(t, ctx, map[string]string{"Dockerfile.in": "FROM busybox:test\nCOPY f /f\n", "f": "from the tar\n"})
 	iid := filepath.Join(t.TempDir(), "iid")
-	cmd := exec.Command(suite.kiln, "--root", suite.store, "build", "--progress", "plain", "--iidfile", iid, "-f", "-", ctx)
+	cmd := exec.Command(kilnBin(t), "--root", suite.store, "build", "--progress", "plain", "--iidfile", iid, "-f", "-", ctx)
 	cmd.Stdin = strings.NewReader("FROM busybox:test\nCOPY f /from-stdin-dockerfile\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("-f -: %v\n%s", err, out)
 	}
-	cmd = exec.Command(suite.kiln, "--root", suite.store, "build", "--progress", "plain", "-f", "Dockerfile.in", "-o", "type=local,dest="+filepath.Join(t.TempDir(), "out"), "-")
+	cmd = exec.Command(kilnBin(t), "--root", suite.store, "build", "--progress", "plain", "-f", "Dockerfile.in", "-o", "type=local,dest="+filepath.Join(t.TempDir(), "out"), "-")
 	cmd.Stdin = strings.NewReader(tarOf(t, map[string]string{"Dockerfile.in": "FROM busybox:test\nCOPY f /f\n", "f": "from the tar\n"}))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("- as context: %v\n%s", err, out)

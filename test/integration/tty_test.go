@@ -14,12 +14,12 @@ func TestTTYProgress(t *testing.T) {
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Skip("needs script(1) from util-linux for a pseudo-terminal")
 	}
-	baseImages(t)
+	requireSuite(t)
 	ctxDir := t.TempDir()
 	writeFiles(t, ctxDir, map[string]string{
 		"Dockerfile": "FROM busybox:test\nRUN for i in 1 2 3 4; do echo tty-line-$i; sleep 0.3; done\n",
 	})
-	cmd := strings.Join([]string{suite.kiln, "--root", suite.store, "build", "--no-cache", ctxDir}, " ")
+	cmd := strings.Join([]string{kilnBin(t), "--root", suite.store, "build", "--no-cache", ctxDir}, " ")
 	out, err := exec.Command("script", "-qec", cmd, filepath.Join(t.TempDir(), "typescript")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kiln under a pty: %v\n%s", err, out)

@@ -1,0 +1,113 @@
+package remotecache
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Spec is a parsed --cache-to or --cache-from value.
+type Spec struct {
+	Type string // registry, local, s3 or inline (--cache-to only)
+	Ref  string // registry: ref=
+	Dir  string // local: dest= (export) or src= (import)
+	Mode string // min (default) or max
+	// IgnoreError makes a failed export a warning (ignore-error=true, as
+	// BuildKit); a failed import is always one.
+	IgnoreError bool
+	S3          *S3Spec // type=s3
+}
+
+// Location names the cache in messages.
+func (sp Spec) Location() string {
+	switch sp.Type {
+	case "s3":
+		return sp.S3.String()
+	case "local":
+		return sp.Dir
+	}
+	return sp.Ref
+}
+
+// The attributes each type takes besides type=, mode= and ignore-error=.
+var typeAttrs = map[string][]string{
+	"registry": {"ref"},
+	"local":    {"dest", "src"},
+	"inline":   {},
+	"s3":       s3Attrs,
+}
+
+// ParseSpec reads buildx's CSV form: type=registry,ref=R[,mode=max],
+// type=local,dest=DIR / type=local,src=DIR, type=s3,bucket=B,region=R,…
+// (BuildKit's attributes, see parseS3), or type=inline (the cache goes into
+// the image itself; mode=min only, as BuildKit). An attribute the type does
+// not take is an error, never ignored.
+func ParseSpec(s string) (Spec, error) {
+	attrs, err := splitAttrs(s)
+	if err != nil {
+		return Spec{}, err
+	}
+	sp := Spec{Type: attrs["type"], Mode: "min"}
+	known, ok := typeAttrs[sp.Type]
+	if !ok {
+		return sp, fmt.Errorf("cache type=%s is not supported (registry, local, s3, inline)", sp.Type)
+	}
+	for k, v := range attrs {
+		switch {
+		case k == "type":
+		case k == "mode":
+			if v != "min" && v != "max" {
+				return sp, fmt.Errorf("cache mode=%s: want min or max", v)
+			}
+			sp.Mode = v
+		case k == "ignore-error":
+			if sp.IgnoreError, err = strconv.ParseBool(v); err != nil {
+				return sp, fmt.Errorf("cache ignore-error=%s: want true or false", v)
+			}
+		case sp.Type == "inline" && slices.Contains([]string{"ref", "dest", "src"}, k):
+			return sp, fmt.Errorf("cache type=inline takes no ref=, dest= or src=: the cache goes into the image (read it with type=registry,ref=IMAGE)")
+		case !slices.Contains(known, k):
+			return sp, fmt.Errorf("unknown cache option %q for type=%s", k, sp.Type)
+		}
+	}
+	switch sp.Type {
+	case "registry":
+		sp.Ref = attrs["ref"]
+		if sp.Ref == "" {
+			return sp, fmt.Errorf("cache type=registry needs ref=")
+		}
+	case "local":
+		if sp.Dir = attrs["dest"]; sp.Dir == "" {
+			sp.Dir = attrs["src"]
+		}
+		if sp.Dir == "" {
+			return sp, fmt.Errorf("cache type=local needs dest= or src=")
+		}
+	case "s3":
+		if sp.S3, err = parseS3(attrs); err != nil {
+			return sp, err
+		}
+	case "inline":
+		if sp.Mode == "max" {
+			return sp, fmt.Errorf("cache type=inline supports only mode=min (as BuildKit): for mode=max use type=registry, type=local or type=s3")
+		}
+	}
+	return sp, nil
+}
+
+// splitAttrs splits key=value,… into a map; a key given twice is an error.
+func splitAttrs(s string) (map[string]string, error) {
+	attrs := map[string]string{}
+	for _, field := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(field, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid cache option %q: want key=value", field)
+		}
+		if _, dup := attrs[k]; dup {
+			return nil, fmt.Errorf("cache option %q is given twice", k)
+		}
+		attrs[k] = v
+	}
+	return attrs, nil
+}
