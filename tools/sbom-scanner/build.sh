@@ -12,6 +12,7 @@ dir="${KILN_TOOL_CACHE:-/var/cache/kiln-test/tools}/sbom-scanner-syft-$version-$
 if [ ! -x "$dir/sbom-scanner" ] || [ ! -f "$dir/image.tar" ]; then
   tmp="$dir.tmp.$$"
   rm -rf "$tmp" && mkdir -p "$tmp"
+  trap 'rm -rf "$tmp"' EXIT
   (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/sbom-scanner" . &&
     go run ./mkimage -binary "$tmp/sbom-scanner" -out "$tmp/image.tar" -name "kiln-sbom-scanner:syft-$version") >&2
   rm -rf "$dir" && mv "$tmp" "$dir"

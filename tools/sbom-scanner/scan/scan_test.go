@@ -3,6 +3,8 @@ package scan
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -81,5 +83,57 @@ func TestDirFindsEveryEcosystem(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(d.Creation.Creators, " "), "Tool: syft-") {
 		t.Errorf("creators %v do not name syft", d.Creation.Creators)
+	}
+}
+
+// BuildKit v0.34.2 running this scanner as generator= over the same
+// synthetic image (testdata/README.md) listed these packages besides Go
+// modules (whose Go binary differs): the in-process scan lists the same.
+func TestDirMatchesOracle(t *testing.T) {
+	root := t.TempDir()
+	writeRootfs(t, root)
+	doc, err := Dir(context.Background(), root, Options{Name: "sbom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Packages []struct {
+			Name    string `json:"name"`
+			Version string `json:"versionInfo"`
+			Refs    []struct {
+				Type    string `json:"referenceType"`
+				Locator string `json:"referenceLocator"`
+			} `json:"externalRefs"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, p := range d.Packages {
+		purl, version := "-", p.Version
+		for _, r := range p.Refs {
+			if r.Type == "purl" {
+				purl = r.Locator
+			}
+		}
+		if version == "" {
+			version = "None"
+		}
+		if !strings.HasPrefix(purl, "pkg:golang/") {
+			seen[p.Name+" "+version+" "+purl] = true
+		}
+	}
+	var got []string
+	for l := range seen {
+		got = append(got, l)
+	}
+	sort.Strings(got)
+	want, err := os.ReadFile(filepath.Join("testdata", "oracle-packages.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got, "\n") + "\n"; g != string(want) {
+		t.Errorf("packages\n%s\nwant the oracle's\n%s", g, want)
 	}
 }
