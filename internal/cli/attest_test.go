@@ -8,20 +8,22 @@ import (
 )
 
 // Turning attestations off is accepted as buildx accepts it; asking for
-// one is a clear usage error.
+// one is a clear usage error, and so is a malformed value.
 func TestAttestationFlags(t *testing.T) {
 	cases := []struct {
 		args []string
-		ok   bool
+		want string // "" for accepted
 	}{
-		{nil, true},
-		{[]string{"--provenance=false"}, true},
-		{[]string{"--sbom=false", "--provenance=0"}, true},
-		{[]string{"--attest", "type=provenance,disabled=true"}, true},
-		{[]string{"--provenance"}, false},
-		{[]string{"--provenance=mode=max"}, false},
-		{[]string{"--sbom=true"}, false},
-		{[]string{"--attest", "type=sbom"}, false},
+		{nil, ""},
+		{[]string{"--provenance=false"}, ""},
+		{[]string{"--sbom=false", "--provenance=0"}, ""},
+		{[]string{"--attest", "type=provenance,disabled=true"}, ""},
+		{[]string{"--provenance"}, "not supported yet"},
+		{[]string{"--provenance=mode=max"}, "not supported yet"},
+		{[]string{"--sbom=true"}, "not supported yet"},
+		{[]string{"--attest", "type=sbom"}, "not supported yet"},
+		{[]string{"--attest", "type=provenance,mode=fast"}, `invalid mode "fast"`},
+		{[]string{"--attest", "disabled=true"}, "attestation type not specified"},
 	}
 	for _, c := range cases {
 		var a attestFlags
@@ -31,11 +33,8 @@ func TestAttestationFlags(t *testing.T) {
 			t.Fatalf("%v: %v", c.args, err)
 		}
 		err := a.check()
-		if (err == nil) != c.ok {
-			t.Errorf("%v: err = %v, want ok %v", c.args, err, c.ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "not supported yet") {
-			t.Errorf("%v: unclear error %v", c.args, err)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: err = %v, want %q", c.args, err, c.want)
 		}
 	}
 }

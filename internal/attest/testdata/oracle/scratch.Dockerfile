@@ -1,0 +1,4 @@
+FROM scratch
+ARG GREETING=hello
+LABEL org.example.stage=final
+COPY hello.txt /hello.txt
