@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"flag"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -11,9 +14,22 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		// The tests mostly wait on kiln, runc, registries and the disk:
+		// GOMAXPROCS tests at a time (the default) leaves a small
+		// machine's CPU idle.
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
 	code := harness.Main(m)
 	seaweedfs.StopShared() // the S3 server of s3cache_test.go, if one ran
 	os.Exit(code)
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(name string) (set bool) {
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // prerequisites are the tools the suite needs beyond root, runc and
