@@ -32,16 +32,13 @@ const (
 // DefaultHostname is BuildKit's hostname for build containers.
 const DefaultHostname = "buildkitsandbox"
 
-// DefaultPathEnv is the PATH Docker and BuildKit set when the image has none.
-const DefaultPathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // Spec describes one process to run in a root filesystem.
 type Spec struct {
 	ID         string   // container id prefix; a random suffix is added
 	Rootfs     string   // absolute path of the mounted root filesystem
 	UpperDir   string   // overlay upperdir of Rootfs whose mount stubs are removed afterwards, or ""
 	Args       []string // argv
-	Env        []string // KEY=VALUE; PATH defaults to DefaultPathEnv
+	Env        []string // KEY=VALUE; PATH defaults to BuildKit's default
 	Cwd        string   // working directory, created (owned by User) if missing; "" means /
 	User       string   // as in the Dockerfile: "", "name", "uid", "name:group", "uid:gid"
 	Network    string   // "", NetworkDefault, NetworkHost or NetworkNone

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/testutil"
+	"github.com/moby/buildkit/util/system"
 )
 
 // env is one runner and one plain-directory busybox rootfs.
@@ -98,7 +99,7 @@ func TestEnvCwdUser(t *testing.T) {
 	out := e.mustRun(t, Spec{Env: []string{"FOO=bar"}, Cwd: "/work/dir", User: "app"},
 		`echo "$FOO $PATH"; pwd; id -u; id -g; id -G; hostname; cat /etc/hosts`)
 	lines := strings.Split(out, "\n")
-	want := []string{"bar " + DefaultPathEnv, "/work/dir", "1234", "2345", "2345 3000", DefaultHostname}
+	want := []string{"bar " + system.DefaultPathEnvUnix, "/work/dir", "1234", "2345", "2345 3000", DefaultHostname}
 	for i, w := range want {
 		if i >= len(lines) || lines[i] != w {
 			t.Fatalf("line %d: got %q, want %q\nfull output:\n%s", i, lines[i], w, out)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/buildkit/util/system"
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -147,7 +148,7 @@ func withDefaultPath(env []string) []string {
 			return env
 		}
 	}
-	return append(append([]string(nil), env...), "PATH="+DefaultPathEnv)
+	return append(append([]string(nil), env...), "PATH="+system.DefaultPathEnvUnix)
 }
 
 // mountDestinations are the mount points whose stubs are removed after the

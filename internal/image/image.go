@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -28,9 +29,6 @@ type Image struct {
 	Annotations map[string]string
 }
 
-// DefaultPath is the PATH BuildKit gives an image with none (FROM scratch).
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // New returns an empty image (FROM scratch) for a platform, configured as
 // BuildKit's empty image: the default PATH and working directory "/".
 func New(p ocispec.Platform) *Image {
@@ -38,7 +36,7 @@ func New(p ocispec.Platform) *Image {
 	img.Config.Platform = p
 	img.Config.RootFS.Type = "layers"
 	img.Config.RootFS.DiffIDs = []digest.Digest{}
-	img.Config.Config.Env = []string{"PATH=" + DefaultPath}
+	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
 	img.Config.Config.WorkingDir = "/"
 	return img
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/moby/buildkit/util/system"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
@@ -52,7 +53,7 @@ func Rootfs(ctx context.Context, s *store.Store, src string, o Options) (ocispec
 	img := image.New(o.Platform)
 	epoch := time.Unix(0, 0).UTC()
 	img.Config.Created = &epoch
-	img.Config.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
 	img.AddLayer(&image.Layer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType},
 		"kiln import "+filepath.Base(src), epoch)
 	return image.Commit(s, img)

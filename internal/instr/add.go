@@ -37,7 +37,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 	}
 	var srcRoot func(context.Context) (string, error)
 	var inputs cachekey.Input
-	release := func() {}
+	var release func()
 	switch {
 	case len(gits) > 0:
 		srcRoot, inputs, release, err = e.gitRoot(ctx, &spec, gits, c.KeepGitDir, c.Checksum)
