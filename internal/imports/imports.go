@@ -43,7 +43,7 @@ func Rootfs(ctx context.Context, s *store.Store, src string, o Options) (ocispec
 		}
 	}
 	opts := layer.Options{Compression: layer.Compression(o.Compression)}
-	var desc layer.Descriptor
+	var desc image.Layer
 	if _, _, err := s.WriteBlob(func(w io.Writer) error {
 		desc, err = layer.WriteDir(ctx, w, dir, opts)
 		return err
@@ -54,7 +54,7 @@ func Rootfs(ctx context.Context, s *store.Store, src string, o Options) (ocispec
 	epoch := time.Unix(0, 0).UTC()
 	img.Config.Created = &epoch
 	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
-	img.AddLayer(&image.Layer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType},
+	img.AddLayer(&desc,
 		"kiln import "+filepath.Base(src), epoch)
 	return image.Commit(s, img)
 }

@@ -9,7 +9,6 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
@@ -28,14 +27,16 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 	if target == "" {
 		return nil, fmt.Errorf("--mount=type=bind needs target=")
 	}
-	view, sum, err := e.bindSource(ctx, s, m.From, source)
+	view, err := e.bindSource(ctx, s, m.From, source)
 	if err != nil {
 		return nil, err
 	}
-	pm := &preparedMount{key: cachekey.Mount{Type: "bind", Target: target, Source: sum, Readonly: m.ReadOnly}}
+	pm := &preparedMount{key: cachekey.Mount{Type: "bind", Target: target, Source: view.Digest, Readonly: m.ReadOnly}}
 	pm.setup = func(ctx context.Context) (*executor.Mount, func(), error) {
-		root, release, err := view(ctx)
+		release := view.Release
+		root, err := view.Root(ctx)
 		if err != nil {
+			release()
 			return nil, nil, err
 		}
 		src, err := securejoin.SecureJoin(root, source)
@@ -57,48 +58,38 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 	return pm, nil
 }
 
-// bindSource hashes the mounted path now and returns how to mount its root later.
-func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (func(context.Context) (string, func(), error), digest.Digest, error) {
+// bindSource hashes the mounted path now; its root is mounted only when the
+// step runs, and released with the mount.
+func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (Source, error) {
 	if from == "" {
 		sum, err := e.Context.Hash(ctx, []string{source}, nil, true)
 		if err != nil {
-			return nil, "", err
+			return Source{}, err
 		}
-		return func(ctx context.Context) (string, func(), error) {
-			dir, err := e.StagedContext(ctx)
-			return dir, func() {}, err
-		}, sum, nil
+		return dirSource(sum, e.StagedContext), nil
 	}
-	src, err := s.From(ctx, from)
+	named, err := s.From(ctx, from)
 	if err != nil {
-		return nil, "", err
+		return Source{}, err
 	}
-	if src.Local != nil {
-		sum, err := src.Local.Context.Hash(ctx, []string{source}, nil, true)
+	if named.Local != nil {
+		sum, err := named.Local.Context.Hash(ctx, []string{source}, nil, true)
 		if err != nil {
-			return nil, "", fmt.Errorf("--mount from=%s: %w", from, err)
+			return Source{}, fmt.Errorf("--mount from=%s: %w", from, err)
 		}
-		return func(ctx context.Context) (string, func(), error) {
-			dir, err := src.Local.View(ctx)
-			return dir, func() {}, err
-		}, sum, nil
+		return dirSource(sum, named.Local.View), nil
 	}
-	m, err := e.MountImage(ctx, src.Image, "")
+	m, err := e.MountImage(ctx, named.Image, "")
 	if err != nil {
-		return nil, "", err
+		return Source{}, err
 	}
 	sum, err := fshash.Paths(ctx, m.Root, []string{source}, fshash.Options{FollowLinks: true})
 	UnmountImage(m)
 	if err != nil {
-		return nil, "", fmt.Errorf("--mount from=%s: %w", from, err)
+		return Source{}, fmt.Errorf("--mount from=%s: %w", from, err)
 	}
-	return func(ctx context.Context) (string, func(), error) {
-		m, err := e.MountImage(ctx, src.Image, "")
-		if err != nil {
-			return "", nil, err
-		}
-		return m.Root, func() { UnmountImage(m) }, nil
-	}, sum, nil
+	root, release := e.imageMount(named.Image)
+	return Source{Digest: sum, Root: root, Release: release}, nil
 }
 
 // writableCopy puts an overlay over dir whose writes are thrown away.

@@ -2,7 +2,6 @@ package instr
 
 import (
 	"context"
-	"github.com/kiln-build/kiln/internal/buildctx"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/buildctx"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
@@ -37,13 +38,13 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 		t.Fatal(err)
 	}
 	f := &cacheFixture{env: &Env{Store: s}, dirs: map[string]string{}}
-	f.state = &State{From: func(_ context.Context, name string) (*Source, error) {
+	f.state = &State{From: func(_ context.Context, name string) (*Named, error) {
 		c, err := buildctx.LoadDir(f.dirs[name])
 		if err != nil {
 			return nil, err
 		}
 		view := func(context.Context) (string, error) { return c.Root, nil }
-		return &Source{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
+		return &Named{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
 	}}
 	return f
 }

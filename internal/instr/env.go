@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"time"
+
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -69,8 +70,8 @@ type RunOptions struct {
 	Ulimits    []specs.POSIXRlimit
 }
 
-// Source is the filesystem a COPY --from or a mount reads from.
-type Source struct {
+// Named is the filesystem a COPY --from or a mount names.
+type Named struct {
 	Name  string       // as the Dockerfile wrote it
 	Image *image.Image // a stage's result or an external image
 	Local *LocalDir    // or a local directory (--build-context name=DIR)

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 
 	"fmt"
-	digest "github.com/opencontainers/go-digest"
 	"io"
 	"os"
+
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/image"
@@ -166,7 +167,7 @@ func (e *Env) execute(ctx context.Context, img *image.Image, ch change, v *progr
 }
 
 func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, error) {
-	var desc layer.Descriptor
+	var desc image.Layer
 	_, _, err := e.Store.WriteBlob(func(w io.Writer) error {
 		var err error
 		desc, err = layer.WriteDiff(ctx, w, upper, e.Layer)
@@ -181,7 +182,7 @@ func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, erro
 		return nil, err
 	}
 	testhook.Point(testhook.Commit) // before the cache entry
-	return &image.Layer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType}, nil
+	return &desc, nil
 }
 
 // StepError is a failed step, with the last lines of its output.

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/image"
-	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // A source memo remembers the content digest of COPY --from sources in an
@@ -58,40 +56,25 @@ func (e *Env) rememberSource(key, d digest.Digest) {
 
 // imageSource keys COPY --from an image by its memo when there is one and
 // mounts the image only when the step runs; otherwise it mounts and hashes.
-func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (Source, error) {
 	key := sourceMemoKey(img, spec)
-	var once sync.Once
-	var m *snapshot.Mount
-	var mountErr error
-	mount := func(ctx context.Context) (string, error) {
-		once.Do(func() { m, mountErr = e.MountImage(ctx, img, "") })
-		if mountErr != nil {
-			return "", mountErr
-		}
-		return m.Root, nil
-	}
-	release := func() {
-		once.Do(func() {}) // no mount may start after release
-		if m != nil {
-			_ = UnmountImage(m)
-		}
-	}
+	mount, release := e.imageMount(img)
 	if d, ok := e.memoSource(key); ok {
 		if e.RecordSource != nil { // a warm build's --cache-to carries it too
 			e.RecordSource(key, d)
 		}
-		return mount, d, release, nil
+		return Source{Digest: d, Root: mount, Release: release}, nil
 	}
 	root, err := mount(ctx)
 	if err != nil {
 		release()
-		return nil, "", nil, err
+		return Source{}, err
 	}
 	d, err := fshash.Paths(ctx, root, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
 	if err != nil {
 		release()
-		return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+		return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)
 	}
 	e.rememberSource(key, d)
-	return mount, d, release, nil
+	return Source{Digest: d, Root: mount, Release: release}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -28,14 +27,6 @@ type Options struct {
 	// Level is the algorithm's level: 1-9 for gzip, 1-22 for zstd (mapped to
 	// klauspost's nearest level). 0 means the library default.
 	Level int
-}
-
-// Descriptor describes a written layer blob.
-type Descriptor struct {
-	Digest    digest.Digest // of the compressed blob, listed in the manifest
-	DiffID    digest.Digest // of the uncompressed tar, listed in the config
-	Size      int64         // of the compressed blob
-	MediaType string        // OCI layer media type
 }
 
 // epoch returns the clamp time in whole seconds.

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kiln-build/kiln/internal/image"
 )
 
 const (
@@ -27,13 +29,13 @@ const (
 // WriteDiff writes the changes recorded in an overlayfs upperdir (mounted
 // with redirect_dir=off and metacopy=off) as a layer blob to w, translating
 // whiteouts and opaque directories into OCI markers.
-func WriteDiff(ctx context.Context, w io.Writer, upperDir string, opts Options) (Descriptor, error) {
+func WriteDiff(ctx context.Context, w io.Writer, upperDir string, opts Options) (image.Layer, error) {
 	return write(ctx, w, upperDir, opts, true)
 }
 
 // WriteDir writes a whole directory tree as a layer blob to w. Every file is
 // written as it is: a 0/0 character device stays a device.
-func WriteDir(ctx context.Context, w io.Writer, dir string, opts Options) (Descriptor, error) {
+func WriteDir(ctx context.Context, w io.Writer, dir string, opts Options) (image.Layer, error) {
 	return write(ctx, w, dir, opts, false)
 }
 
@@ -50,10 +52,10 @@ type treeWriter struct {
 	links   map[inode]string
 }
 
-func write(ctx context.Context, w io.Writer, root string, opts Options, overlay bool) (Descriptor, error) {
+func write(ctx context.Context, w io.Writer, root string, opts Options, overlay bool) (image.Layer, error) {
 	bw, err := newBlobWriter(w, opts)
 	if err != nil {
-		return Descriptor{}, err
+		return image.Layer{}, err
 	}
 	t := &treeWriter{
 		ctx:     ctx,
@@ -64,10 +66,10 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 		links:   map[inode]string{},
 	}
 	if err := t.walkDir(""); err != nil {
-		return Descriptor{}, err
+		return image.Layer{}, err
 	}
 	if err := t.tw.Close(); err != nil {
-		return Descriptor{}, fmt.Errorf("closing layer tar: %w", err)
+		return image.Layer{}, fmt.Errorf("closing layer tar: %w", err)
 	}
 	return bw.finish()
 }

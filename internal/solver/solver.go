@@ -114,7 +114,7 @@ func buildStage(ctx context.Context, o Options, st *plan.Stage, results map[*pla
 	s := &instr.State{
 		Stage: stageLabel(st), Img: img, Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
 		Steps: len(st.Commands) + 1, Escape: o.Plan.Escape, File: o.Plan.File, Globals: st.Args,
-		From: func(ctx context.Context, name string) (*instr.Source, error) {
+		From: func(ctx context.Context, name string) (*instr.Named, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
 	}
@@ -161,7 +161,7 @@ func baseImage(ctx context.Context, o Options, st *plan.Stage, p ocispec.Platfor
 }
 
 // resolveFrom finds what COPY --from names: a stage or an external image.
-func resolveFrom(ctx context.Context, o Options, st *plan.Stage, name string, p ocispec.Platform, results map[*plan.Stage]*result) (*instr.Source, error) {
+func resolveFrom(ctx context.Context, o Options, st *plan.Stage, name string, p ocispec.Platform, results map[*plan.Stage]*result) (*instr.Named, error) {
 	ref, ok := st.Refs[name]
 	if !ok {
 		ref = plan.Ref{Image: name}
@@ -171,18 +171,18 @@ func resolveFrom(ctx context.Context, o Options, st *plan.Stage, name string, p 
 		if err != nil {
 			return nil, err
 		}
-		return &instr.Source{Name: name, Image: img}, nil
+		return &instr.Named{Name: name, Image: img}, nil
 	}
 	if ref.Scratch {
-		return &instr.Source{Name: name, Image: image.New(p)}, nil
+		return &instr.Named{Name: name, Image: image.New(p)}, nil
 	}
 	imageRef, local := o.namedContext(name, ref.Image)
 	if local != nil {
-		return &instr.Source{Name: name, Local: local}, nil
+		return &instr.Named{Name: name, Local: local}, nil
 	}
 	img, _, err := o.Images(ctx, imageRef, p)
 	if err != nil {
 		return nil, err
 	}
-	return &instr.Source{Name: name, Image: img}, nil
+	return &instr.Named{Name: name, Image: img}, nil
 }
