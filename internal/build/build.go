@@ -5,11 +5,12 @@ import (
 	"path/filepath"
 
 	"fmt"
-	digest "github.com/opencontainers/go-digest"
-	"golang.org/x/sync/errgroup"
 	"os"
 	"strings"
 	"sync"
+
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -80,7 +81,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	steps := &stepLog{seen: map[digest.Digest]bool{}}
 	env.Record, env.RecordSource = steps.record, steps.recordSource
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
-	locals, releaseLocals, err := localContexts(env.Store, o.Contexts)
+	locals, releaseLocals, err := localContexts(env.Store, env.Snap, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +187,9 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		return nil, err
 	}
 	go func() { <-ctx.Done(); unlock() }()
-	runner, err := executor.NewRunner(st.RunDir())
+	env := &instr.Env{Store: st}
+	env.Snap = snapshot.NewOverlay(st, env.EnsureBlob)
+	runner, err := executor.NewRunner(st.RunDir(), env.Snap.Caps())
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +203,10 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	if err != nil {
 		return nil, err
 	}
-	env := &instr.Env{
-		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
-		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}, NoCache: o.NoCache, ExplainCache: o.Explain, Network: o.Network, RunOpts: o.Run,
-		BuildArgs: o.BuildArgs, Secrets: o.Secrets, SSH: o.SSH,
-	}
+	env.Runner, env.Progress, env.Context, env.Epoch = runner, rep, bctx, epoch
+	env.Layer = layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}
+	env.NoCache, env.ExplainCache, env.Network, env.RunOpts = o.NoCache, o.Explain, o.Network, o.Run
+	env.BuildArgs, env.Secrets, env.SSH = o.BuildArgs, o.Secrets, o.SSH
 	env.NoCacheStages = map[string]bool{}
 	for _, st := range o.NoCacheFor {
 		env.NoCacheStages[strings.ToLower(st)] = true
@@ -212,7 +214,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
 	}
-	env.StagedContext, env.Cleanup = stageOnce(st, bctx)
+	env.StagedContext, env.Cleanup = stageOnce(st, env.Snap, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
@@ -223,7 +225,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 // context minus ignored files: an overlay of whiteouts over the context
 // itself (nothing copied, the context's inodes untouched), or a staged copy
 // where overlayfs refuses the context's filesystem. cleanup removes it.
-func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
+func stageOnce(st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
 	var once sync.Once
 	var view string
 	var release func()
@@ -236,28 +238,25 @@ func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (
 	}
 	return func(ctx context.Context) (string, error) {
 		once.Do(func() {
-			view, release, err = contextView(ctx, st, bctx)
+			view, release, err = contextView(ctx, st, snap, bctx)
 		})
 		return view, err
 	}, cleanup
 }
 
-func contextView(ctx context.Context, st *store.Store, bctx *buildctx.Context) (string, func(), error) {
+func contextView(ctx context.Context, st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) (string, func(), error) {
 	tmp, err := st.TempDir("context")
 	if err != nil {
 		return "", nil, err
 	}
-	wh, target := filepath.Join(tmp, "wh"), filepath.Join(tmp, "view")
-	if err := os.Mkdir(target, 0o755); err != nil {
-		return "", nil, err
-	}
+	wh := filepath.Join(tmp, "wh")
 	if err := bctx.Whiteouts(ctx, wh); err != nil {
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{wh}, Empty: bctx.Root, Target: target})
+	v, err := snap.ViewDirs(ctx, []string{wh, bctx.Root})
 	if err == nil {
-		return target, func() { m.Unmount(); os.RemoveAll(tmp) }, nil
+		return v.Root, func() { v.Close(); os.RemoveAll(tmp) }, nil
 	}
 	staged := filepath.Join(tmp, "staged")
 	if err := bctx.Stage(ctx, staged); err != nil {

@@ -34,11 +34,11 @@ func exportLocal(ctx context.Context, env *instr.Env, b built, dest string) erro
 }
 
 func copyOut(ctx context.Context, env *instr.Env, img *image.Image, dest string) error {
-	m, err := env.MountImage(ctx, img, "")
+	m, err := env.Snap.View(ctx, img.Layers)
 	if err != nil {
 		return err
 	}
-	defer instr.UnmountImage(m)
+	defer m.Close()
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dest, err)
 	}
@@ -47,11 +47,11 @@ func copyOut(ctx context.Context, env *instr.Env, img *image.Image, dest string)
 
 // exportFSTar writes the final filesystem as one uncompressed tar.
 func exportFSTar(ctx context.Context, env *instr.Env, img *image.Image, dest string) error {
-	m, err := env.MountImage(ctx, img, "")
+	m, err := env.Snap.View(ctx, img.Layers)
 	if err != nil {
 		return err
 	}
-	defer instr.UnmountImage(m)
+	defer m.Close()
 	return writeFileAtomic(dest, func(f *os.File) error {
 		_, err := layer.WriteDir(ctx, io.Writer(f), m.Root, layer.Options{Epoch: env.Epoch, Compression: layer.Uncompressed})
 		return err

@@ -6,11 +6,12 @@ import (
 	"strconv"
 
 	"fmt"
+	"io"
+	"strings"
+
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/remotecache"
-	"io"
-	"strings"
 )
 
 // Options are the build's inputs, as the CLI parsed them.

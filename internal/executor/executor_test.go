@@ -10,8 +10,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/testutil"
 	"github.com/moby/buildkit/util/system"
+
+	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/testutil"
 )
 
 // env is one runner and one plain-directory busybox rootfs.
@@ -25,7 +27,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	state := t.TempDir()
-	r, err := NewRunner(state)
+	r, err := NewRunner(state, snapshot.RootCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func TestCancelledBeforeStart(t *testing.T) {
 
 func TestNewRunnerWithoutRunc(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	_, err := NewRunner(t.TempDir())
+	_, err := NewRunner(t.TempDir(), snapshot.RootCaps)
 	if err == nil || !strings.Contains(err.Error(), "install the runc package") {
 		t.Fatalf("error %v, want a hint to install runc", err)
 	}

@@ -69,7 +69,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 		},
 		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
 		history: fileOpHistory("ADD", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			root, err := src.Root(ctx)
 			if err != nil {
 				return err

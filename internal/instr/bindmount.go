@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -13,7 +11,6 @@ import (
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/fshash"
-	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // bindMount is RUN --mount=type=bind: a path of the context, a stage or an
@@ -47,7 +44,7 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 		if m.ReadOnly {
 			return &executor.Mount{Type: "bind", Source: src, Destination: target, Options: []string{"rbind", "ro"}}, release, nil
 		}
-		rw, releaseRW, err := e.writableCopy(src)
+		rw, releaseRW, err := e.writableCopy(ctx, src)
 		if err != nil {
 			release()
 			return nil, nil, err
@@ -79,12 +76,12 @@ func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (So
 		}
 		return dirSource(sum, named.Local.View), nil
 	}
-	m, err := e.MountImage(ctx, named.Image, "")
+	v, err := e.Snap.View(ctx, named.Image.Layers)
 	if err != nil {
 		return Source{}, err
 	}
-	sum, err := fshash.Paths(ctx, m.Root, []string{source}, fshash.Options{FollowLinks: true})
-	UnmountImage(m)
+	sum, err := fshash.Paths(ctx, v.Root, []string{source}, fshash.Options{FollowLinks: true})
+	v.Close()
 	if err != nil {
 		return Source{}, fmt.Errorf("--mount from=%s: %w", from, err)
 	}
@@ -92,8 +89,8 @@ func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (So
 	return Source{Digest: sum, Root: root, Release: release}, nil
 }
 
-// writableCopy puts an overlay over dir whose writes are thrown away.
-func (e *Env) writableCopy(dir string) (string, func(), error) {
+// writableCopy mounts dir writable; its writes are thrown away.
+func (e *Env) writableCopy(ctx context.Context, dir string) (string, func(), error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return "", nil, err
@@ -101,20 +98,9 @@ func (e *Env) writableCopy(dir string) (string, func(), error) {
 	if !fi.IsDir() {
 		return "", nil, fmt.Errorf("rw bind mounts of single files are not supported yet")
 	}
-	work, err := e.Store.TempDir("bind")
+	a, err := e.Snap.PrepareDirs(ctx, []string{dir})
 	if err != nil {
 		return "", nil, err
 	}
-	target := filepath.Join(work, "merged")
-	if err := os.Mkdir(target, 0o755); err != nil {
-		return "", nil, err
-	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{dir}, Empty: e.Store.EmptyDir(), Target: target, WorkArea: work})
-	if err != nil {
-		os.RemoveAll(work)
-		return "", nil, err
-	}
-	return target, func() { m.Unmount(); os.RemoveAll(work) }, nil
+	return a.Root, func() { e.Snap.Remove(a) }, nil
 }
-
-func after(ms int) <-chan time.Time { return time.After(time.Duration(ms) * time.Millisecond) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/snapshot"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
@@ -37,7 +38,7 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &cacheFixture{env: &Env{Store: s}, dirs: map[string]string{}}
+	f := &cacheFixture{env: &Env{Store: s, Snap: snapshot.NewOverlay(s, nil)}, dirs: map[string]string{}}
 	f.state = &State{From: func(_ context.Context, name string) (*Named, error) {
 		c, err := buildctx.LoadDir(f.dirs[name])
 		if err != nil {

@@ -55,7 +55,7 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 		},
 		name:    "COPY " + copyDisplay(c),
 		history: fileOpHistory("COPY", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			root, err := src.Root(ctx)
 			if err != nil {
 				return err

@@ -16,12 +16,14 @@ import (
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
 // Env is what instructions may use: one per build, shared by its stages.
 type Env struct {
 	Store        *store.Store
+	Snap         snapshot.Snapshotter // root filesystems, layers and cache mounts
 	Runner       *executor.Runner
 	Progress     *progress.Reporter
 	Context      *buildctx.Context

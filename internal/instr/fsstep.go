@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 
 	"fmt"
-	"io"
-	"os"
 
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/image"
-	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
-	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // change is a filesystem-changing step: its key, how it is shown and
@@ -25,7 +21,7 @@ type change struct {
 	linked  bool   // COPY --link: runs on an empty filesystem, key without parent
 	name    string // progress line, e.g. RUN npm ci
 	history string // history created_by
-	apply   func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error
+	apply   func(ctx context.Context, m *snapshot.Active, v *progress.Vertex) error
 }
 
 // cacheRecord is what the step cache stores for a key: the layer the step
@@ -140,49 +136,18 @@ func (e *Env) store(key interface{ Encoded() string }, l *image.Layer) error {
 	return e.Store.PutCache(keyDigest(key), data)
 }
 
-// execute mounts the image, applies the change and commits the upper dir as
-// a layer: its tar goes to the blob store and the directory itself becomes
-// the layer's unpacked copy, so it is never unpacked again.
+// execute mounts the image writable, applies the change and commits what
+// it changed as a layer (nil when nothing changed).
 func (e *Env) execute(ctx context.Context, img *image.Image, ch change, v *progress.Vertex) (*image.Layer, error) {
-	work, err := e.Store.TempDir("step")
+	a, err := e.Snap.Prepare(ctx, img.Layers)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(work)
-	m, err := e.MountImage(ctx, img, work)
-	if err != nil {
+	if err := ch.apply(ctx, a, v); err != nil {
+		e.Snap.Remove(a)
 		return nil, err
 	}
-	err = ch.apply(ctx, m, v)
-	if uerr := UnmountImage(m); err == nil && uerr != nil {
-		err = uerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	if empty, err := snapshot.IsEmptyDir(m.UpperDir); err != nil || empty {
-		return nil, err
-	}
-	return e.commitUpper(ctx, m.UpperDir)
-}
-
-func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, error) {
-	var desc image.Layer
-	_, _, err := e.Store.WriteBlob(func(w io.Writer) error {
-		var err error
-		desc, err = layer.WriteDiff(ctx, w, upper, e.Layer)
-		testhook.Point(testhook.Commit) // the blob is written, not yet in place
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("writing layer: %w", err)
-	}
-	testhook.Point(testhook.Commit)
-	if err := e.Store.CommitLayerDir(upper, desc.DiffID); err != nil {
-		return nil, err
-	}
-	testhook.Point(testhook.Commit) // before the cache entry
-	return &desc, nil
+	return e.Snap.Commit(ctx, a, e.Layer)
 }
 
 // StepError is a failed step, with the last lines of its output.
@@ -203,4 +168,9 @@ func (e *Env) recordStep(key digest.Digest, l *image.Layer) {
 	if e.Record != nil {
 		e.Record(key, l)
 	}
+}
+
+// keyDigest adapts anything digest-shaped for the store's cache calls.
+func keyDigest(k interface{ Encoded() string }) digest.Digest {
+	return digest.NewDigestFromEncoded(digest.SHA256, k.Encoded())
 }

@@ -30,19 +30,19 @@ func dirSource(d digest.Digest, root func(ctx context.Context) (string, error)) 
 // most once, and unmounted by release; no mount starts after release.
 func (e *Env) imageMount(img *image.Image) (root func(context.Context) (string, error), release func()) {
 	var once sync.Once
-	var m *snapshot.Mount
+	var v *snapshot.View
 	var mountErr error
 	root = func(ctx context.Context) (string, error) {
-		once.Do(func() { m, mountErr = e.MountImage(ctx, img, "") })
+		once.Do(func() { v, mountErr = e.Snap.View(ctx, img.Layers) })
 		if mountErr != nil {
 			return "", mountErr
 		}
-		return m.Root, nil
+		return v.Root, nil
 	}
 	release = func() {
 		once.Do(func() {})
-		if m != nil {
-			_ = UnmountImage(m)
+		if v != nil {
+			_ = v.Close()
 		}
 	}
 	return root, release

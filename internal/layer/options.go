@@ -22,11 +22,22 @@ type Options struct {
 	// Epoch clamps mtimes: newer ones are set to it (BuildKit's
 	// rewrite-timestamp). The zero value means Unix time 0.
 	Epoch time.Time
+	// XattrPrefix is the namespace of the overlay mount's opaque-directory
+	// xattr in an upper dir (WriteDiff): "trusted." (the default) or "user."
+	// (a user-namespace mount with userxattr).
+	XattrPrefix string
 	// Compression defaults to Gzip.
 	Compression Compression
 	// Level is the algorithm's level: 1-9 for gzip, 1-22 for zstd (mapped to
 	// klauspost's nearest level). 0 means the library default.
 	Level int
+}
+
+func xattrPrefix(p string) string {
+	if p == "" {
+		return rootXattrs
+	}
+	return p
 }
 
 // epoch returns the clamp time in whole seconds.

@@ -21,7 +21,8 @@ const (
 	whiteoutPrefix = ".wh."
 	whiteoutMeta   = whiteoutPrefix + whiteoutPrefix
 	opaqueMarker   = whiteoutMeta + ".opq"
-	opaqueXattr    = "trusted.overlay.opaque"
+	opaqueXattr    = "overlay.opaque" // after the overlay mount's xattr prefix
+	rootXattrs     = "trusted."
 	capXattr       = "security.capability"
 	paxXattr       = "SCHILY.xattr."
 )
@@ -47,8 +48,9 @@ type treeWriter struct {
 	ctx     context.Context
 	root    string
 	tw      *tar.Writer
-	epoch   int64 // seconds
-	overlay bool  // translate overlay whiteouts and opaque dirs
+	epoch   int64  // seconds
+	overlay bool   // translate overlay whiteouts and opaque dirs
+	opaque  string // the opaque dir xattr's name
 	links   map[inode]string
 }
 
@@ -63,6 +65,7 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 		tw:      tar.NewWriter(bw),
 		epoch:   opts.epoch().Unix(),
 		overlay: overlay,
+		opaque:  xattrPrefix(opts.XattrPrefix) + opaqueXattr,
 		links:   map[inode]string{},
 	}
 	if err := t.walkDir(""); err != nil {
@@ -139,7 +142,7 @@ func (t *treeWriter) entry(relDir string, c child) error {
 		return t.copyFile(abs, rel, hdr.Size)
 	case tar.TypeDir:
 		if t.overlay {
-			opaque, err := getXattr(abs, opaqueXattr)
+			opaque, err := getXattr(abs, t.opaque)
 			if err != nil {
 				return fmt.Errorf("writing %s: %w", rel, err)
 			}
