@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/containerd/platforms"
@@ -78,15 +77,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	client := registry.New(cfg)
 	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
 	importCaches(ctx, env, client, o.CacheFrom)
-	steps := &stepLog{seen: map[digest.Digest]bool{}}
-	env.Record, env.RecordSource = steps.record, steps.recordSource
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := localContexts(env.Store, env.Snap, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
 	defer releaseLocals()
-	common := solver.Options{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
+	common := instr.BuildOptions{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
 	images, err := solveAll(ctx, common, plans, targets, sizes)
 	if err != nil {
 		return nil, err
@@ -96,14 +93,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	for _, img := range images {
 		for _, l := range img.Layers {
-			if err := env.EnsureBlob(ctx, l); err != nil {
+			if err := env.Solver.EnsureBlob(ctx, l); err != nil {
 				return nil, err
 			}
 		}
 	}
-	result, err := finish(ctx, finishing{o: o, env: env, client: client, steps: steps}, images)
+	result, err := finish(ctx, finishing{o: o, env: env, client: client}, images)
 	if err == nil {
-		err = exportCaches(ctx, env, client, o.CacheTo, steps, images)
+		err = exportCaches(ctx, env, client, o.CacheTo, images)
 	}
 	if err == nil {
 		// Best effort: a lost stat cache only costs re-reading files.
@@ -153,7 +150,7 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Cont
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, common solver.Options, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
+func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
@@ -164,7 +161,7 @@ func solveAll(ctx context.Context, common solver.Options, plans []*plan.Plan, ta
 			if i == 0 {
 				opts.StageDone = sizes.done
 			}
-			img, err := solver.Build(gctx, opts)
+			img, err := instr.Build(gctx, opts)
 			images[i] = img
 			return err
 		})
@@ -188,7 +185,8 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	}
 	go func() { <-ctx.Done(); unlock() }()
 	env := &instr.Env{Store: st}
-	env.Snap = snapshot.NewOverlay(st, env.EnsureBlob)
+	// Layers missing from the store come from the imported caches.
+	env.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
 	runner, err := executor.NewRunner(st.RunDir(), env.Snap.Caps())
 	if err != nil {
 		return nil, err
@@ -204,8 +202,9 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		return nil, err
 	}
 	env.Runner, env.Progress, env.Context, env.Epoch = runner, rep, bctx, epoch
-	env.Layer = layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}
-	env.NoCache, env.ExplainCache, env.Network, env.RunOpts = o.NoCache, o.Explain, o.Network, o.Run
+	env.Solver = solver.New(solver.Options{Store: st, Snap: env.Snap, NoCache: o.NoCache,
+		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}})
+	env.ExplainCache, env.Network, env.RunOpts = o.Explain, o.Network, o.Run
 	env.BuildArgs, env.Secrets, env.SSH = o.BuildArgs, o.Secrets, o.SSH
 	env.NoCacheStages = map[string]bool{}
 	for _, st := range o.NoCacheFor {

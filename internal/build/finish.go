@@ -28,7 +28,6 @@ type finishing struct {
 	o      Options
 	env    *instr.Env
 	client *registry.Client
-	steps  *stepLog // for --cache-to type=inline
 }
 
 // finish stamps the final configs, commits the image (or index) to the
@@ -44,7 +43,7 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		if err != nil {
 			return nil, err
 		}
-		if desc, err = embedInlineCache(env, o.CacheTo, desc, f.steps); err != nil {
+		if desc, err = embedInlineCache(env, o.CacheTo, desc); err != nil {
 			return nil, err
 		}
 		desc.Annotations = annotationsFor(o.Annotations, "manifest-descriptor", &p)
