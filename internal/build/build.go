@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-build/kiln/internal/config"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
@@ -52,6 +53,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	targets, err := targetPlatforms(o.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	exporters, err := exporter.Resolve(o.Outputs, exporter.ResolveOptions{Tags: o.Tags, Push: o.Push, Load: o.Load, Platforms: len(targets)})
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +103,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	result, err := finish(ctx, finishing{o: o, env: env, client: client}, images)
+	result, err := finish(ctx, finishing{o: o, env: env, client: client, exporters: exporters}, images)
 	if err == nil {
 		err = exportCaches(ctx, env, client, o.CacheTo, images)
 	}
