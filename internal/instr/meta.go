@@ -8,7 +8,6 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Metadata instructions change only the image config; each adds an
@@ -116,6 +115,7 @@ func (s *State) shell() []string {
 func dispatchCmd(s *State, c *instructions.CmdCommand, epoch time.Time) {
 	args := s.shellForm(c.ShellDependantCmdLine)
 	s.Img.Config.Config.Cmd = args
+	//lint:ignore SA1019 legacy Docker field: a base image may have set it, and kiln clears it
 	s.Img.Config.Config.ArgsEscaped = false
 	s.cmdSet = true
 	s.Img.AddHistory(fmt.Sprintf("CMD %q", args), epoch)
@@ -156,13 +156,4 @@ func dispatchHealthcheck(s *State, c *instructions.HealthCheckCommand, epoch tim
 func dispatchOnbuild(s *State, c *instructions.OnbuildCommand, epoch time.Time) {
 	s.Img.Config.Config.OnBuild = append(s.Img.Config.Config.OnBuild, c.Expression)
 	s.Img.AddHistory("ONBUILD "+c.Expression, epoch)
-}
-
-// platformString is os/arch[/variant], the form keys and progress use.
-func platformString(p ocispec.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
 }
