@@ -71,7 +71,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 			Inputs: []cachekey.Input{inputs},
 		},
 		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
-		history: fileOpHistory("ADD", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
+		history: fileOpHistory("ADD", c.SourcesAndDest, false, c.Chown, c.Chmod) + " # buildkit",
 		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
 			root, err := srcRoot(ctx)
 			if err != nil {

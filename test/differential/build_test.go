@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	units "github.com/docker/go-units"
 
 	"github.com/kiln-build/kiln/test/harness"
 	"github.com/kiln-build/kiln/test/oracletest"
@@ -65,6 +68,10 @@ func (c *testCase) flagsFor(ctx string) []string {
 func buildctlFlags(flags []string) ([]string, error) {
 	var out []string
 	for i := 0; i < len(flags); i++ {
+		if flags[i] == "--no-cache" {
+			out = append(out, "--no-cache")
+			continue
+		}
 		name, val, inline := strings.Cut(flags[i], "=")
 		if !inline {
 			if i+1 >= len(flags) {
@@ -101,11 +108,14 @@ func buildctlFlags(flags []string) ([]string, error) {
 			} else {
 				out = append(out, "--local", n+"="+src, "--opt", "context:"+n+"=local:"+n)
 			}
-		case "--no-cache":
-			out = append(out, "--no-cache")
-			if inline || val != "" {
-				return nil, fmt.Errorf("--no-cache takes no value")
+		case "--shm-size":
+			n, err := units.RAMInBytes(val)
+			if err != nil {
+				return nil, fmt.Errorf("--shm-size %s: %v", val, err)
 			}
+			out = append(out, "--opt", "shm-size="+strconv.FormatInt(n, 10))
+		case "--ulimit":
+			out = append(out, "--opt", "ulimit="+val)
 		default:
 			return nil, fmt.Errorf("flag %s: not mapped to buildctl", name)
 		}
