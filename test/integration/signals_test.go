@@ -115,3 +115,22 @@ func TestClosedOutputStopsBuild(t *testing.T) {
 	assertStoreClean(t, s.Root)
 	assertSecretGone(t, secret)
 }
+
+// After a SIGKILL during a RUN that mounts a secret, the next kiln command,
+// whichever it is, stops the orphaned container, unmounts its rootfs and
+// removes the secret from tmpfs.
+func TestNextCommandReapsKilledBuild(t *testing.T) {
+	for _, next := range [][]string{{"images"}, {"store", "verify"}, {"prune"}} {
+		t.Run(next[0], func(t *testing.T) {
+			t.Parallel()
+			secret := randomSecret(t)
+			s, cmd, stderr, _ := startSecretBuild(t, secret)
+			go io.Copy(io.Discard, stderr)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			s.MustRun(t, next...)
+			assertStoreClean(t, s.Root)
+			assertSecretGone(t, secret)
+		})
+	}
+}
