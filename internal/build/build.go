@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/config"
 	"github.com/kiln-build/kiln/internal/dockerfile"
@@ -33,8 +34,11 @@ import (
 // Result is what a build made.
 type Result struct {
 	Descriptor ocispec.Descriptor // the image manifest (one platform) or index (several) in the store
-	Image      *image.Image       // the first platform's image
-	Images     []*image.Image     // one per platform, in --platform order
+	// Attested is the result as an image output carries it: an index with
+	// every attestation asked for (Descriptor when there is none).
+	Attested ocispec.Descriptor
+	Image    *image.Image   // the first platform's image
+	Images   []*image.Image // one per platform, in --platform order
 }
 
 // Run performs the build.
@@ -46,7 +50,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	df, err := parseDockerfile(bctx)
+	df, dfBytes, err := parseDockerfile(bctx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +91,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer releaseLocals()
 	common := instr.BuildOptions{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
-	images, err := solveAll(ctx, common, plans, targets, sizes)
+	srcs := make([]*sources, len(plans))
+	for i := range srcs {
+		srcs[i] = &sources{}
+	}
+	images, err := solveAll(ctx, common, plans, targets, sizes, res, srcs)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +109,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	result, err := finish(ctx, finishing{o: o, env: env, client: client, exporters: exporters}, images)
+	prov := func(i int) attest.Build { return provenanceInput(o, dfBytes, plans[i], targets[i], srcs[i]) }
+	result, err := finish(ctx, finishing{o: o, env: env, client: client, exporters: exporters, provenance: prov}, images)
 	if err == nil {
 		err = exportCaches(ctx, env, client, o.CacheTo, images)
 	}
@@ -112,12 +121,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return result, err
 }
 
-func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
+func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, []byte, error) {
 	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return dockerfile.Parse(bctx.DockerfileName, src)
+	df, err := dockerfile.Parse(bctx.DockerfileName, src)
+	return df, src, err
 }
 
 // makePlans plans the build once per target platform: the predefined
@@ -153,7 +163,7 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Cont
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
+func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes, res *resolver, srcs []*sources) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
@@ -161,6 +171,7 @@ func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan
 		g.Go(func() error {
 			opts := common
 			opts.Plan, opts.Platform = plans[i], targets[i]
+			opts.Images, opts.RecordRemote = srcs[i].imagesVia(res), srcs[i].remote
 			if i == 0 {
 				opts.StageDone = sizes.done
 			}

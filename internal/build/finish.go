@@ -7,6 +7,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
@@ -29,6 +30,9 @@ type finishing struct {
 	env       *instr.Env
 	client    *registry.Client
 	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
+	// provenance describes each platform's build for its provenance; nil
+	// when none was asked for.
+	provenance func(platform int) attest.Build
 }
 
 // finish stamps the final configs, commits the image (or index) to the
@@ -62,6 +66,22 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		}
 		b.desc = idx
 	}
+	bare := b.desc
+	att, err := attestResult(f, b)
+	if err != nil {
+		return nil, err
+	}
+	// -t names the result in the store as --load would in docker: buildx's
+	// default provenance only on a multi-platform result, an explicit
+	// attestation always. With --push the store holds what was pushed, as
+	// an image exporter with push=true stores it.
+	storeForm := exporter.Form{Type: "docker", Names: o.Tags}
+	if o.Push {
+		storeForm.Type = "registry"
+	}
+	if b.desc, err = att.Desc(storeForm); err != nil {
+		return nil, err
+	}
 	for _, t := range o.Tags {
 		if err := env.Store.Tag(t, b.desc); err != nil {
 			return nil, fmt.Errorf("tagging %s: %w", t, err)
@@ -69,7 +89,11 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 	}
 	testhook.Point(testhook.Export)
 	session := exporter.Session{Store: env.Store, Epoch: env.Epoch, Progress: env.Progress, Snap: env.Snap, Registry: client}
-	if err := exporter.Run(ctx, session, exporter.Result{Desc: b.desc, Images: b.images, Tags: o.Tags}, f.exporters); err != nil {
+	if err := exporter.Run(ctx, session, exporter.Result{Desc: bare, Images: b.images, Tags: o.Tags, Attest: att}, f.exporters); err != nil {
+		return nil, err
+	}
+	full, err := att.Desc(exporter.Form{Type: "image"})
+	if err != nil {
 		return nil, err
 	}
 	if o.MetadataFile != "" {
@@ -83,7 +107,31 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		}
 	}
 	summarize(env, o.Tags, b)
-	return &Result{Descriptor: b.desc, Image: images[0], Images: images}, nil
+	return &Result{Descriptor: b.desc, Attested: full, Image: images[0], Images: images}, nil
+}
+
+// attestResult makes each platform's statements and the attested view of
+// the result the exporters read.
+func attestResult(f finishing, b built) (*attested, error) {
+	a := &attested{store: f.env.Store, want: f.o.Attest, bare: b.desc,
+		indexAnn: exporter.AnnotationsFor(f.o.Annotations, "index", nil)}
+	for i, m := range b.manifests {
+		p := b.images[i].Config.Platform
+		m.Platform = &p
+		a.manifests = append(a.manifests, m)
+	}
+	if f.o.Attest.Provenance == nil || f.provenance == nil {
+		a.want.Provenance = nil
+		return a, nil
+	}
+	for i := range b.images {
+		st, err := attest.Provenance(f.provenance(i), *f.o.Attest.Provenance)
+		if err != nil {
+			return nil, err
+		}
+		a.provenance = append(a.provenance, st)
+	}
+	return a, nil
 }
 
 func stamp(img *image.Image, env *instr.Env, labels map[string]string) {

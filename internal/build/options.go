@@ -5,6 +5,7 @@ package build
 import (
 	"io"
 
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/layer"
@@ -48,4 +49,12 @@ type Options struct {
 	Pull             bool               // --pull: refresh base images from their registries
 	Push             bool               // --push: push every -t name
 	Out              io.Writer          // progress
+	// Attest is what the build attests (attest.Parse of --provenance,
+	// --sbom, --attest and the BUILDKIT_ATTEST_* build args).
+	Attest attest.Attestations
+
+	// requestedNoCache, when set, is the --no-cache provenance records:
+	// --verify-reproducible's second build runs without the cache but
+	// must describe the same request.
+	requestedNoCache *bool
 }

@@ -43,6 +43,8 @@ type Result struct {
 	Desc   ocispec.Descriptor
 	Images []*image.Image
 	Tags   []string
+	// Attest gives each output its form with attestations; nil: none.
+	Attest Attested
 }
 
 // ResolveOptions are the flags besides --output that ask for exports.
