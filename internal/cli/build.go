@@ -32,6 +32,9 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			if f.check {
 				return runCheck(cmd, args[0], f.file, "text")
 			}
+			if err := g.requireIsolation(); err != nil {
+				return err
+			}
 			// In the store's tmp/, so what a killed build staged is removed
 			// at the next start.
 			stdinDir := func() (string, error) {

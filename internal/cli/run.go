@@ -18,6 +18,9 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 		Short: "Run an image of the store once with runc (changes are discarded)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.requireIsolation(); err != nil {
+				return err
+			}
 			s, err := openStore(g)
 			if err != nil {
 				return err
