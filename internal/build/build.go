@@ -80,7 +80,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	steps := &stepLog{seen: map[digest.Digest]bool{}}
 	env.Record, env.RecordSource = steps.record, steps.recordSource
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
-	locals, releaseLocals, err := localContexts(env.Store, o.Contexts)
+	locals, releaseLocals, err := localContexts(env.Store, env.Caps, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
@@ -186,10 +186,12 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		return nil, err
 	}
 	go func() { <-ctx.Done(); unlock() }()
+	caps := snapshot.CapabilitiesFor(o.Isolation)
 	runner, err := executor.NewRunner(st.RunDir())
 	if err != nil {
 		return nil, err
 	}
+	runner.Rootless = caps.Rootless
 	if err := runner.Cleanup(ctx); err != nil {
 		return nil, err
 	}
@@ -201,7 +203,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		return nil, err
 	}
 	env := &instr.Env{
-		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
+		Store: st, Runner: runner, Caps: caps, Progress: rep, Context: bctx, Epoch: epoch,
 		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}, NoCache: o.NoCache, ExplainCache: o.Explain, Network: o.Network, RunOpts: o.Run,
 		BuildArgs: o.BuildArgs, Secrets: o.Secrets, SSH: o.SSH,
 	}
@@ -212,7 +214,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
 	}
-	env.StagedContext, env.Cleanup = stageOnce(st, bctx)
+	env.StagedContext, env.Cleanup = stageOnce(st, bctx, caps)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
@@ -223,7 +225,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 // context minus ignored files: an overlay of whiteouts over the context
 // itself (nothing copied, the context's inodes untouched), or a staged copy
 // where overlayfs refuses the context's filesystem. cleanup removes it.
-func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
+func stageOnce(st *store.Store, bctx *buildctx.Context, caps snapshot.Capabilities) (func(context.Context) (string, error), func()) {
 	var once sync.Once
 	var view string
 	var release func()
@@ -236,13 +238,13 @@ func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (
 	}
 	return func(ctx context.Context) (string, error) {
 		once.Do(func() {
-			view, release, err = contextView(ctx, st, bctx)
+			view, release, err = contextView(ctx, st, bctx, caps)
 		})
 		return view, err
 	}, cleanup
 }
 
-func contextView(ctx context.Context, st *store.Store, bctx *buildctx.Context) (string, func(), error) {
+func contextView(ctx context.Context, st *store.Store, bctx *buildctx.Context, caps snapshot.Capabilities) (string, func(), error) {
 	tmp, err := st.TempDir("context")
 	if err != nil {
 		return "", nil, err
@@ -255,7 +257,7 @@ func contextView(ctx context.Context, st *store.Store, bctx *buildctx.Context) (
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{wh}, Empty: bctx.Root, Target: target})
+	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{wh}, Empty: bctx.Root, Target: target, Caps: caps})
 	if err == nil {
 		return target, func() { m.Unmount(); os.RemoveAll(tmp) }, nil
 	}

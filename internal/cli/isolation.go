@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/config"
 	"github.com/kiln-build/kiln/internal/isolation"
@@ -57,15 +60,57 @@ func (g *globalFlags) decideIsolation() (isolationChoice, error) {
 	return c, err
 }
 
-// requireIsolation is the gate of the commands that mount and run: it
-// refuses the modes kiln cannot run yet, naming them.
-func (g *globalFlags) requireIsolation() error {
+// requireIsolation is the gate of the commands that mount and run. A
+// plain user re-enters kiln in a user namespace: the command then ran
+// there, and the returned error carries its exit status. Modes kiln
+// cannot run yet are refused, naming them.
+func (g *globalFlags) requireIsolation(ctx context.Context) (isolation.Mode, error) {
 	c, err := g.decideIsolation()
+	if err != nil {
+		return "", err
+	}
+	if c.Enter {
+		code, err := isolation.Enter(ctx, c.Facts)
+		if err != nil {
+			return "", err
+		}
+		return "", childExit{code}
+	}
+	switch c.Mode {
+	case isolation.Root, isolation.Rootless:
+		return c.Mode, nil
+	}
+	return "", &isolation.Error{Mode: c.Mode, Unsupported: true}
+}
+
+// childExit is the exit status of kiln re-entered in a user namespace,
+// which reported its own errors.
+type childExit struct{ code int }
+
+func (c childExit) Error() string {
+	return fmt.Sprintf("kiln in the user namespace exited with code %d", c.code)
+}
+
+// storeless commands never touch the store, so they run where they start.
+var storeless = map[string]bool{"info": true, "version": true, "check": true, "graph": true, "login": true, "logout": true, "help": true, "completion": true}
+
+// enterForStore re-enters a plain user's store commands in their user
+// namespace, where the store's files have the owners they were written
+// with. Where no mode works, the command runs as it is: reading the store
+// may still work. build and run decide for themselves (requireIsolation).
+func (g *globalFlags) enterForStore(cmd *cobra.Command) error {
+	for c := cmd; c != nil; c = c.Parent() {
+		if storeless[c.Name()] || c.Name() == "build" || c.Name() == "run" {
+			return nil
+		}
+	}
+	c, err := g.decideIsolation()
+	if err != nil || !c.Enter {
+		return nil
+	}
+	code, err := isolation.Enter(cmd.Context(), c.Facts)
 	if err != nil {
 		return err
 	}
-	if c.Mode != isolation.Root {
-		return &isolation.Error{Mode: c.Mode, Unsupported: true}
-	}
-	return nil
+	return childExit{code}
 }

@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kiln-build/kiln/internal/isolation"
 )
 
 // Main runs kiln's command line and returns the process exit code: 0, 1 a
 // build failed, 2 bad usage, 130 interrupted (Ctrl-C or SIGTERM). after,
 // if set, runs once the command has returned (profiling hooks).
 func Main(stderr io.Writer, after func()) int {
+	isolation.InitChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := New().ExecuteContext(ctx)
 	interrupted := ctx.Err() != nil
@@ -21,9 +24,12 @@ func Main(stderr io.Writer, after func()) int {
 	if after != nil {
 		after()
 	}
+	var child childExit
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &child):
+		return child.code
 	case interrupted || errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "kiln: interrupted")
 		return 130

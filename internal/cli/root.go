@@ -21,6 +21,7 @@ func New() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.enterForStore(c) }
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.PersistentFlags().StringVar(&g.root, "root", "", "store directory (default /var/lib/kiln as root)")
 	cmd.PersistentFlags().StringVar(&g.isolation, "isolation", "", "how RUN is isolated: auto, root, rootless, rootless-noproc, container (default kiln.toml's isolation, else auto)")

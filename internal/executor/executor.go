@@ -70,6 +70,8 @@ type Runner struct {
 	runc    string
 	root    string // runc --root
 	bundles string
+	// Rootless: runc runs in a user namespace (snapshot.Capabilities.Rootless).
+	Rootless bool
 }
 
 // NewRunner finds runc on PATH and prepares stateDir (e.g. <store>/run).
@@ -126,6 +128,12 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 	if err != nil {
 		return err
 	}
+	var dropped []string
+	if r.Rootless {
+		if dropped, err = toRootless(spec); err != nil {
+			return err
+		}
+	}
 	st, err := recordStubs(s.Rootfs, s.UpperDir, mountDestinations(spec.Mounts))
 	if err != nil {
 		return err
@@ -134,6 +142,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 		return err
 	}
 	runErr := r.runContainer(ctx, b, s.Stdout, s.Stderr)
+	if runErr == nil && len(dropped) > 0 {
+		runErr = makeDroppedStubs(s.Rootfs, dropped)
+	}
 	if s.UpperDir != "" {
 		if err := st.clean(s.UpperDir); err != nil {
 			return errors.Join(runErr, err)

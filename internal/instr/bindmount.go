@@ -118,7 +118,7 @@ func (e *Env) writableCopy(dir string) (string, func(), error) {
 	if err := os.Mkdir(target, 0o755); err != nil {
 		return "", nil, err
 	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{dir}, Empty: e.Store.EmptyDir(), Target: target, WorkArea: work})
+	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{dir}, Empty: e.Store.EmptyDir(), Target: target, WorkArea: work, Caps: e.caps()})
 	if err != nil {
 		os.RemoveAll(work)
 		return "", nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
@@ -22,6 +23,7 @@ import (
 type Env struct {
 	Store        *store.Store
 	Runner       *executor.Runner
+	Caps         snapshot.Capabilities // the isolation mode's overlay options and marks
 	Progress     *progress.Reporter
 	Context      *buildctx.Context
 	Epoch        time.Time

@@ -14,6 +14,7 @@ import (
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/store"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
@@ -169,7 +170,9 @@ func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, erro
 	var desc layer.Descriptor
 	_, _, err := e.Store.WriteBlob(func(w io.Writer) error {
 		var err error
-		desc, err = layer.WriteDiff(ctx, w, upper, e.Layer)
+		o := e.Layer
+		o.OpaqueXattr = e.caps().OpaqueXattr()
+		desc, err = layer.WriteDiff(ctx, w, upper, o)
 		testhook.Point(testhook.Commit) // the blob is written, not yet in place
 		return err
 	})
@@ -177,6 +180,9 @@ func (e *Env) commitUpper(ctx context.Context, upper string) (*image.Layer, erro
 		return nil, fmt.Errorf("writing layer: %w", err)
 	}
 	testhook.Point(testhook.Commit)
+	if err := store.MarkLayerDir(upper, e.caps().LayerMark()); err != nil {
+		return nil, err
+	}
 	if err := e.Store.CommitLayerDir(upper, desc.DiffID); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/store"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
@@ -41,7 +42,7 @@ func (e *Env) MountImage(ctx context.Context, img *image.Image, work string) (*s
 	if err != nil {
 		return nil, err
 	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: lowers, Empty: e.Store.EmptyDir(), Target: target, WorkArea: work})
+	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: lowers, Empty: e.Store.EmptyDir(), Target: target, WorkArea: work, Caps: e.caps()})
 	if err != nil {
 		os.Remove(target)
 		return nil, err
@@ -57,11 +58,25 @@ func UnmountImage(m *snapshot.Mount) error {
 	return os.Remove(m.Root)
 }
 
+// caps are the mode's capabilities, root's when nothing chose.
+func (e *Env) caps() snapshot.Capabilities {
+	if e.Caps.XattrPrefix == "" {
+		return snapshot.RootCapabilities
+	}
+	return e.Caps
+}
+
 // EnsureLayer returns the unpacked directory of a layer, unpacking its blob
-// (and checking its DiffID) the first time.
+// (and checking its DiffID) the first time, and again when another mode
+// made the directory: its opaque marks or owners would be wrong here.
 func (e *Env) EnsureLayer(ctx context.Context, l image.Layer) (string, error) {
+	caps := e.caps()
+	replace := false
 	if e.Store.HasLayerDir(l.DiffID) {
-		return e.Store.LayerDir(l.DiffID), nil
+		if e.Store.LayerDirMark(l.DiffID) == caps.LayerMark() {
+			return e.Store.LayerDir(l.DiffID), nil
+		}
+		replace = true
 	}
 	if err := e.EnsureBlob(ctx, l); err != nil {
 		return "", err
@@ -80,7 +95,7 @@ func (e *Env) EnsureLayer(ctx context.Context, l image.Layer) (string, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", err
 	}
-	diffID, err := layer.Unpack(ctx, f, dir)
+	diffID, err := layer.UnpackWith(ctx, f, dir, layer.UnpackOptions{OpaqueXattr: caps.OpaqueXattr(), NoDevices: !caps.Mknod})
 	if err != nil {
 		return "", fmt.Errorf("unpacking layer %s: %w", l.Digest, err)
 	}
@@ -88,7 +103,14 @@ func (e *Env) EnsureLayer(ctx context.Context, l image.Layer) (string, error) {
 		return "", fmt.Errorf("layer %s: content has diff ID %s, image says %s", l.Digest, diffID, l.DiffID)
 	}
 	testhook.Point(testhook.Unpack)
-	if err := e.Store.CommitLayerDir(dir, l.DiffID); err != nil {
+	if err := store.MarkLayerDir(dir, caps.LayerMark()); err != nil {
+		return "", err
+	}
+	commit := e.Store.CommitLayerDir
+	if replace {
+		commit = e.Store.ReplaceLayerDir
+	}
+	if err := commit(dir, l.DiffID); err != nil {
 		return "", err
 	}
 	return e.Store.LayerDir(l.DiffID), nil

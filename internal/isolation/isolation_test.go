@@ -151,3 +151,20 @@ func TestParseMode(t *testing.T) {
 		t.Errorf("ParseMode(chroot) error = %v", err)
 	}
 }
+
+func TestMapArgsMapsEveryRangeBackToBack(t *testing.T) {
+	got := strings.Join(MapArgs(1000, []IDRange{{100000, 65536}, {300000, 10}}), " ")
+	if want := "0 1000 1 1 100000 65536 65537 300000 10"; got != want {
+		t.Errorf("MapArgs = %q, want %q", got, want)
+	}
+}
+
+func TestIDMapKey(t *testing.T) {
+	if k := idMapKey(hostMap, hostMap); k != "host" {
+		t.Errorf("host maps: %q", k)
+	}
+	k := idMapKey("0 1000 1\n1 100000 65536\n", "0 1000 1\n1 100000 65536\n")
+	if want := "uid 0,1000,1,1,100000,65536 gid 0,1000,1,1,100000,65536"; k != want {
+		t.Errorf("key = %q, want %q", k, want)
+	}
+}

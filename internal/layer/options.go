@@ -28,6 +28,26 @@ type Options struct {
 	// Level is the algorithm's level: 1-9 for gzip, 1-22 for zstd (mapped to
 	// klauspost's nearest level). 0 means the library default.
 	Level int
+	// OpaqueXattr marks opaque directories in the upperdir WriteDiff reads:
+	// the snapshotter's (trusted.overlay.opaque when empty).
+	OpaqueXattr string
+}
+
+// UnpackOptions say how Unpack writes overlay marks and special files.
+type UnpackOptions struct {
+	// OpaqueXattr marks opaque directories (trusted.overlay.opaque when
+	// empty; user.overlay.opaque in a user namespace).
+	OpaqueXattr string
+	// NoDevices skips block and character devices, which a user namespace
+	// cannot create (containerd does the same); whiteouts are still made.
+	NoDevices bool
+}
+
+func opaqueName(x string) string {
+	if x == "" {
+		return opaqueXattr
+	}
+	return x
 }
 
 // Descriptor describes a written layer blob.

@@ -29,7 +29,12 @@ const (
 // bytes) and writes it into dir in overlay lower-dir format, never outside
 // dir. It returns the DiffID: the digest of the whole uncompressed stream.
 func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error) {
-	return unpack(ctx, r, dir, nil)
+	return unpack(ctx, r, dir, UnpackOptions{}, nil)
+}
+
+// UnpackWith is Unpack with the snapshotter's marks and limits.
+func UnpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions) (digest.Digest, error) {
+	return unpack(ctx, r, dir, o, nil)
 }
 
 // UnpackArchive is Unpack for ADD's archives: it also returns the relative
@@ -37,11 +42,11 @@ func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error)
 // that only exist because an entry implied them.
 func UnpackArchive(ctx context.Context, r io.Reader, dir string) (map[string]bool, error) {
 	entries := map[string]bool{}
-	_, err := unpack(ctx, r, dir, func(rel string) { entries[rel] = true })
+	_, err := unpack(ctx, r, dir, UnpackOptions{}, func(rel string) { entries[rel] = true })
 	return entries, err
 }
 
-func unpack(ctx context.Context, r io.Reader, dir string, seen func(rel string)) (digest.Digest, error) {
+func unpack(ctx context.Context, r io.Reader, dir string, o UnpackOptions, seen func(rel string)) (digest.Digest, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("resolving layer directory: %w", err)
@@ -56,7 +61,7 @@ func unpack(ctx context.Context, r io.Reader, dir string, seen func(rel string))
 	defer release()
 	d := digest.SHA256.Digester()
 	tee := io.TeeReader(ur, d.Hash())
-	u := &unpacker{root: root, dirTimes: map[string]times{}}
+	u := &unpacker{root: root, dirTimes: map[string]times{}, opaque: opaqueName(o.OpaqueXattr), noDevices: o.NoDevices}
 	tr := tar.NewReader(tee)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -96,7 +101,9 @@ type times struct{ atime, mtime time.Time }
 type unpacker struct {
 	root string
 	// dirTimes are applied last, since writing children changes them.
-	dirTimes map[string]times
+	dirTimes  map[string]times
+	opaque    string // the opaque directory xattr
+	noDevices bool
 }
 
 // cleanName turns an entry name into a clean relative slash path, "" for
@@ -179,7 +186,7 @@ func (u *unpacker) whiteout(dirRel, base string) error {
 		if err != nil {
 			return err
 		}
-		if err := unix.Lsetxattr(p, opaqueXattr, []byte("y"), 0); err != nil {
+		if err := unix.Lsetxattr(p, u.opaque, []byte("y"), 0); err != nil {
 			return fmt.Errorf("marking directory opaque: %w", err)
 		}
 		return nil

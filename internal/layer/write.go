@@ -47,6 +47,7 @@ type treeWriter struct {
 	tw      *tar.Writer
 	epoch   int64 // seconds
 	overlay bool  // translate overlay whiteouts and opaque dirs
+	opaque  string
 	links   map[inode]string
 }
 
@@ -61,6 +62,7 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 		tw:      tar.NewWriter(bw),
 		epoch:   opts.epoch().Unix(),
 		overlay: overlay,
+		opaque:  opaqueName(opts.OpaqueXattr),
 		links:   map[inode]string{},
 	}
 	if err := t.walkDir(""); err != nil {
@@ -137,7 +139,7 @@ func (t *treeWriter) entry(relDir string, c child) error {
 		return t.copyFile(abs, rel, hdr.Size)
 	case tar.TypeDir:
 		if t.overlay {
-			opaque, err := getXattr(abs, opaqueXattr)
+			opaque, err := getXattr(abs, t.opaque)
 			if err != nil {
 				return fmt.Errorf("writing %s: %w", rel, err)
 			}

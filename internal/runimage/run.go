@@ -12,6 +12,8 @@ import (
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/isolation"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
@@ -22,6 +24,7 @@ type Options struct {
 	Entrypoint     []string // replaces the image's ENTRYPOINT when set
 	Network        string
 	Stdout, Stderr io.Writer
+	Isolation      isolation.Mode // "" means root
 }
 
 // Run starts the image's entrypoint and waits for it.
@@ -34,16 +37,18 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	if err != nil {
 		return err
 	}
+	caps := snapshot.CapabilitiesFor(o.Isolation)
 	runner, err := executor.NewRunner(s.RunDir())
 	if err != nil {
 		return err
 	}
+	runner.Rootless = caps.Rootless
 	work, err := s.TempDir("run")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	env := &instr.Env{Store: s}
+	env := &instr.Env{Store: s, Caps: caps}
 	m, err := env.MountImage(ctx, img, work)
 	if err != nil {
 		return err

@@ -24,12 +24,9 @@ type Options struct {
 	Empty    string // an empty directory, the bottom lower of every mount
 	Target   string // the mount point
 	WorkArea string // directory for upper and work dirs; "" for a read-only mount
+	// Caps give the overlay options; the zero value means RootCapabilities.
+	Caps Capabilities
 }
-
-// overlayFlags keep the upperdir a faithful description of the change:
-// without them a rename of a directory or a chmod leaves a redirect or
-// metacopy xattr instead of the real content (BuildKit mounts the same way).
-const overlayFlags = "redirect_dir=off,metacopy=off,index=off"
 
 // MountOverlay mounts the layers at o.Target.
 func MountOverlay(o Options) (*Mount, error) {
@@ -46,7 +43,14 @@ func MountOverlay(o Options) (*Mount, error) {
 		}
 		opts += ",upperdir=" + m.UpperDir + ",workdir=" + m.workDir
 	}
-	opts += "," + overlayFlags
+	// The options keep the upperdir a faithful description of the change:
+	// without them a rename of a directory or a chmod leaves a redirect or
+	// metacopy xattr instead of the real content (BuildKit mounts the same way).
+	ovlOpts := o.Caps.OverlayOptions
+	if ovlOpts == "" {
+		ovlOpts = RootCapabilities.OverlayOptions
+	}
+	opts += "," + ovlOpts
 	if len(opts) >= unix.Getpagesize() {
 		return nil, fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(o.Lowers))
 	}
