@@ -12,7 +12,7 @@ import (
 // localContexts loads every directory --build-context with its own
 // .dockerignore and stat cache; each gets a read-only view, made the first
 // time a step reads it and removed by the returned release.
-func localContexts(st *store.Store, caps snapshot.Capabilities, contexts map[string]string) (map[string]*instr.LocalDir, func(), error) {
+func localContexts(st *store.Store, snap snapshot.Snapshotter, contexts map[string]string) (map[string]*instr.LocalDir, func(), error) {
 	locals := map[string]*instr.LocalDir{}
 	var releases []func()
 	release := func() {
@@ -29,7 +29,7 @@ func localContexts(st *store.Store, caps snapshot.Capabilities, contexts map[str
 			release()
 			return nil, nil, err
 		}
-		view, cleanup := stageOnce(st, c, caps)
+		view, cleanup := stageOnce(st, snap, c)
 		releases = append(releases, cleanup)
 		locals[name] = &instr.LocalDir{Context: c, View: view}
 	}

@@ -29,12 +29,18 @@ const (
 // bytes) and writes it into dir in overlay lower-dir format, never outside
 // dir. It returns the DiffID: the digest of the whole uncompressed stream.
 func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error) {
-	return unpack(ctx, r, dir, UnpackOptions{}, nil)
+	return unpack(ctx, r, dir, rootXattrs, nil)
 }
 
-// UnpackWith is Unpack with the snapshotter's marks and limits.
+// UnpackOverlay is Unpack for an overlay mount whose xattrs live under
+// xattrPrefix ("trusted." or "user."): opaque directories are marked there.
+func UnpackOverlay(ctx context.Context, r io.Reader, dir, xattrPrefix string) (digest.Digest, error) {
+	return unpack(ctx, r, dir, xattrPrefix, nil)
+}
+
+// UnpackWith is UnpackOverlay with the snapshotter's limits too.
 func UnpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions) (digest.Digest, error) {
-	return unpack(ctx, r, dir, o, nil)
+	return unpackWith(ctx, r, dir, o, nil)
 }
 
 // UnpackArchive is Unpack for ADD's archives: it also returns the relative
@@ -42,11 +48,15 @@ func UnpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions) (
 // that only exist because an entry implied them.
 func UnpackArchive(ctx context.Context, r io.Reader, dir string) (map[string]bool, error) {
 	entries := map[string]bool{}
-	_, err := unpack(ctx, r, dir, UnpackOptions{}, func(rel string) { entries[rel] = true })
+	_, err := unpack(ctx, r, dir, rootXattrs, func(rel string) { entries[rel] = true })
 	return entries, err
 }
 
-func unpack(ctx context.Context, r io.Reader, dir string, o UnpackOptions, seen func(rel string)) (digest.Digest, error) {
+func unpack(ctx context.Context, r io.Reader, dir, prefix string, seen func(rel string)) (digest.Digest, error) {
+	return unpackWith(ctx, r, dir, UnpackOptions{XattrPrefix: prefix}, seen)
+}
+
+func unpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions, seen func(rel string)) (digest.Digest, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("resolving layer directory: %w", err)
@@ -61,7 +71,7 @@ func unpack(ctx context.Context, r io.Reader, dir string, o UnpackOptions, seen 
 	defer release()
 	d := digest.SHA256.Digester()
 	tee := io.TeeReader(ur, d.Hash())
-	u := &unpacker{root: root, dirTimes: map[string]times{}, opaque: opaqueName(o.OpaqueXattr), noDevices: o.NoDevices}
+	u := &unpacker{root: root, opaque: xattrPrefix(o.XattrPrefix) + opaqueXattr, noDevices: o.NoDevices, dirTimes: map[string]times{}}
 	tr := tar.NewReader(tee)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -99,11 +109,12 @@ type times struct{ atime, mtime time.Time }
 
 // unpacker writes tar entries under root.
 type unpacker struct {
-	root string
-	// dirTimes are applied last, since writing children changes them.
-	dirTimes  map[string]times
-	opaque    string // the opaque directory xattr
+	root   string
+	opaque string // the opaque dir xattr's name
+	// noDevices skips device nodes (a user namespace cannot make them).
 	noDevices bool
+	// dirTimes are applied last, since writing children changes them.
+	dirTimes map[string]times
 }
 
 // cleanName turns an entry name into a clean relative slash path, "" for

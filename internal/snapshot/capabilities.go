@@ -1,41 +1,41 @@
 package snapshot
 
-import "github.com/kiln-build/kiln/internal/isolation"
+import (
+	"context"
 
-// Capabilities say what a mode can do; the executor refuses the rest. They
-// are the one place overlay options and xattr names come from.
-type Capabilities struct {
-	// XattrPrefix is where overlayfs keeps its marks (opaque dirs):
-	// "trusted." as root on a host, "user." in a user namespace.
-	XattrPrefix string
-	// OverlayOptions are appended to every overlay mount. Both keep the
-	// upper dir a plain description of the change (no redirect or
-	// metacopy xattrs); userxattr implies that and refuses an explicit
-	// redirect_dir=off, as BuildKit finds in a user namespace.
-	OverlayOptions string
-	FreshProc      bool // RUN gets its own /proc (pid namespace)
-	Mknod          bool // device nodes can be created (unpack, RUN)
-	NetNS          bool // RUN --network=none can be honoured
-	// Rootless: runc runs in a user namespace, without cgroups or sysfs.
-	Rootless bool
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/isolation"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// rootlessOverlayOptions: userxattr keeps overlay's marks in user.* (a
+// user namespace cannot write trusted.*) and implies no redirects and no
+// metacopy, so the upper dir stays a plain description of the change; it
+// refuses an explicit redirect_dir=off (EINVAL), as BuildKit finds.
+const rootlessOverlayOptions = "userxattr,index=off"
+
+// RootlessCaps are the capabilities of kiln as root of a user namespace.
+var RootlessCaps = Capabilities{
+	Mode:           "rootless overlay",
+	XattrPrefix:    "user.",
+	OverlayOptions: rootlessOverlayOptions,
+	FreshProc:      true,
+	NetNS:          true,
+	Rootless:       true,
 }
 
-// OpaqueXattr is the xattr that marks an opaque directory.
-func (c Capabilities) OpaqueXattr() string { return c.XattrPrefix + "overlay.opaque" }
-
-// CapabilitiesFor returns what mode m can do.
+// CapabilitiesFor returns what isolation mode m can do.
 func CapabilitiesFor(m isolation.Mode) Capabilities {
-	switch m {
-	case isolation.Rootless, isolation.RootlessNoProc:
-		return Capabilities{XattrPrefix: "user.", OverlayOptions: "userxattr,index=off",
-			FreshProc: m == isolation.Rootless, NetNS: true, Rootless: true}
+	if m == isolation.Rootless {
+		return RootlessCaps
 	}
-	return RootCapabilities
+	return RootCaps
 }
 
-// RootCapabilities are the root mode's, the default where nothing chose.
-var RootCapabilities = Capabilities{XattrPrefix: "trusted.", OverlayOptions: "redirect_dir=off,metacopy=off,index=off",
-	FreshProc: true, Mknod: true, NetNS: true}
+// NewOverlayFor is NewOverlay for the isolation mode m.
+func NewOverlayFor(m isolation.Mode, st *store.Store, fetch func(ctx context.Context, l image.Layer) error) *Overlay {
+	return newOverlay(st, fetch, CapabilitiesFor(m))
+}
 
 // LayerMark is what an unpacked layer directory records of the mode that
 // made it: the xattr namespace of its opaque marks and the id mapping of
