@@ -2,10 +2,8 @@ package build
 
 import (
 	"context"
-	"path/filepath"
-
-	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -115,9 +113,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
-	src, err := os.ReadFile(bctx.Dockerfile)
+	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
 	if err != nil {
-		return nil, fmt.Errorf("reading Dockerfile: %w", err)
+		return nil, err
 	}
 	return dockerfile.Parse(bctx.DockerfileName, src)
 }
