@@ -132,6 +132,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 	if err != nil {
 		return err
 	}
+	if !r.caps.FreshProc {
+		bindProc(spec)
+	}
 	var dropped []string
 	if r.caps.Rootless {
 		if dropped, err = toRootless(spec); err != nil {
@@ -185,9 +188,6 @@ func validate(s *Spec) error {
 // refuse names what s needs and the mode cannot give, instead of running
 // the step without it.
 func (r *Runner) refuse(s Spec) error {
-	if !r.caps.FreshProc {
-		return fmt.Errorf("RUN needs its own /proc, which the %s mode cannot give it: not supported yet", r.caps.Mode)
-	}
 	if s.Network == NetworkNone && !r.caps.NetNS {
 		return fmt.Errorf("RUN --network=none needs a network namespace, which the %s mode cannot make: not supported yet", r.caps.Mode)
 	}

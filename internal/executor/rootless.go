@@ -104,3 +104,36 @@ func makeDroppedStubs(rootfs string, dests []string) error {
 	}
 	return nil
 }
+
+// bindProc gives RUN the builder's own /proc where a fresh one cannot be
+// mounted (a container's masked /proc): BuildKit's
+// --oci-worker-no-process-sandbox. RUN then shares kiln's pid namespace and
+// sees its processes; the /proc paths Docker masks are the container's
+// business, so they are not masked again (a bind keeps the masks under it).
+func bindProc(spec *specs.Spec) {
+	var ns []specs.LinuxNamespace
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type != specs.PIDNamespace {
+			ns = append(ns, n)
+		}
+	}
+	spec.Linux.Namespaces = ns
+	for i, m := range spec.Mounts {
+		if m.Destination == "/proc" {
+			spec.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}}
+		}
+	}
+	notProc := func(p string) bool { return p != "/proc" && !strings.HasPrefix(p, "/proc/") }
+	spec.Linux.MaskedPaths = filterPaths(spec.Linux.MaskedPaths, notProc)
+	spec.Linux.ReadonlyPaths = filterPaths(spec.Linux.ReadonlyPaths, notProc)
+}
+
+func filterPaths(ps []string, keep func(string) bool) []string {
+	var out []string
+	for _, p := range ps {
+		if keep(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

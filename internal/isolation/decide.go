@@ -41,12 +41,16 @@ func Decide(want Mode, f Facts) (Decision, error) {
 			return Decision{}, &Error{Mode: Root, Reasons: p}
 		}
 		return Decision{Mode: Root, Why: []string{"--isolation=root", rootWhy(f)}}, nil
-	case Rootless:
-		if p := append(rootlessProblems(f), fsProblems(f)...); len(p) > 0 {
-			return Decision{}, &Error{Mode: Rootless, Reasons: p}
+	case Rootless, RootlessNoProc:
+		p := append(rootlessProblems(f), fsProblems(f)...)
+		if want == Rootless && f.ProcMasked {
+			p = append(p, "/proc is masked (a container's default), so RUN cannot get a fresh /proc: use --isolation=rootless-noproc")
 		}
-		return Decision{Mode: Rootless, Enter: needsEntry(f), Why: append([]string{"--isolation=rootless"}, rootlessWhy(f)...)}, nil
-	case RootlessNoProc, Container:
+		if len(p) > 0 {
+			return Decision{}, &Error{Mode: want, Reasons: p}
+		}
+		return Decision{Mode: want, Enter: needsEntry(f), Why: append([]string{"--isolation=" + string(want)}, rootlessWhy(f)...)}, nil
+	case Container:
 		return Decision{}, &Error{Mode: want, Unsupported: true}
 	case Auto, "":
 		return decideAuto(f)
@@ -65,7 +69,13 @@ func decideAuto(f Facts) (Decision, error) {
 	rlP := append(rootlessProblems(f), fsProblems(f)...)
 	if len(rlP) == 0 {
 		why := []string{"auto: not root: " + strings.Join(rootP, "; ")}
-		return Decision{Mode: Rootless, Enter: needsEntry(f), Why: append(why, rootlessWhy(f)...)}, nil
+		mode := Rootless
+		if f.ProcMasked {
+			// The masks are locked into every namespace kiln makes.
+			mode = RootlessNoProc
+			why = append(why, "/proc is masked: RUN binds kiln's /proc, without PID isolation")
+		}
+		return Decision{Mode: mode, Enter: needsEntry(f), Why: append(why, rootlessWhy(f)...)}, nil
 	}
 	return Decision{}, &Error{Mode: Auto, Reasons: []string{
 		"root: " + strings.Join(rootP, ", "),

@@ -32,6 +32,10 @@ type Facts struct {
 	// its ranges in /etc/subuid and /etc/subgid.
 	User             string
 	SubUIDs, SubGIDs []IDRange
+	// ProcMasked: something is mounted over part of /proc (a container's
+	// masked paths), so the kernel refuses a fresh proc mount in a new
+	// pid namespace.
+	ProcMasked bool
 	// Store is the store directory and StoreFS its filesystem type.
 	Store   string
 	StoreFS FSType
@@ -106,4 +110,22 @@ func Total(rs []IDRange) uint64 {
 		n += uint64(r.Count)
 	}
 	return n
+}
+
+// procMasked reports a mount below /proc other than binfmt_misc in a
+// mountinfo: a container's masks (/proc/kcore bound to /dev/null, a
+// read-only /proc/sys) make /proc not fully visible.
+func procMasked(mountinfo string) bool {
+	sc := bufio.NewScanner(strings.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 1 {
+			continue
+		}
+		if strings.HasPrefix(f[4], "/proc/") && g[0] != "binfmt_misc" {
+			return true
+		}
+	}
+	return false
 }

@@ -116,7 +116,10 @@ func TestDecide(t *testing.T) {
 		{"rootless with the store on overlayfs", Rootless, with(plainUser(), func(f *Facts) { f.StoreFS = FSOverlay }), "", false, "emptyDir"},
 		{"rootless in a userns without CAP_SYS_ADMIN", Rootless, Facts{EUID: 0, UserNS: true, Seccomp: 2, StoreFS: FSExt4}, "", false, "seccomp filter is active"},
 		{"rootless as root on a host", Rootless, hostRoot(), "", false, "use --isolation=root"},
-		{"rootless-noproc", RootlessNoProc, plainUser(), "", false, "--isolation=rootless-noproc is not supported yet"},
+		{"rootless-noproc as a plain user", RootlessNoProc, plainUser(), RootlessNoProc, true, ""},
+		{"auto as root in a user namespace with a masked /proc", Auto, with(hostRoot(), func(f *Facts) { f.UserNS, f.ProcMasked = true, true }), RootlessNoProc, false, ""},
+		{"rootless with a masked /proc", Rootless, with(hostRoot(), func(f *Facts) { f.UserNS, f.ProcMasked = true, true }), "", false, "use --isolation=rootless-noproc"},
+		{"rootless-noproc without ranges", RootlessNoProc, with(plainUser(), func(f *Facts) { f.SubGIDs = nil }), "", false, "/etc/subgid"},
 		{"container", Container, hostRoot(), "", false, "--isolation=container is not supported yet"},
 	}
 	for _, tt := range tests {
@@ -166,5 +169,17 @@ func TestIDMapKey(t *testing.T) {
 	k := idMapKey("0 1000 1\n1 100000 65536\n", "0 1000 1\n1 100000 65536\n")
 	if want := "uid 0,1000,1,1,100000,65536 gid 0,1000,1,1,100000,65536"; k != want {
 		t.Errorf("key = %q, want %q", k, want)
+	}
+}
+
+func TestProcMasked(t *testing.T) {
+	host := "22 1 0:21 / /proc rw,nosuid shared:5 - proc proc rw\n" +
+		"40 22 0:35 / /proc/sys/fs/binfmt_misc rw,relatime shared:20 - binfmt_misc binfmt_misc rw\n"
+	if procMasked(host) {
+		t.Error("a host's /proc with binfmt_misc counts as masked")
+	}
+	docker := host + "512 22 0:5 /null /proc/kcore rw,nosuid - devtmpfs udev rw,size=4k\n"
+	if !procMasked(docker) {
+		t.Error("/proc/kcore bound over is not seen as masked")
 	}
 }

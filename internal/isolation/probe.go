@@ -41,6 +41,9 @@ func (s system) probe(store string) (Facts, error) {
 	if data, err := s.readFile("/proc/self/uid_map"); err == nil {
 		f.UserNS = !isIdentityMap(string(data))
 	}
+	if data, err := s.readFile("/proc/self/mountinfo"); err == nil {
+		f.ProcMasked = procMasked(string(data))
+	}
 	f.AppArmorRestrictsUserNS = s.sysctl("kernel/apparmor_restrict_unprivileged_userns") == "1"
 	f.UserNSDisabled = s.sysctl("user/max_user_namespaces") == "0" || s.sysctl("kernel/unprivileged_userns_clone") == "0"
 	f.NewUIDMap, _ = s.lookPath("newuidmap")

@@ -24,10 +24,21 @@ var RootlessCaps = Capabilities{
 	Rootless:       true,
 }
 
+// RootlessNoProcCaps are RootlessCaps where /proc cannot be mounted (a
+// container's masked /proc): RUN binds kiln's /proc, without PID isolation.
+var RootlessNoProcCaps = func() Capabilities {
+	c := RootlessCaps
+	c.Mode, c.FreshProc = "rootless-noproc overlay", false
+	return c
+}()
+
 // CapabilitiesFor returns what isolation mode m can do.
 func CapabilitiesFor(m isolation.Mode) Capabilities {
-	if m == isolation.Rootless {
+	switch m {
+	case isolation.Rootless:
 		return RootlessCaps
+	case isolation.RootlessNoProc:
+		return RootlessNoProcCaps
 	}
 	return RootCaps
 }
