@@ -159,3 +159,48 @@ func assertSameArchive(t *testing.T, root, user *harness.Archive) {
 		t.Logf("%s: %d nondeterministic Go files differ (under %v)", ri.Platform, len(skipped), goNondeterministic)
 	}
 }
+
+// rootlessPID records the pid RUN's shell has: 1 in a pid namespace of its
+// own, kiln's namespace's otherwise.
+const rootlessPID = `FROM busybox:test
+RUN echo $$ > /pid && mkdir -p /made && chown 7:8 /made
+`
+
+// TestRootlessNoProc: --isolation=rootless-noproc runs RUN without a pid
+// namespace (it binds kiln's /proc), rootless with one; the rest of the
+// image is root mode's.
+func TestRootlessNoProc(t *testing.T) {
+	if os.Getenv(rootlessEnv) == "" {
+		t.Skip(rootlessEnv + "=1 runs the rootless suite")
+	}
+	requireSuite(t)
+	rootStore := harness.NewStore(t, harness.Busybox)
+	u := harness.NewUser(t)
+	u.AddBases(t, harness.Busybox)
+	ctx := u.Own(t, "ctx-pid")
+	r, rootTar := rootStore.Build(t, buildSpec{Dockerfile: rootlessPID, Context: t.TempDir()})
+	if r.Code != 0 {
+		t.Fatalf("root build failed:\n%s", r)
+	}
+	rootFiles := harness.ReadImage(t, rootTar).Files(t)
+	for mode, wantPID1 := range map[string]bool{"rootless": true, "rootless-noproc": false} {
+		r, tar := u.Build(t, mode, buildSpec{Dockerfile: rootlessPID, Context: ctx, Args: []string{"--no-cache", "--isolation", mode}})
+		if r.Code != 0 {
+			t.Fatalf("%s build failed:\n%s", mode, r)
+		}
+		img := harness.ReadImage(t, tar)
+		files := img.Files(t)
+		pid := strings.TrimSpace(string(img.LayerEntries(t)["/pid"].Data))
+		if (pid == "1") != wantPID1 {
+			t.Errorf("%s: RUN's shell has pid %s; pid 1 expected: %v", mode, pid, wantPID1)
+		}
+		for p, f := range rootFiles {
+			if p != "/pid" && !reflect.DeepEqual(files[p], f) {
+				t.Errorf("%s: %s = %s, root mode has %s", mode, p, files[p], f)
+			}
+		}
+		if len(files) != len(rootFiles) {
+			t.Errorf("%s: %d files, root mode %d", mode, len(files), len(rootFiles))
+		}
+	}
+}
