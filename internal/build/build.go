@@ -34,9 +34,11 @@ import (
 // Result is what a build made.
 type Result struct {
 	Descriptor ocispec.Descriptor // the image manifest (one platform) or index (several) in the store
-	// Attested is the result as an image output carries it: an index with
-	// every attestation asked for (Descriptor when there is none).
-	Attested ocispec.Descriptor
+	// Bare is the image without attestations; Attested is the result as an
+	// unnamed image output carries it: an index with every attestation
+	// asked for (Bare when there is none). --verify-reproducible compares
+	// both.
+	Bare, Attested ocispec.Descriptor
 	Image    *image.Image   // the first platform's image
 	Images   []*image.Image // one per platform, in --platform order
 }

@@ -107,7 +107,7 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		}
 	}
 	summarize(env, o.Tags, b)
-	return &Result{Descriptor: b.desc, Attested: full, Image: images[0], Images: images}, nil
+	return &Result{Descriptor: b.desc, Bare: bare, Attested: full, Image: images[0], Images: images}, nil
 }
 
 // attestResult makes each platform's statements and the attested view of
