@@ -39,8 +39,8 @@ type Result struct {
 	// asked for (Bare when there is none). --verify-reproducible compares
 	// both.
 	Bare, Attested ocispec.Descriptor
-	Image    *image.Image   // the first platform's image
-	Images   []*image.Image // one per platform, in --platform order
+	Image          *image.Image   // the first platform's image
+	Images         []*image.Image // one per platform, in --platform order
 }
 
 // Run performs the build.
