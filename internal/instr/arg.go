@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // dispatchArg declares stage ARGs. A value comes from --build-arg first,
@@ -14,18 +16,11 @@ func dispatchArg(e *Env, s *State, c *instructions.ArgCommand, epoch time.Time) 
 	expand := s.expander()
 	var parts []string
 	for _, a := range c.Args {
-		value, set := e.BuildArgs[a.Key]
-		if !set && a.Value == nil {
-			value, set = s.Globals[a.Key]
+		value, set, err := scope.ArgValue(a, e.BuildArgs, s.Globals, expand)
+		if err != nil {
+			return err
 		}
-		if !set && a.Value != nil {
-			v, err := expand(*a.Value)
-			if err != nil {
-				return err
-			}
-			value, set = v, true
-		}
-		s.setArg(a.Key, value)
+		s.Args.Set(a.Key, value)
 		if set {
 			parts = append(parts, a.Key+"="+value)
 		} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-build/kiln/internal/emulate"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/scope"
 	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
@@ -81,7 +82,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 
 // runHistory is BuildKit's created_by text: declared build args, counted,
 // before the command ("|2 A=1 B=2 /bin/sh -c make").
-func runHistory(args []string, buildArgs []KV) string {
+func runHistory(args []string, buildArgs scope.Args) string {
 	if len(buildArgs) == 0 {
 		return strings.Join(args, " ")
 	}

@@ -122,7 +122,11 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	if err := runOnbuild(ctx, o, st, s); err != nil {
 		return nil, "", err
 	}
-	for i, cmd := range st.Commands {
+	cmds, err := o.Plan.Instructions(st)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, cmd := range cmds {
 		s.Step = i + 2
 		if err := Dispatch(ctx, o.Env, s, cmd); err != nil {
 			return nil, "", locate(st, cmd, err)

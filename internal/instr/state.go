@@ -15,6 +15,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // State is a stage while it is being built.
@@ -22,7 +23,7 @@ type State struct {
 	Stage    string // stage name or index, for progress and errors
 	Img      *image.Image
 	Key      digest.Digest // cache key of the filesystem so far
-	Args     []KV          // ARGs declared in this stage, in order, with their values
+	Args     scope.Args    // ARGs declared in this stage, in order, with their values
 	Platform string        // os/arch[/variant], part of every key
 	Arch     string        // architecture the stage's RUN steps execute as
 	Step     int           // 1-based position of the instruction being run
@@ -37,37 +38,12 @@ type State struct {
 	From func(ctx context.Context, name string) (*Named, error)
 }
 
-// KV is one declared build argument.
-type KV struct {
-	Key, Value string
-}
+// ExpandEnv is the environment used to expand $VARs in an instruction
+// (scope.Args.ExpandEnv).
+func (s *State) ExpandEnv() []string { return s.Args.ExpandEnv(s.Img.Env()) }
 
-// ExpandEnv is the environment used to expand $VARs in an instruction: the
-// stage's ARGs overridden by the image's ENV, as in BuildKit.
-func (s *State) ExpandEnv() []string {
-	env := make([]string, 0, len(s.Args)+len(s.Img.Env()))
-	for _, a := range s.Args {
-		env = append(env, a.Key+"="+a.Value)
-	}
-	return append(env, s.Img.Env()...)
-}
-
-// RunEnv is the environment of a RUN process: the image's ENV plus the ARGs
-// (ENV wins for a name that is both).
-func (s *State) RunEnv() []string {
-	env := append([]string(nil), s.Img.Env()...)
-	have := map[string]bool{}
-	for _, e := range env {
-		k, _, _ := strings.Cut(e, "=")
-		have[k] = true
-	}
-	for _, a := range s.Args {
-		if !have[a.Key] {
-			env = append(env, a.Key+"="+a.Value)
-		}
-	}
-	return env
-}
+// RunEnv is the environment of a RUN process (scope.Args.RunEnv).
+func (s *State) RunEnv() []string { return s.Args.RunEnv(s.Img.Env()) }
 
 // expander returns the word expander for the instruction's Expand method.
 func (s *State) expander() instructions.SingleWordExpander {
@@ -77,17 +53,6 @@ func (s *State) expander() instructions.SingleWordExpander {
 		out, _, err := lex.ProcessWord(word, env)
 		return out, err
 	}
-}
-
-// setArg declares or redeclares a stage ARG.
-func (s *State) setArg(key, value string) {
-	for i := range s.Args {
-		if s.Args[i].Key == key {
-			s.Args[i].Value = value
-			return
-		}
-	}
-	s.Args = append(s.Args, KV{Key: key, Value: value})
 }
 
 // WorkDir is the current working directory, "/" when unset.

@@ -1,9 +1,11 @@
 package plan
 
 import (
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // lexEnv adapts KEY=VALUE pairs (later wins) to BuildKit's shell.EnvGetter.
@@ -11,17 +13,10 @@ func lexEnv(env []string) shell.EnvGetter {
 	return shell.EnvsFromSlice(env)
 }
 
-// Expand expands $VAR and ${VAR...} in word with env (KEY=VALUE, later
-// wins), processing quotes and escapes as a Dockerfile word, with BuildKit's
-// shell lexer.
-func Expand(word string, escape rune, env []string) (string, error) {
-	res, _, err := lex(escape).ProcessWord(word, lexEnv(env))
-	return res, err
-}
-
-// Expand expands word in env with the Dockerfile's escape character.
+// Expand expands word in env with the Dockerfile's escape character
+// (scope.Expand).
 func (p *Plan) Expand(word string, env []string) (string, error) {
-	return Expand(word, p.Escape, env)
+	return scope.Expand(word, p.Escape, env)
 }
 
 // ExpandCommand expands the variables of cmd in place with env, the stage's

@@ -6,28 +6,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
-func TestExpand(t *testing.T) {
-	env := []string{"A=1", "B=two words", "A=3"}
-	tests := []struct {
-		word   string
-		escape rune
-		want   string
-	}{
-		{"$A", '\\', "3"},
-		{"${B}-x", '\\', "two words-x"},
-		{"${UNSET:-def}", '\\', "def"},
-		{`\$A`, '\\', "$A"},
-		{"`$A", '`', "$A"},
-		{`"q $A"`, '\\', "q 3"},
-	}
-	for _, tt := range tests {
-		got, err := Expand(tt.word, tt.escape, env)
-		if err != nil || got != tt.want {
-			t.Errorf("Expand(%q) = %q, %v; want %q", tt.word, got, err, tt.want)
-		}
-	}
-}
-
 func TestExpandCommand(t *testing.T) {
 	src := "FROM alpine\nARG DIR\nWORKDIR $DIR/sub\nCOPY --chown=$U:$U a $DIR/\nENV PATH=$DIR/bin:$PATH\nRUN echo $DIR\nUSER ${U:?user required}\n"
 	p := mustPlan(t, src, opts("", nil))
@@ -105,5 +83,31 @@ func TestEscapeDirective(t *testing.T) {
 	}
 	if loc := p.Stages[0].Location; loc.Line != 3 {
 		t.Errorf("FROM line %d", loc.Line)
+	}
+}
+
+// A solve expands fresh copies: the plan's commands stay as parsed, and a
+// second solve of the same plan expands the unexpanded text again.
+func TestInstructionsAreFreshCopies(t *testing.T) {
+	p := mustPlan(t, "FROM alpine\nWORKDIR $DIR/sub\nRUN echo $DIR\n", opts("", nil))
+	for _, dir := range []string{"/a", "/b"} {
+		cmds, err := p.Instructions(p.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmds {
+			if err := p.ExpandCommand(c, []string{"DIR=" + dir}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := cmds[0].(*instructions.WorkdirCommand).Path; got != dir+"/sub" {
+			t.Errorf("solve with DIR=%s: WORKDIR %q", dir, got)
+		}
+	}
+	if got := p.Target.Commands[0].(*instructions.WorkdirCommand).Path; got != "$DIR/sub" {
+		t.Errorf("the plan's WORKDIR became %q: a solve changed the plan", got)
+	}
+	if got := p.Target.Commands[1].(*instructions.RunCommand).CmdLine; got[0] != "echo $DIR" {
+		t.Errorf("the plan's RUN became %q", got)
 	}
 }
