@@ -29,7 +29,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 			return err
 		}
 	}
-	args := s.shellForm(cmdLine)
+	args := s.ShellForm(cmdLine)
 	network := e.Network
 	// GetNetwork says "default" when RUN has no --network flag: only a
 	// real flag overrides the build's --network.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/plan"
@@ -110,8 +111,9 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 		return nil, "", err
 	}
 	s := &State{
-		Stage: stageLabel(st), Img: img, Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
-		Steps: len(st.Commands) + 1, Escape: o.Plan.Escape, File: o.Plan.File, Globals: st.Args,
+		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Env.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Env.Epoch},
+		Stage: stageLabel(st), Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
+		Steps: len(st.Commands) + 1, File: o.Plan.File,
 		From: func(ctx context.Context, name string) (*Named, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
 		},

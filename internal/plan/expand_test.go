@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/kiln-build/kiln/internal/convert"
 )
 
 func TestExpandCommand(t *testing.T) {
@@ -12,7 +14,7 @@ func TestExpandCommand(t *testing.T) {
 	env := []string{"PATH=/bin", "DIR=/app", "U=app"}
 	cmds := p.Target.Commands
 	for _, c := range cmds {
-		if err := p.ExpandCommand(c, env); err != nil {
+		if err := convert.Expand(p.File, p.Escape, c, env); err != nil {
 			t.Fatalf("%s: %v", c.Name(), err)
 		}
 	}
@@ -37,7 +39,7 @@ func TestExpandCommand(t *testing.T) {
 
 func TestExpandCommandError(t *testing.T) {
 	p := mustPlan(t, "FROM alpine\n\nUSER ${U:?user required}\n", opts("", nil))
-	err := p.ExpandCommand(p.Target.Commands[0], nil)
+	err := convert.Expand(p.File, p.Escape, p.Target.Commands[0], nil)
 	if err == nil || err.Error()[:13] != "Dockerfile:3:" {
 		t.Fatalf("want error at Dockerfile:3, got %v", err)
 	}
@@ -53,7 +55,7 @@ func TestPlansHaveOwnCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p1.ExpandCommand(p1.Target.Commands[0], []string{"TARGETARCH=arm64"}); err != nil {
+	if err := convert.Expand(p1.File, p1.Escape, p1.Target.Commands[0], []string{"TARGETARCH=arm64"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := p2.Target.Commands[0].(*instructions.WorkdirCommand).Path; got != "/$TARGETARCH" {
@@ -70,7 +72,7 @@ func TestEscapeDirective(t *testing.T) {
 	}
 	cmds := p.Stages[0].Commands
 	for _, c := range cmds {
-		if err := p.ExpandCommand(c, nil); err != nil {
+		if err := convert.Expand(p.File, p.Escape, c, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +98,7 @@ func TestInstructionsAreFreshCopies(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range cmds {
-			if err := p.ExpandCommand(c, []string{"DIR=" + dir}); err != nil {
+			if err := convert.Expand(p.File, p.Escape, c, []string{"DIR=" + dir}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -146,7 +146,7 @@ func (p *Plan) errorAt(loc Location, format string, args ...any) error {
 }
 
 // Instructions returns fresh copies of a stage's commands, parsed again, for
-// a solve to expand (ExpandCommand changes a command in place): the plan
+// a solve to expand (convert.Expand changes a command in place): the plan
 // stays as planned, and every solve of it gets its own.
 func (p *Plan) Instructions(st *Stage) ([]instructions.Command, error) {
 	stages, _, err := p.df.Reparse()

@@ -1,0 +1,37 @@
+package convert
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestArg(t *testing.T) {
+	s := newState()
+	s.Globals = map[string]string{"G": "global", "TARGETARCH": "arm64"}
+	s.BuildArgs = map[string]string{"B": "given"}
+	convert(t, s, "ARG G\nARG TARGETARCH\nARG B=default\nARG D=${G}-d\nARG UNSET\nENV D=env\nARG E=$D\n")
+	got := map[string]string{}
+	for _, kv := range s.Args {
+		got[kv.Key] = kv.Value
+	}
+	want := map[string]string{"G": "global", "TARGETARCH": "arm64", "B": "given", "D": "global-d", "UNSET": "", "E": "env"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("ARG %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if got := lastHistory(t, s); got != "ARG E=env" {
+		t.Errorf("history %q", got)
+	}
+	if got := s.Img.Config.Config.Env; strings.Contains(strings.Join(got, " "), "G=") {
+		t.Errorf("an ARG reached the image's env: %q", got)
+	}
+	// RUN sees the ARGs, ENV winning.
+	run := strings.Join(s.RunEnv(), " ")
+	if !strings.Contains(run, "D=env") || !strings.Contains(run, "B=given") || strings.Contains(run, "D=global-d") {
+		t.Errorf("RUN env %q", run)
+	}
+	if err := tryConvert(t, newState(), "ARG X=${NOPE:?must be set}\n"); err == nil {
+		t.Error("a failing default was accepted")
+	}
+}

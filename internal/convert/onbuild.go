@@ -1,0 +1,12 @@
+package convert
+
+import (
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// onbuild is ONBUILD: a trigger kept in the config for images built FROM
+// this one.
+func onbuild(s *State, c *instructions.OnbuildCommand) {
+	s.Img.Config.Config.OnBuild = append(s.Img.Config.Config.OnBuild, c.Expression)
+	s.Img.AddHistory("ONBUILD "+c.Expression, s.Epoch)
+}
