@@ -25,7 +25,7 @@ func arg(s *State, c *instructions.ArgCommand) error {
 		if err != nil {
 			return err
 		}
-		s.Args.Set(a.Key, value)
+		s.Args.Set(a.Key, value, !set)
 		if set {
 			parts = append(parts, a.Key+"="+value)
 		} else {

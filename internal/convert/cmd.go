@@ -10,8 +10,8 @@ import (
 func cmdInstr(s *State, c *instructions.CmdCommand) {
 	args := s.ShellForm(c.ShellDependantCmdLine)
 	s.Img.Config.Config.Cmd = args
-	//lint:ignore SA1019 legacy Docker field: a base image may have set it, and kiln clears it
-	s.Img.Config.Config.ArgsEscaped = false
+	//lint:ignore SA1019 BuildKit sets the deprecated field on every CMD (Docker's image spec).
+	s.Img.Config.Config.ArgsEscaped = true
 	s.cmdSet = true
 	s.Img.AddHistory(fmt.Sprintf("CMD %q", args), s.Epoch)
 }

@@ -13,6 +13,10 @@ func TestCmd(t *testing.T) {
 	if got := lastHistory(t, s); got != `CMD ["/bin/sh" "-c" "echo $HOME"]` {
 		t.Errorf("history %q", got)
 	}
+	//lint:ignore SA1019 BuildKit sets it on every CMD
+	if !s.Img.Config.Config.ArgsEscaped {
+		t.Error("ArgsEscaped not set, as BuildKit sets it on CMD")
+	}
 	s = convert(t, newState(), "SHELL [\"/bin/bash\", \"-eo\", \"pipefail\", \"-c\"]\nCMD make\nCMD [\"run\", \"x\"]\n")
 	if got := s.Img.Config.Config.Cmd; !slices.Equal(got, []string{"run", "x"}) {
 		t.Errorf("exec-form CMD %q", got)

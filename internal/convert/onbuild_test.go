@@ -10,7 +10,7 @@ func TestOnbuild(t *testing.T) {
 	if got := s.Img.Config.Config.OnBuild; !slices.Equal(got, []string{"RUN make $TARGET", "COPY . /src"}) {
 		t.Errorf("triggers %q (kept unexpanded for the image built on this one)", got)
 	}
-	if got := lastHistory(t, s); got != "ONBUILD COPY . /src" {
-		t.Errorf("history %q", got)
+	if h := s.Img.Config.History; len(h) != 0 {
+		t.Errorf("ONBUILD added history %+v; BuildKit adds none", h)
 	}
 }

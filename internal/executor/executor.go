@@ -132,7 +132,7 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 	if err != nil {
 		return err
 	}
-	st, err := recordStubs(s.Rootfs, s.UpperDir, mountDestinations(spec.Mounts))
+	st, err := recordStubs(s.Rootfs, s.UpperDir, stubDestinations(s))
 	if err != nil {
 		return err
 	}

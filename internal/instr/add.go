@@ -68,7 +68,7 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 			Inputs: []cachekey.Input{{Name: input, Digest: src.Digest}},
 		},
 		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
-		history: fileOpHistory("ADD", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
+		history: fileOpHistory("ADD", c.SourcesAndDest, false, c.Chown, c.Chmod) + " # buildkit",
 		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			root, err := src.Root(ctx)
 			if err != nil {

@@ -54,7 +54,7 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 			Inputs:  []cachekey.Input{{Name: "sources", Digest: src.Digest}},
 		},
 		name:    "COPY " + copyDisplay(c),
-		history: fileOpHistory("COPY", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
+		history: fileOpHistory("COPY", c.SourcesAndDest, c.Parents, c.Chown, c.Chmod) + " # buildkit",
 		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			root, err := src.Root(ctx)
 			if err != nil {
@@ -207,19 +207,27 @@ func copyDisplay(c *instructions.CopyCommand) string {
 	return strings.Join(append(append(parts, c.SourcePaths...), c.DestPath), " ")
 }
 
-// fileOpHistory is BuildKit's created_by for COPY and ADD.
-func fileOpHistory(op, chown, chmod string, srcs []string, dest string) string {
+// fileOpHistory is BuildKit's created_by for COPY and ADD: the flags it
+// records, the sources, the heredocs as <<NAME, and the destination as the
+// Dockerfile wrote it (expanded, not resolved against WORKDIR).
+func fileOpHistory(op string, c instructions.SourcesAndDest, parents bool, chown, chmod string) string {
 	msg := op
+	if parents {
+		msg += " --parents"
+	}
 	if chown != "" {
 		msg += " --chown=" + chown
 	}
 	if chmod != "" {
 		msg += " --chmod=" + chmod
 	}
-	for _, src := range srcs {
+	for _, src := range c.SourcePaths {
 		msg += " " + src
 	}
-	return msg + " " + dest
+	for _, sc := range c.SourceContents {
+		msg += " <<" + sc.Path
+	}
+	return msg + " " + c.DestPath
 }
 
 // inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes

@@ -14,9 +14,12 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// KV is one variable.
+// KV is one variable. Unset is a stage ARG declared with no default and
+// given no value: as in BuildKit it is written in RUN's history (FOO=) but
+// is neither in RUN's environment nor set for $FOO expansion.
 type KV struct {
 	Key, Value string
+	Unset      bool
 }
 
 // Predefined returns the platform ARGs BuildKit defines for every build
@@ -28,17 +31,17 @@ func Predefined(build, target ocispec.Platform, targetStage string, buildArgs ma
 		targetStage = "default"
 	}
 	kvs := []KV{
-		{"BUILDPLATFORM", platforms.Format(build)},
-		{"BUILDOS", build.OS},
-		{"BUILDOSVERSION", build.OSVersion},
-		{"BUILDARCH", build.Architecture},
-		{"BUILDVARIANT", build.Variant},
-		{"TARGETPLATFORM", platforms.FormatAll(target)},
-		{"TARGETOS", target.OS},
-		{"TARGETOSVERSION", target.OSVersion},
-		{"TARGETARCH", target.Architecture},
-		{"TARGETVARIANT", target.Variant},
-		{"TARGETSTAGE", targetStage},
+		{Key: "BUILDPLATFORM", Value: platforms.Format(build)},
+		{Key: "BUILDOS", Value: build.OS},
+		{Key: "BUILDOSVERSION", Value: build.OSVersion},
+		{Key: "BUILDARCH", Value: build.Architecture},
+		{Key: "BUILDVARIANT", Value: build.Variant},
+		{Key: "TARGETPLATFORM", Value: platforms.FormatAll(target)},
+		{Key: "TARGETOS", Value: target.OS},
+		{Key: "TARGETOSVERSION", Value: target.OSVersion},
+		{Key: "TARGETARCH", Value: target.Architecture},
+		{Key: "TARGETVARIANT", Value: target.Variant},
+		{Key: "TARGETSTAGE", Value: targetStage},
 	}
 	for i, kv := range kvs {
 		if v, ok := buildArgs[kv.Key]; ok {
@@ -65,7 +68,7 @@ func Globals(predefined []KV, metaArgs []instructions.ArgCommand, escape rune, b
 				ok = true
 			}
 			if ok {
-				env = append(env, KV{kv.Key, v})
+				env = append(env, KV{Key: kv.Key, Value: v})
 			}
 		}
 	}
@@ -91,22 +94,29 @@ func ArgValue(kv instructions.KeyValuePairOptional, buildArgs, globals map[strin
 // Args are the ARGs a stage declared, in order, with their values.
 type Args []KV
 
-// Set declares or redeclares a stage ARG.
-func (a *Args) Set(key, value string) {
+// Set declares or redeclares a stage ARG; unset says it got no value (see
+// KV.Unset): redeclared so, it keeps the value it had.
+func (a *Args) Set(key, value string, unset bool) {
 	for i := range *a {
 		if (*a)[i].Key == key {
-			(*a)[i].Value = value
+			if !unset {
+				(*a)[i].Value, (*a)[i].Unset = value, false
+			}
 			return
 		}
 	}
-	*a = append(*a, KV{key, value})
+	*a = append(*a, KV{Key: key, Value: value, Unset: unset})
 }
 
 // ExpandEnv is the environment that expands $VARs in a stage's
 // instruction: its ARGs overridden by the image's ENV, as in BuildKit.
 func (a Args) ExpandEnv(imageEnv []string) []string {
 	env := make([]string, 0, len(a)+len(imageEnv))
-	env = append(env, Env(a)...)
+	for _, kv := range a {
+		if !kv.Unset {
+			env = append(env, kv.Key+"="+kv.Value)
+		}
+	}
 	return append(env, imageEnv...)
 }
 
@@ -120,7 +130,7 @@ func (a Args) RunEnv(imageEnv []string) []string {
 		have[k] = true
 	}
 	for _, kv := range a {
-		if !have[kv.Key] {
+		if !have[kv.Key] && !kv.Unset {
 			env = append(env, kv.Key+"="+kv.Value)
 		}
 	}

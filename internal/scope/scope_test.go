@@ -60,7 +60,7 @@ func metaArgs(t *testing.T, src string) []instructions.ArgCommand {
 }
 
 func TestGlobals(t *testing.T) {
-	pre := []KV{{"TARGETARCH", "arm64"}}
+	pre := []KV{{Key: "TARGETARCH", Value: "arm64"}}
 	args := metaArgs(t, "ARG A=1\nARG B=${A}-$TARGETARCH\nARG C\nARG D=d\n")
 	env, _, err := Globals(pre, args, '\\', map[string]string{"D": "given", "C": "c"})
 	if err != nil {
@@ -106,9 +106,9 @@ func TestArgValue(t *testing.T) {
 // image's ENV with the ARGs it does not name.
 func TestStageEnvs(t *testing.T) {
 	var a Args
-	a.Set("A", "1")
-	a.Set("B", "arg")
-	a.Set("A", "2") // a redeclaration keeps its place
+	a.Set("A", "1", false)
+	a.Set("B", "arg", false)
+	a.Set("A", "2", false) // a redeclaration keeps its place
 	image := []string{"PATH=/bin", "B=env"}
 	if got := strings.Join(a.ExpandEnv(image), " "); got != "A=2 B=arg PATH=/bin B=env" {
 		t.Errorf("ExpandEnv = %q", got)
