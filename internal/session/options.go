@@ -1,6 +1,9 @@
-// Package build runs one `kiln build`: load the context, parse and plan the
-// Dockerfile, solve the stages, then export the image where asked.
-package build
+// Package session runs one build session (`kiln build`): it opens the
+// store, makes the worker (snapshotter, solver, runner, context views) and
+// runs the phases over it: load the context, parse and plan the
+// Dockerfile, solve the stages for every platform, then commit the image
+// and export it where asked.
+package session
 
 import (
 	"io"
