@@ -16,7 +16,7 @@ import (
 // dispatchAdd is COPY plus ADD's extras: local tar archives are extracted
 // into the destination, and http(s) URLs are downloaded (with --checksum
 // verified), as BuildKit does.
-func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddCommand) error {
+func dispatchAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCommand) error {
 	cp := &instructions.CopyCommand{
 		SourcesAndDest: c.SourcesAndDest, Chown: c.Chown, Chmod: c.Chmod, Link: c.Link,
 		ExcludePatterns: c.ExcludePatterns,
@@ -102,7 +102,7 @@ func splitRemote(srcs []string) (gits, urls []string, err error) {
 
 // gitRoot resolves git sources to commits now (the key) and fetches them
 // only when the step runs.
-func (e *Env) gitSource(ctx context.Context, spec *copySpec, srcs []string, keep *bool, checksum string) (Source, error) {
+func (e *Worker) gitSource(ctx context.Context, spec *copySpec, srcs []string, keep *bool, checksum string) (Source, error) {
 	gits, d, err := e.resolveGit(ctx, srcs, keep, checksum)
 	if err != nil {
 		return Source{}, err

@@ -35,7 +35,7 @@ type copySpec struct {
 	rootOwned bool
 }
 
-func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
+func dispatchCopy(ctx context.Context, e *Worker, s *State, c *instructions.CopyCommand) error {
 	spec, err := newCopySpec(s, c)
 	if err != nil {
 		return err
@@ -108,7 +108,7 @@ func checkChmod(m string) error {
 
 // copySource hashes the selected sources: the directory to copy from is
 // made only on a cache miss.
-func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (Source, error) {
+func (e *Worker) copySource(ctx context.Context, s *State, from string, spec *copySpec) (Source, error) {
 	if len(spec.inline) > 0 {
 		return e.inlineSource(ctx, *spec)
 	}
@@ -232,7 +232,7 @@ func fileOpHistory(op string, c instructions.SourcesAndDest, parents bool, chown
 
 // inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes
 // them) into a private directory the copy reads from.
-func (e *Env) inlineSource(ctx context.Context, spec copySpec) (Source, error) {
+func (e *Worker) inlineSource(ctx context.Context, spec copySpec) (Source, error) {
 	dir, err := e.Store.TempDir("heredoc")
 	if err != nil {
 		return Source{}, err

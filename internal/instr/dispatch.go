@@ -12,7 +12,7 @@ import (
 // Dispatch runs one instruction of a stage. The command (a fresh copy,
 // see plan.Instructions) is expanded in place against the stage's
 // environment first; the metadata instructions are convert's.
-func Dispatch(ctx context.Context, e *Env, s *State, cmd instructions.Command) error {
+func Dispatch(ctx context.Context, e *Worker, s *State, cmd instructions.Command) error {
 	if err := convert.Expand(s.File, s.Escape, cmd, s.ExpandEnv()); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
-func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunCommand) error {
+func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCommand) error {
 	if err := emulate.Ensure(s.Arch); err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "
 // proxyEnv exports each proxy build arg in both spellings, as BuildKit's
 // llb.ProxyEnv does; given in both, the lower-case one wins (BuildKit reads
 // the args in sorted order).
-func (e *Env) proxyEnv() []string {
+func (e *Worker) proxyEnv() []string {
 	var env []string
 	for _, k := range proxyArgs {
 		v, ok := e.BuildArgs[strings.ToLower(k)]

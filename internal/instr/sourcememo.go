@@ -28,7 +28,7 @@ func sourceMemoKey(img *image.Image, spec *copySpec) digest.Digest {
 
 // imageSource keys COPY --from an image by its memo when there is one and
 // mounts the image only when the step runs; otherwise it mounts and hashes.
-func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (Source, error) {
+func (e *Worker) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (Source, error) {
 	key := sourceMemoKey(img, spec)
 	mount, release := e.imageMount(img)
 	if d, ok := e.Solver.Source(key); ok {

@@ -20,7 +20,7 @@ import (
 
 // BuildOptions are one platform's build.
 type BuildOptions struct {
-	Env      *Env
+	Worker   *Worker
 	Plan     *plan.Plan
 	Platform ocispec.Platform
 	// Images resolves an external image (FROM, COPY --from) to its config and
@@ -111,7 +111,7 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 		return nil, "", err
 	}
 	s := &State{
-		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Env.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Env.Epoch},
+		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},
 		Stage: stageLabel(st), Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
 		Steps: len(st.Commands) + 1, File: o.Plan.File,
 		From: func(ctx context.Context, name string) (*Named, error) {
@@ -130,7 +130,7 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	}
 	for i, cmd := range cmds {
 		s.Step = i + 2
-		if err := Dispatch(ctx, o.Env, s, cmd); err != nil {
+		if err := Dispatch(ctx, o.Worker, s, cmd); err != nil {
 			return nil, "", locate(st, cmd, err)
 		}
 	}
@@ -154,7 +154,7 @@ func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Pl
 		// The directory becomes the stage's first layer (see fromLocal).
 		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
 	}
-	v := o.Env.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
+	v := o.Worker.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
 	img, manifest, err := o.Images(ctx, ref, p)
 	if err != nil {
 		v.Done(err)

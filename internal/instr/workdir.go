@@ -15,7 +15,7 @@ import (
 
 // dispatchWorkdir sets the working directory and creates it (owned by the
 // current USER), as BuildKit does; "/" makes no layer.
-func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.WorkdirCommand) error {
+func dispatchWorkdir(ctx context.Context, e *Worker, s *State, c *instructions.WorkdirCommand) error {
 	wd := c.Path
 	if !path.IsAbs(wd) {
 		wd = path.Join(s.WorkDir(), wd)

@@ -70,25 +70,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer rep.Close()
 	warn(rep, df, bctx, plans[0], o, targets[0])
-	env, err := newEnv(ctx, o, bctx, rep)
+	w, err := newWorker(ctx, o, bctx, rep)
 	if err != nil {
 		return nil, err
 	}
-	defer env.Cleanup()
+	defer w.Cleanup()
 	cfg, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	client := registry.New(cfg)
-	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
-	importCaches(ctx, env, client, o.CacheFrom)
+	res := &resolver{store: w.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
+	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
-	locals, releaseLocals, err := localContexts(env.Store, env.Snap, o.Contexts)
+	locals, releaseLocals, err := localContexts(w.Store, w.Snap, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
 	defer releaseLocals()
-	common := instr.BuildOptions{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
+	common := instr.BuildOptions{Worker: w, Images: res.image, Contexts: o.Contexts, Locals: locals}
 	images, err := solveAll(ctx, common, plans, targets, sizes)
 	if err != nil {
 		return nil, err
@@ -98,18 +98,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	for _, img := range images {
 		for _, l := range img.Layers {
-			if err := env.Solver.EnsureBlob(ctx, l); err != nil {
+			if err := w.Solver.EnsureBlob(ctx, l); err != nil {
 				return nil, err
 			}
 		}
 	}
-	result, err := finish(ctx, finishing{o: o, env: env, client: client, exporters: exporters}, images)
+	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: exporters}, images)
 	if err == nil {
-		err = exportCaches(ctx, env, client, o.CacheTo, images)
+		err = exportCaches(ctx, w, client, o.CacheTo, images)
 	}
 	if err == nil {
 		// Best effort: a lost stat cache only costs re-reading files.
-		_ = bctx.Cache.Save(env.Store.StatCachePath(bctx.Root))
+		_ = bctx.Cache.Save(w.Store.StatCachePath(bctx.Root))
 	}
 	return result, err
 }
@@ -174,7 +174,7 @@ func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan
 	return images, g.Wait()
 }
 
-func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Env, error) {
+func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Worker, error) {
 	root := o.StoreRoot
 	if root == "" {
 		root = store.DefaultRoot()
@@ -189,10 +189,10 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		return nil, err
 	}
 	go func() { <-ctx.Done(); unlock() }()
-	env := &instr.Env{Store: st}
+	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
-	env.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
-	runner, err := executor.NewRunner(st.RunDir(), env.Snap.Caps())
+	w.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {
 		return nil, err
 	}
@@ -206,23 +206,23 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	if err != nil {
 		return nil, err
 	}
-	env.Runner, env.Progress, env.Context, env.Epoch = runner, rep, bctx, epoch
-	env.Solver = solver.New(solver.Options{Store: st, Snap: env.Snap, NoCache: o.NoCache,
+	w.Runner, w.Progress, w.Context, w.Epoch = runner, rep, bctx, epoch
+	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache,
 		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}})
-	env.ExplainCache, env.Network, env.RunOpts = o.Explain, o.Network, o.Run
-	env.BuildArgs, env.Secrets, env.SSH = o.BuildArgs, o.Secrets, o.SSH
-	env.NoCacheStages = map[string]bool{}
+	w.ExplainCache, w.Network, w.RunOpts = o.Explain, o.Network, o.Run
+	w.BuildArgs, w.Secrets, w.SSH = o.BuildArgs, o.Secrets, o.SSH
+	w.NoCacheStages = map[string]bool{}
 	for _, st := range o.NoCacheFor {
-		env.NoCacheStages[strings.ToLower(st)] = true
+		w.NoCacheStages[strings.ToLower(st)] = true
 	}
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
 	}
-	env.StagedContext, env.Cleanup = stageOnce(st, env.Snap, bctx)
+	w.StagedContext, w.Cleanup = stageOnce(st, w.Snap, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
-	return env, nil
+	return w, nil
 }
 
 // stageOnce makes, the first time a COPY needs it, a read-only view of the

@@ -25,7 +25,7 @@ func cacheEntries(s *solver.Solver) []remotecache.Entry {
 
 // embedInlineCache gives a committed image (manifest desc) the inline cache
 // --cache-to type=inline asks for; without it the image is left as it is.
-func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
+func embedInlineCache(w *instr.Worker, specs []remotecache.Spec, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
 	inline := false
 	for _, sp := range specs {
 		inline = inline || sp.Type == "inline"
@@ -33,37 +33,37 @@ func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Des
 	if !inline {
 		return desc, nil
 	}
-	return remotecache.EmbedInline(env.Store, desc, cacheEntries(env.Solver))
+	return remotecache.EmbedInline(w.Store, desc, cacheEntries(w.Solver))
 }
 
 // importCaches reads every --cache-from; one that cannot be read is a
 // warning (the first build has none yet), as in buildx.
-func importCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec) {
+func importCaches(ctx context.Context, w *instr.Worker, client *registry.Client, specs []remotecache.Spec) {
 	for _, sp := range specs {
 		if sp.Type == "inline" {
-			env.Progress.Warn("--cache-from type=inline: an inline cache is read from its image, with type=registry,ref=IMAGE")
+			w.Progress.Warn("--cache-from type=inline: an inline cache is read from its image, with type=registry,ref=IMAGE")
 			continue
 		}
-		src, err := remotecache.Import(ctx, env.Store, client, sp)
+		src, err := remotecache.Import(ctx, w.Store, client, sp)
 		if err != nil {
-			env.Progress.Warn("importing cache %s: %v", sp.Location(), err)
+			w.Progress.Warn("importing cache %s: %v", sp.Location(), err)
 			continue
 		}
-		env.Solver.AddRemote(src)
+		w.Solver.AddRemote(src)
 	}
 }
 
 // exportCaches writes every --cache-to: mode=min keeps the steps whose
 // layers are in the result, mode=max every step of every stage. An inline
 // cache is already in the image (finish, embedInlineCache).
-func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec, images []*image.Image) error {
+func exportCaches(ctx context.Context, w *instr.Worker, client *registry.Client, specs []remotecache.Spec, images []*image.Image) error {
 	final := map[digest.Digest]bool{}
 	for _, img := range images {
 		for _, l := range img.Layers {
 			final[l.Digest] = true
 		}
 	}
-	log := cacheEntries(env.Solver)
+	log := cacheEntries(w.Solver)
 	for _, sp := range specs {
 		if sp.Type == "inline" {
 			continue
@@ -76,16 +76,16 @@ func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, 
 		}
 		for _, e := range entries {
 			if e.Layer != nil {
-				if err := env.Solver.EnsureBlob(ctx, *e.Layer); err != nil {
+				if err := w.Solver.EnsureBlob(ctx, *e.Layer); err != nil {
 					return err
 				}
 			}
 		}
-		v := env.Progress.Start("exporting cache to " + sp.Location())
-		err := remotecache.Export(ctx, env.Store, client, sp, entries)
+		v := w.Progress.Start("exporting cache to " + sp.Location())
+		err := remotecache.Export(ctx, w.Store, client, sp, entries)
 		v.Done(err)
 		if err != nil && sp.IgnoreError {
-			env.Progress.Warn("exporting cache to %s (ignore-error=true): %v", sp.Location(), err)
+			w.Progress.Warn("exporting cache to %s (ignore-error=true): %v", sp.Location(), err)
 		} else if err != nil {
 			return err
 		}

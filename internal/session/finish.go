@@ -26,7 +26,7 @@ type built struct {
 // finishing is what finish needs besides the images.
 type finishing struct {
 	o         Options
-	env       *instr.Env
+	w         *instr.Worker
 	client    *registry.Client
 	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
 }
@@ -34,17 +34,17 @@ type finishing struct {
 // finish stamps the final configs, commits the image (or index) to the
 // store, tags it and writes the requested outputs.
 func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, error) {
-	o, env, client := f.o, f.env, f.client
+	o, w, client := f.o, f.w, f.client
 	b := built{images: images}
 	for _, img := range images {
-		stamp(img, env, o.Labels)
+		stamp(img, w, o.Labels)
 		p := img.Config.Platform
 		img.Annotations = exporter.AnnotationsFor(o.Annotations, "manifest", &p)
-		desc, err := image.Commit(env.Store, img)
+		desc, err := image.Commit(w.Store, img)
 		if err != nil {
 			return nil, err
 		}
-		if desc, err = embedInlineCache(env, o.CacheTo, desc); err != nil {
+		if desc, err = embedInlineCache(w, o.CacheTo, desc); err != nil {
 			return nil, err
 		}
 		desc.Annotations = exporter.AnnotationsFor(o.Annotations, "manifest-descriptor", &p)
@@ -56,19 +56,19 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		return nil, fmt.Errorf("index annotations need a multi-platform build (a single platform makes no index)")
 	}
 	if len(images) > 1 {
-		idx, err := image.CommitAnnotatedIndex(env.Store, b.manifests, exporter.AnnotationsFor(o.Annotations, "index", nil))
+		idx, err := image.CommitAnnotatedIndex(w.Store, b.manifests, exporter.AnnotationsFor(o.Annotations, "index", nil))
 		if err != nil {
 			return nil, err
 		}
 		b.desc = idx
 	}
 	for _, t := range o.Tags {
-		if err := env.Store.Tag(t, b.desc); err != nil {
+		if err := w.Store.Tag(t, b.desc); err != nil {
 			return nil, fmt.Errorf("tagging %s: %w", t, err)
 		}
 	}
 	testhook.Point(testhook.Export)
-	session := exporter.Session{Store: env.Store, Epoch: env.Epoch, Progress: env.Progress, Snap: env.Snap, Registry: client}
+	session := exporter.Session{Store: w.Store, Epoch: w.Epoch, Progress: w.Progress, Snap: w.Snap, Registry: client}
 	if err := exporter.Run(ctx, session, exporter.Result{Desc: b.desc, Images: b.images, Tags: o.Tags}, f.exporters); err != nil {
 		return nil, err
 	}
@@ -82,12 +82,12 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 			return nil, fmt.Errorf("writing --iidfile: %w", err)
 		}
 	}
-	summarize(env, o.Tags, b)
+	summarize(w, o.Tags, b)
 	return &Result{Descriptor: b.desc, Image: images[0], Images: images}, nil
 }
 
-func stamp(img *image.Image, env *instr.Env, labels map[string]string) {
-	created := env.Epoch
+func stamp(img *image.Image, w *instr.Worker, labels map[string]string) {
+	created := w.Epoch
 	img.Config.Created = &created
 	if len(labels) == 0 {
 		return
@@ -100,7 +100,7 @@ func stamp(img *image.Image, env *instr.Env, labels map[string]string) {
 	}
 }
 
-func summarize(env *instr.Env, tags []string, b built) {
+func summarize(w *instr.Worker, tags []string, b built) {
 	var size int64
 	layers := 0
 	for _, img := range b.images {
@@ -113,5 +113,5 @@ func summarize(env *instr.Env, tags []string, b built) {
 	if len(tags) > 0 {
 		name = tags[0]
 	}
-	env.Progress.Finish(progress.Summary{Image: name, Digest: b.desc.Digest.String(), Size: size, Layers: layers})
+	w.Progress.Finish(progress.Summary{Image: name, Digest: b.desc.Digest.String(), Size: size, Layers: layers})
 }

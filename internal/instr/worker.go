@@ -16,8 +16,10 @@ import (
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-// Env is what instructions may use: one per build, shared by its stages.
-type Env struct {
+// Worker is what a build's instructions may use: the session's services
+// (store, snapshotter, solver, runner, progress, context views) and its
+// settings, one per build session, shared by its stages and platforms.
+type Worker struct {
 	Store        *store.Store
 	Snap         snapshot.Snapshotter // root filesystems, layers and cache mounts
 	Runner       *executor.Runner
