@@ -30,15 +30,7 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 		}
 	}
 	args := s.ShellForm(cmdLine)
-	network := e.Network
-	// GetNetwork says "default" when RUN has no --network flag: only a
-	// real flag overrides the build's --network.
-	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
-		network = n
-	}
-	if network == "" {
-		network = "default"
-	}
+	network := e.runNetwork(c)
 	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
 	if err != nil {
 		return err
@@ -48,13 +40,7 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 	}
 	env := s.RunEnv()
 	cwd, user := s.WorkDir(), s.Img.Config.Config.User
-	// BuildKit's Dockerfile frontend takes RUN's hostname from this build
-	// arg (no ARG needed), for every RUN of the build.
-	hostname := e.BuildArgs["BUILDKIT_SANDBOX_HOSTNAME"]
-	options := e.RunOpts.keyOptions()
-	if hostname != "" {
-		options = append(options, "hostname="+hostname)
-	}
+	hostname, options := e.runHostname()
 	text := strings.Join(args, " ")
 	ch := change{
 		key: cachekey.Step{
@@ -85,6 +71,32 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 		},
 	}
 	return e.commit(ctx, s, ch)
+}
+
+// runNetwork is RUN's network: its --network flag, else the build's.
+func (e *Worker) runNetwork(c *instructions.RunCommand) string {
+	network := e.Network
+	// GetNetwork says "default" when RUN has no --network flag: only a
+	// real flag overrides the build's --network.
+	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
+		network = n
+	}
+	if network == "" {
+		network = "default"
+	}
+	return network
+}
+
+// runHostname is RUN's hostname and the key options of every RUN: BuildKit's
+// Dockerfile frontend takes the hostname from this build arg (no ARG
+// needed), for every RUN of the build.
+func (e *Worker) runHostname() (hostname string, keyOptions []string) {
+	hostname = e.BuildArgs["BUILDKIT_SANDBOX_HOSTNAME"]
+	keyOptions = e.RunOpts.keyOptions()
+	if hostname != "" {
+		keyOptions = append(keyOptions, "hostname="+hostname)
+	}
+	return hostname, keyOptions
 }
 
 // runHistory is BuildKit's created_by text: declared build args, counted,

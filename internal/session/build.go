@@ -39,28 +39,13 @@ type Result struct {
 	Images     []*image.Image     // one per platform, in --platform order
 }
 
-// Run performs the build.
+// Run performs the build: load, parse and plan (prepare), then solve and
+// export over one worker.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	// Cancelled on return: releases the store lock and anything else tied to ctx.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
-	if err != nil {
-		return nil, err
-	}
-	df, err := parseDockerfile(bctx)
-	if err != nil {
-		return nil, err
-	}
-	targets, err := targetPlatforms(o.Platforms)
-	if err != nil {
-		return nil, err
-	}
-	exporters, err := exporter.Resolve(o.Outputs, exporter.ResolveOptions{Tags: o.Tags, Push: o.Push, Load: o.Load, Platforms: len(targets)})
-	if err != nil {
-		return nil, err
-	}
-	plans, err := makePlans(df, o, targets)
+	in, err := prepare(o)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +54,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer rep.Close()
-	warn(rep, df, bctx, plans[0], o, targets[0])
-	w, err := newWorker(ctx, o, bctx, rep)
+	warn(rep, in.df, in.bctx, in.plans[0], o, in.targets[0])
+	w, err := newWorker(ctx, o, in.bctx, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +65,59 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	client := registry.New(cfg)
-	res := &resolver{store: w.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
+	images, err := solve(ctx, o, in, w, client)
+	if err != nil {
+		return nil, err
+	}
+	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: in.exporters}, images)
+	if err == nil {
+		err = exportCaches(ctx, w, client, o.CacheTo, images)
+	}
+	if err == nil {
+		// Best effort: a lost stat cache only costs re-reading files.
+		_ = in.bctx.Cache.Save(w.Store.StatCachePath(in.bctx.Root))
+	}
+	return result, err
+}
+
+// planned is what a build knows before it touches the store: its context,
+// Dockerfile, platforms, one plan per platform, and its exporters.
+type planned struct {
+	bctx      *buildctx.Context
+	df        *dockerfile.Dockerfile
+	targets   []ocispec.Platform
+	plans     []*plan.Plan
+	exporters []exporter.Exporter
+}
+
+// prepare loads, parses and plans the build, and resolves its exporters, so a
+// bad flag or Dockerfile fails before any work.
+func prepare(o Options) (*planned, error) {
+	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	in := &planned{bctx: bctx}
+	if in.df, err = parseDockerfile(bctx); err != nil {
+		return nil, err
+	}
+	if in.targets, err = targetPlatforms(o.Platforms); err != nil {
+		return nil, err
+	}
+	in.exporters, err = exporter.Resolve(o.Outputs, exporter.ResolveOptions{Tags: o.Tags, Push: o.Push, Load: o.Load, Platforms: len(in.targets)})
+	if err != nil {
+		return nil, err
+	}
+	if in.plans, err = makePlans(in.df, o, in.targets); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// solve builds every platform's image and makes sure all their layers'
+// blobs are in the store (some may have come from a remote cache).
+func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client) ([]*image.Image, error) {
+	res := &resolver{store: w.Store, client: client, rep: w.Progress, pull: o.Pull, pulled: map[string]*pullOnce{}}
 	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := localContexts(w.Store, w.Snap, o.Contexts)
@@ -89,12 +126,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer releaseLocals()
 	common := instr.BuildOptions{Worker: w, Images: res.image, Contexts: o.Contexts, Locals: locals}
-	images, err := solveAll(ctx, common, plans, targets, sizes)
+	images, err := solveAll(ctx, common, in.plans, in.targets, sizes)
 	if err != nil {
 		return nil, err
 	}
 	if o.Report {
-		report(rep, plans[0], images[0], sizes)
+		report(w.Progress, in.plans[0], images[0], sizes)
 	}
 	for _, img := range images {
 		for _, l := range img.Layers {
@@ -103,15 +140,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: exporters}, images)
-	if err == nil {
-		err = exportCaches(ctx, w, client, o.CacheTo, images)
-	}
-	if err == nil {
-		// Best effort: a lost stat cache only costs re-reading files.
-		_ = bctx.Cache.Save(w.Store.StatCachePath(bctx.Root))
-	}
-	return result, err
+	return images, nil
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
