@@ -44,11 +44,7 @@ func tryConvert(t *testing.T, s *State, lines string) error {
 		if err := Expand("Dockerfile", s.Escape, c, s.ExpandEnv()); err != nil {
 			return err
 		}
-		handled, err := Meta(s, c)
-		if !handled {
-			t.Fatalf("%s is not a metadata instruction", c.Name())
-		}
-		if err != nil {
+		if err := apply(t, s, c); err != nil {
 			return err
 		}
 	}
@@ -68,4 +64,19 @@ func lastHistory(t *testing.T, s *State) string {
 		t.Errorf("history %+v: want an empty layer at the epoch", last)
 	}
 	return last.CreatedBy
+}
+
+// apply converts one config-changing instruction: a metadata one, or
+// WORKDIR's config part.
+func apply(t *testing.T, s *State, c instructions.Command) error {
+	t.Helper()
+	if w, ok := c.(*instructions.WorkdirCommand); ok {
+		Workdir(s, w)
+		return nil
+	}
+	handled, err := Meta(s, c)
+	if !handled {
+		t.Fatalf("%s is not a metadata instruction", c.Name())
+	}
+	return err
 }

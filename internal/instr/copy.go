@@ -76,7 +76,7 @@ func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
 		}
 	}
 	spec := copySpec{
-		srcs: c.SourcePaths, dest: s.resolvePath(c.DestPath), chown: c.Chown, chmod: c.Chmod,
+		srcs: c.SourcePaths, dest: s.ResolvePath(c.DestPath), chown: c.Chown, chmod: c.Chmod,
 		excludes: c.ExcludePatterns, fromCtx: c.From == "" && len(c.SourceContents) == 0,
 		inline: c.SourceContents, link: c.Link, parents: c.Parents,
 	}

@@ -8,8 +8,6 @@ package instr
 import (
 	"context"
 	"fmt"
-	"path"
-	"strings"
 
 	digest "github.com/opencontainers/go-digest"
 
@@ -30,28 +28,6 @@ type State struct {
 	files map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
 	From func(ctx context.Context, name string) (*Named, error)
-}
-
-// WorkDir is the current working directory, "/" when unset.
-func (s *State) WorkDir() string {
-	if wd := s.Img.Config.Config.WorkingDir; wd != "" {
-		return wd
-	}
-	return "/"
-}
-
-// resolvePath makes p absolute against the working directory, keeping a
-// trailing slash, which tells COPY the destination is a directory.
-func (s *State) resolvePath(p string) string {
-	trailing := strings.HasSuffix(p, "/") || p == "." || p == ""
-	if !path.IsAbs(p) {
-		p = path.Join(s.WorkDir(), p)
-	}
-	p = path.Clean(p)
-	if trailing && p != "/" {
-		p += "/"
-	}
-	return p
 }
 
 // prefix is the "[stage 2/5]" label of progress lines.
