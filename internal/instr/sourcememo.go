@@ -22,7 +22,7 @@ func sourceMemoKey(img *image.Image, spec *copySpec) digest.Digest {
 		Layers   []digest.Digest `json:"layers"`
 		Srcs     []string        `json:"srcs"`
 		Excludes []string        `json:"excludes,omitempty"`
-	}{1, layerIDs(img), spec.srcs, spec.excludes})
+	}{1, layerIDs(img), spec.Srcs, spec.Excludes})
 	return digest.FromBytes(data)
 }
 
@@ -39,7 +39,7 @@ func (e *Worker) imageSource(ctx context.Context, from string, img *image.Image,
 		release()
 		return Source{}, err
 	}
-	d, err := fshash.Paths(ctx, root, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
+	d, err := fshash.Paths(ctx, root, spec.Srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.Excludes})
 	if err != nil {
 		release()
 		return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)
