@@ -2,12 +2,10 @@ package session
 
 import (
 	"context"
-	"path/filepath"
 
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -120,7 +118,7 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 	res := &resolver{store: w.Store, client: client, rep: w.Progress, pull: o.Pull, pulled: map[string]*pullOnce{}}
 	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
-	locals, releaseLocals, err := localContexts(w.Store, w.Snap, o.Contexts)
+	locals, releaseLocals, err := instr.LocalContexts(w.Store, w.Snap, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
@@ -247,54 +245,9 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
 	}
-	w.StagedContext, w.Cleanup = stageOnce(st, w.Snap, bctx)
+	w.StagedContext, w.Cleanup = instr.ContextView(st, w.Snap, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
 	return w, nil
-}
-
-// stageOnce makes, the first time a COPY needs it, a read-only view of the
-// context minus ignored files: an overlay of whiteouts over the context
-// itself (nothing copied, the context's inodes untouched), or a staged copy
-// where overlayfs refuses the context's filesystem. cleanup removes it.
-func stageOnce(st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
-	var once sync.Once
-	var view string
-	var release func()
-	var err error
-	cleanup := func() {
-		once.Do(func() {}) // no staging may start after cleanup
-		if release != nil {
-			release()
-		}
-	}
-	return func(ctx context.Context) (string, error) {
-		once.Do(func() {
-			view, release, err = contextView(ctx, st, snap, bctx)
-		})
-		return view, err
-	}, cleanup
-}
-
-func contextView(ctx context.Context, st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) (string, func(), error) {
-	tmp, err := st.TempDir("context")
-	if err != nil {
-		return "", nil, err
-	}
-	wh := filepath.Join(tmp, "wh")
-	if err := bctx.Whiteouts(ctx, wh); err != nil {
-		os.RemoveAll(tmp)
-		return "", nil, err
-	}
-	v, err := snap.ViewDirs(ctx, []string{wh, bctx.Root})
-	if err == nil {
-		return v.Root, func() { v.Close(); os.RemoveAll(tmp) }, nil
-	}
-	staged := filepath.Join(tmp, "staged")
-	if err := bctx.Stage(ctx, staged); err != nil {
-		os.RemoveAll(tmp)
-		return "", nil, err
-	}
-	return staged, func() { os.RemoveAll(tmp) }, nil
 }
