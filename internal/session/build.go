@@ -115,7 +115,7 @@ func prepare(o Options) (*planned, error) {
 // solve builds every platform's image and makes sure all their layers'
 // blobs are in the store (some may have come from a remote cache).
 func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client) ([]*image.Image, error) {
-	res := &resolver{store: w.Store, client: client, rep: w.Progress, pull: o.Pull, pulled: map[string]*pullOnce{}}
+	res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
 	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := instr.LocalContexts(w.Store, w.Snap, o.Contexts)
@@ -123,7 +123,7 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 		return nil, err
 	}
 	defer releaseLocals()
-	common := instr.BuildOptions{Worker: w, Images: res.image, Contexts: o.Contexts, Locals: locals}
+	common := instr.BuildOptions{Worker: w, Images: res.Image, Contexts: o.Contexts, Locals: locals}
 	images, err := solveAll(ctx, common, in.plans, in.targets, sizes)
 	if err != nil {
 		return nil, err

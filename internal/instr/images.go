@@ -1,4 +1,4 @@
-package session
+package instr
 
 import (
 	"context"
@@ -18,10 +18,10 @@ import (
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-// resolver finds base images: a name already in the store is used as is
+// Resolver finds base images: a name already in the store is used as is
 // (so a rebuild needs no network) unless --pull asks to refresh it; anything
 // else is pulled once per build.
-type resolver struct {
+type Resolver struct {
 	store  *store.Store
 	client *registry.Client
 	rep    *progress.Reporter
@@ -36,7 +36,14 @@ type pullOnce struct {
 	err  error
 }
 
-func (r *resolver) image(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
+// NewResolver returns a build's resolver; pull is --pull.
+func NewResolver(st *store.Store, client *registry.Client, rep *progress.Reporter, pull bool) *Resolver {
+	return &Resolver{store: st, client: client, rep: rep, pull: pull, pulled: map[string]*pullOnce{}}
+}
+
+// Image resolves ref for platform p to its image and the manifest digest
+// that names it in cache keys (BuildOptions.Images).
+func (r *Resolver) Image(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
 	if strings.HasPrefix(ref, "oci-layout://") {
 		return imports.Layout(r.store, ref, p)
 	}
@@ -52,7 +59,7 @@ func (r *resolver) image(ctx context.Context, ref string, p ocispec.Platform) (*
 
 // ensure pulls ref when the store lacks it (or always with --pull), once per
 // build and platform even when several stages name it.
-func (r *resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) error {
+func (r *Resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) error {
 	_, err := r.store.Lookup(ref)
 	if err == nil && !r.pull {
 		return nil
