@@ -17,7 +17,7 @@ func arg(s *State, c *instructions.ArgCommand) error {
 	env := shell.EnvsFromSlice(s.ExpandEnv())
 	expand := func(word string) (string, error) {
 		out, _, err := lex.ProcessWord(word, env)
-		return out, err
+		return scope.Bounded(out, err)
 	}
 	var parts []string
 	for _, a := range c.Args {

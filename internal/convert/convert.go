@@ -91,7 +91,7 @@ func Expand(file string, escape rune, cmd instructions.Command, env []string) er
 		lx := shell.NewLex(escape)
 		err := ex.Expand(func(word string) (string, error) {
 			res, _, err := lx.ProcessWord(word, getter)
-			return res, err
+			return scope.Bounded(res, err)
 		})
 		if err != nil {
 			return dockerfile.ErrorAt(dockerfile.Locate(file, cmd.Location()), err)
@@ -102,7 +102,7 @@ func Expand(file string, escape rune, cmd instructions.Command, env []string) er
 		lx.SkipProcessQuotes = true
 		err := ex.ExpandRaw(func(word string) (string, error) {
 			res, _, err := lx.ProcessWord(word, getter)
-			return res, err
+			return scope.Bounded(res, err)
 		})
 		if err != nil {
 			return dockerfile.ErrorAt(dockerfile.Locate(file, cmd.Location()), err)

@@ -316,7 +316,9 @@ func (d *dispatcher) expander(lex *shell.Lex) instructions.SingleWordExpander {
 		res, err := lex.ProcessWordWithMatches(word, d.sc.env)
 		d.undefined(res.Unmatched)
 		d.note(res)
-		return res.Result, err
+		// The build fails such a word (scope.MaxExpanded); lint must not
+		// grow it tenfold per ARG meanwhile.
+		return scope.Bounded(res.Result, err)
 	}
 }
 
@@ -344,8 +346,8 @@ func (d *dispatcher) arg(cmd *instructions.ArgCommand) {
 		} else if a.Value != nil {
 			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env)
 			d.undefined(res.Unmatched)
-			if err != nil {
-				return
+			if _, err = scope.Bounded(res.Result, err); err != nil {
+				return // the build fails it; lint must not grow it tenfold per ARG meanwhile
 			}
 			d.note(res)
 			value = &res.Result

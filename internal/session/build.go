@@ -2,9 +2,6 @@ package session
 
 import (
 	"context"
-
-	"fmt"
-	"os"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -142,9 +139,9 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
-	src, err := os.ReadFile(bctx.Dockerfile)
+	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
 	if err != nil {
-		return nil, fmt.Errorf("reading Dockerfile: %w", err)
+		return nil, err
 	}
 	return dockerfile.Parse(bctx.DockerfileName, src)
 }
@@ -218,7 +215,7 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	go func() { <-ctx.Done(); unlock() }()
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
-	w.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	w.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {
 		return nil, err
