@@ -23,17 +23,17 @@ func cacheEntries(s *solver.Solver) []remotecache.Entry {
 	return out
 }
 
-// embedInlineCache gives a committed image (manifest desc) the inline cache
-// --cache-to type=inline asks for; without it the image is left as it is.
-func embedInlineCache(w *instr.Worker, specs []remotecache.Spec, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
-	inline := false
+// inlineCache embeds the inline cache in a committed image when --cache-to
+// type=inline asks for it (exporter.CommitOptions.Inline); nil otherwise.
+func inlineCache(w *instr.Worker, specs []remotecache.Spec) func(ocispec.Descriptor) (ocispec.Descriptor, error) {
 	for _, sp := range specs {
-		inline = inline || sp.Type == "inline"
+		if sp.Type == "inline" {
+			return func(desc ocispec.Descriptor) (ocispec.Descriptor, error) {
+				return remotecache.EmbedInline(w.Store, desc, cacheEntries(w.Solver))
+			}
+		}
 	}
-	if !inline {
-		return desc, nil
-	}
-	return remotecache.EmbedInline(w.Store, desc, cacheEntries(w.Solver))
+	return nil
 }
 
 // importCaches reads every --cache-from; one that cannot be read is a
@@ -55,7 +55,7 @@ func importCaches(ctx context.Context, w *instr.Worker, client *registry.Client,
 
 // exportCaches writes every --cache-to: mode=min keeps the steps whose
 // layers are in the result, mode=max every step of every stage. An inline
-// cache is already in the image (finish, embedInlineCache).
+// cache is already in the image (finish, inlineCache).
 func exportCaches(ctx context.Context, w *instr.Worker, client *registry.Client, specs []remotecache.Spec, images []*image.Image) error {
 	final := map[digest.Digest]bool{}
 	for _, img := range images {

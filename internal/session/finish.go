@@ -5,23 +5,12 @@ import (
 	"fmt"
 	"os"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
-	"github.com/kiln-build/kiln/internal/testhook"
 )
-
-// built is the build's result as exports see it: the top descriptor (a
-// manifest, or an index for several platforms) and each platform's image.
-type built struct {
-	desc      ocispec.Descriptor
-	images    []*image.Image
-	manifests []ocispec.Descriptor
-}
 
 // finishing is what finish needs besides the images.
 type finishing struct {
@@ -31,87 +20,46 @@ type finishing struct {
 	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
 }
 
-// finish stamps the final configs, commits the image (or index) to the
-// store, tags it and writes the requested outputs.
+// finish commits the image (or index) to the store, tags it, writes the
+// requested outputs, the metadata and iid files, and the summary.
 func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, error) {
-	o, w, client := f.o, f.w, f.client
-	b := built{images: images}
-	for _, img := range images {
-		stamp(img, w, o.Labels)
-		p := img.Config.Platform
-		img.Annotations = exporter.AnnotationsFor(o.Annotations, "manifest", &p)
-		desc, err := image.Commit(w.Store, img)
-		if err != nil {
-			return nil, err
-		}
-		if desc, err = embedInlineCache(w, o.CacheTo, desc); err != nil {
-			return nil, err
-		}
-		desc.Annotations = exporter.AnnotationsFor(o.Annotations, "manifest-descriptor", &p)
-		b.manifests = append(b.manifests, desc)
+	o, w := f.o, f.w
+	session := exporter.Session{Store: w.Store, Epoch: w.Epoch, Progress: w.Progress, Snap: w.Snap, Registry: f.client}
+	r, err := exporter.Commit(session, images, exporter.CommitOptions{
+		Labels: o.Labels, Annotations: o.Annotations, Tags: o.Tags, Inline: inlineCache(w, o.CacheTo),
+	})
+	if err != nil {
+		return nil, err
 	}
-	testhook.Point(testhook.Export) // the image is stored, not yet tagged
-	b.desc = b.manifests[0]
-	if ann := exporter.AnnotationsFor(o.Annotations, "index", nil); ann != nil && len(images) == 1 {
-		return nil, fmt.Errorf("index annotations need a multi-platform build (a single platform makes no index)")
-	}
-	if len(images) > 1 {
-		idx, err := image.CommitAnnotatedIndex(w.Store, b.manifests, exporter.AnnotationsFor(o.Annotations, "index", nil))
-		if err != nil {
-			return nil, err
-		}
-		b.desc = idx
-	}
-	for _, t := range o.Tags {
-		if err := w.Store.Tag(t, b.desc); err != nil {
-			return nil, fmt.Errorf("tagging %s: %w", t, err)
-		}
-	}
-	testhook.Point(testhook.Export)
-	session := exporter.Session{Store: w.Store, Epoch: w.Epoch, Progress: w.Progress, Snap: w.Snap, Registry: client}
-	if err := exporter.Run(ctx, session, exporter.Result{Desc: b.desc, Images: b.images, Tags: o.Tags}, f.exporters); err != nil {
+	if err := exporter.Run(ctx, session, r, f.exporters); err != nil {
 		return nil, err
 	}
 	if o.MetadataFile != "" {
-		if err := writeMetadata(o.MetadataFile, o.Tags, b); err != nil {
+		if err := writeMetadata(o.MetadataFile, o.Tags, r.Desc); err != nil {
 			return nil, err
 		}
 	}
 	if o.IIDFile != "" {
-		if err := os.WriteFile(o.IIDFile, []byte(b.desc.Digest.String()), 0o644); err != nil {
+		if err := os.WriteFile(o.IIDFile, []byte(r.Desc.Digest.String()), 0o644); err != nil {
 			return nil, fmt.Errorf("writing --iidfile: %w", err)
 		}
 	}
-	summarize(w, o.Tags, b)
-	return &Result{Descriptor: b.desc, Image: images[0], Images: images}, nil
+	summarize(w, r)
+	return &Result{Descriptor: r.Desc, Image: images[0], Images: images}, nil
 }
 
-func stamp(img *image.Image, w *instr.Worker, labels map[string]string) {
-	created := w.Epoch
-	img.Config.Created = &created
-	if len(labels) == 0 {
-		return
-	}
-	if img.Config.Config.Labels == nil {
-		img.Config.Config.Labels = map[string]string{}
-	}
-	for k, v := range labels {
-		img.Config.Config.Labels[k] = v
-	}
-}
-
-func summarize(w *instr.Worker, tags []string, b built) {
+func summarize(w *instr.Worker, r exporter.Result) {
 	var size int64
 	layers := 0
-	for _, img := range b.images {
+	for _, img := range r.Images {
 		layers += len(img.Layers)
 		for _, l := range img.Layers {
 			size += l.Size
 		}
 	}
 	name := ""
-	if len(tags) > 0 {
-		name = tags[0]
+	if len(r.Tags) > 0 {
+		name = r.Tags[0]
 	}
-	w.Progress.Finish(progress.Summary{Image: name, Digest: b.desc.Digest.String(), Size: size, Layers: layers})
+	w.Progress.Finish(progress.Summary{Image: name, Digest: r.Desc.Digest.String(), Size: size, Layers: layers})
 }

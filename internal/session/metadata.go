@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // writeMetadata writes --metadata-file with buildx's keys.
-func writeMetadata(path string, tags []string, b built) error {
+func writeMetadata(path string, tags []string, desc ocispec.Descriptor) error {
 	m := map[string]any{
-		"containerimage.digest":     b.desc.Digest.String(),
-		"containerimage.descriptor": b.desc,
+		"containerimage.digest":     desc.Digest.String(),
+		"containerimage.descriptor": desc,
 	}
 	if len(tags) > 0 {
 		m["image.name"] = tags[0]
