@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
 const ownerFile = "owner"
@@ -109,6 +111,9 @@ func ownerAlive(dir string) bool {
 	return err == nil && procinfo.Alive(pid, f[1])
 }
 
+// Every store.Open reaps dead builds' containers first.
+func init() { store.ReapDead = ReapDead }
+
 // ReapDead stops and deletes the containers of dead kiln processes in the
 // state dir stateDir (see NewRunner), before their mounts are removed: an
 // orphaned container keeps running (with its secrets and the host network)
@@ -121,7 +126,7 @@ func ReapDead(ctx context.Context, stateDir string) error {
 	if _, err := os.Stat(filepath.Join(stateDir, "bundles")); errors.Is(err, os.ErrNotExist) {
 		return nil // no run ever started here
 	}
-	r, err := NewRunner(stateDir)
+	r, err := NewRunner(stateDir, snapshot.Capabilities{}) // cleanup needs no capability
 	if err != nil {
 		return err
 	}

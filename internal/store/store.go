@@ -15,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/procinfo"
 )
 
@@ -35,6 +34,13 @@ const (
 	dirEmpty  = "empty"
 	dirCacheM = "cachemounts"
 )
+
+// ReapDead stops and deletes the containers of dead kiln processes whose
+// runc state lives under runDir, before Open removes their mounts (an
+// orphaned container keeps running whatever happens to its rootfs). The
+// executor package sets it; the store cannot import the executor, which
+// depends on it.
+var ReapDead func(ctx context.Context, runDir string) error
 
 // DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
 func DefaultRoot() string {
@@ -64,8 +70,10 @@ func Open(root string) (*Store, error) {
 		}
 	}
 	// Dead builds' containers first: their mounts are busy until then.
-	if err := executor.ReapDead(context.Background(), s.path(dirRun)); err != nil {
-		return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
+	if ReapDead != nil {
+		if err := ReapDead(context.Background(), s.path(dirRun)); err != nil {
+			return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
+		}
 	}
 	reapSecretDirs()
 	if err := s.cleanStale(); err != nil {
