@@ -3,6 +3,9 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
 // globalFlags are shared by every command.
@@ -13,6 +16,9 @@ type globalFlags struct {
 
 // New returns the root command.
 func New() *cobra.Command {
+	// Every command opens the store, and store.Open stops dead builds'
+	// containers before it removes their mounts.
+	store.ReapDead = executor.ReapDead
 	g := &globalFlags{}
 	cmd := &cobra.Command{
 		Use:           "kiln",

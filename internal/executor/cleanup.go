@@ -15,7 +15,6 @@ import (
 
 	"github.com/kiln-build/kiln/internal/procinfo"
 	"github.com/kiln-build/kiln/internal/snapshot"
-	"github.com/kiln-build/kiln/internal/store"
 )
 
 const ownerFile = "owner"
@@ -110,9 +109,6 @@ func ownerAlive(dir string) bool {
 	pid, err := strconv.Atoi(f[0])
 	return err == nil && procinfo.Alive(pid, f[1])
 }
-
-// Every store.Open reaps dead builds' containers first.
-func init() { store.ReapDead = ReapDead }
 
 // ReapDead stops and deletes the containers of dead kiln processes in the
 // state dir stateDir (see NewRunner), before their mounts are removed: an

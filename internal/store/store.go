@@ -38,8 +38,8 @@ const (
 // ReapDead stops and deletes the containers of dead kiln processes whose
 // runc state lives under runDir, before Open removes their mounts (an
 // orphaned container keeps running whatever happens to its rootfs). The
-// executor package sets it; the store cannot import the executor, which
-// depends on it.
+// command line sets it to executor.ReapDead: the store, on the executor's
+// floor, does not import it.
 var ReapDead func(ctx context.Context, runDir string) error
 
 // DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
