@@ -2,9 +2,8 @@ package build
 
 import (
 	"context"
-	"path/filepath"
-
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -190,7 +189,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	go func() { <-ctx.Done(); unlock() }()
 	env := &instr.Env{Store: st}
 	// Layers missing from the store come from the imported caches.
-	env.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
+	env.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
 	runner, err := executor.NewRunner(st.RunDir(), env.Snap.Caps())
 	if err != nil {
 		return nil, err

@@ -3,22 +3,17 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
-
-	"github.com/kiln-build/kiln/internal/executor"
-	"github.com/kiln-build/kiln/internal/store"
 )
 
 // globalFlags are shared by every command.
 type globalFlags struct {
-	root   string
-	config string
+	root      string
+	config    string
+	isolation string
 }
 
 // New returns the root command.
 func New() *cobra.Command {
-	// Every command opens the store, and store.Open stops dead builds'
-	// containers before it removes their mounts.
-	store.ReapDead = executor.ReapDead
 	g := &globalFlags{}
 	cmd := &cobra.Command{
 		Use:           "kiln",
@@ -26,11 +21,13 @@ func New() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.enterForStore(c) }
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.PersistentFlags().StringVar(&g.root, "root", "", "store directory (default /var/lib/kiln as root)")
+	cmd.PersistentFlags().StringVar(&g.isolation, "isolation", "", "how RUN is isolated: auto, root, rootless, rootless-noproc, container (default kiln.toml's isolation, else auto)")
 	cmd.PersistentFlags().StringVar(&g.config, "config", "", "kiln.toml (default $KILN_CONFIG, $XDG_CONFIG_HOME/kiln/kiln.toml, /etc/kiln/kiln.toml)")
 	cmd.AddCommand(newBuildCmd(g), newImportCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g), newPullCmd(g), newPushCmd(g), newSaveCmd(g), newManifestCmd(g), newRunCmd(g),
 		newDuCmd(g), newPruneCmd(g), newStoreCmd(g), newCheckCmd(),
-		newInspectCmd(g), newGraphCmd(), newLoginCmd(g), newLogoutCmd(), newImagetoolsCmd(g))
+		newInspectCmd(g), newGraphCmd(), newLoginCmd(g), newLogoutCmd(), newImagetoolsCmd(g), newInfoCmd(g), newVersionCmd())
 	return cmd
 }

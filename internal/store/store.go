@@ -15,7 +15,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kiln-build/kiln/internal/isolation"
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/runcstate"
 )
 
 // Store is one store directory. Two kiln processes may use it at once.
@@ -35,16 +37,11 @@ const (
 	dirCacheM = "cachemounts"
 )
 
-// ReapDead stops and deletes the containers of dead kiln processes whose
-// runc state lives under runDir, before Open removes their mounts (an
-// orphaned container keeps running whatever happens to its rootfs). The
-// command line sets it to executor.ReapDead: the store, on the executor's
-// floor, does not import it.
-var ReapDead func(ctx context.Context, runDir string) error
-
-// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
+// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise
+// (~/.local/share/kiln), also once kiln has entered a user namespace as a
+// plain user and become root there.
 func DefaultRoot() string {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !isolation.InEnteredNS() {
 		return "/var/lib/kiln"
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
@@ -70,10 +67,8 @@ func Open(root string) (*Store, error) {
 		}
 	}
 	// Dead builds' containers first: their mounts are busy until then.
-	if ReapDead != nil {
-		if err := ReapDead(context.Background(), s.path(dirRun)); err != nil {
-			return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
-		}
+	if err := runcstate.ReapDead(context.Background(), s.path(dirRun)); err != nil {
+		return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
 	}
 	reapSecretDirs()
 	if err := s.cleanStale(); err != nil {
