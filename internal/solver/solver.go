@@ -152,8 +152,24 @@ func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
 	if s.missed != nil {
 		s.missed()
 	}
-	// The same step asked by several stages, platforms or targets at once
-	// (a stage on $BUILDPLATFORM) runs once; the others wait and share it.
+	l, shared, err := s.run(ctx, key, linked, r)
+	if err != nil {
+		r.Log.Done(err)
+		return res, err
+	}
+	res.Layer = l
+	s.record(Record{Key: key, Layer: l})
+	if shared {
+		r.Log.Logf("ran once for several platforms")
+	}
+	r.Log.Done(nil)
+	return res, nil
+}
+
+// run executes a missed step once for everyone asking for its key at the
+// time: the same step of several stages, platforms or targets (a stage on
+// $BUILDPLATFORM) runs once, the others wait and share it (shared).
+func (s *Solver) run(ctx context.Context, key digest.Digest, linked bool, r Request) (l *image.Layer, shared bool, err error) {
 	out, err, shared := s.flight.Do(key.String(), func() (any, error) {
 		// Another request may have finished this step since the lookup.
 		if rec, ok := s.lookup(key); ok && !r.NoCache {
@@ -169,17 +185,8 @@ func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
 		}
 		return l, s.store(key, l)
 	})
-	if err != nil {
-		r.Log.Done(err)
-		return res, err
-	}
-	res.Layer, _ = out.(*image.Layer)
-	s.record(Record{Key: key, Layer: res.Layer})
-	if shared {
-		r.Log.Logf("ran once for several platforms")
-	}
-	r.Log.Done(nil)
-	return res, nil
+	l, _ = out.(*image.Layer)
+	return l, shared, err
 }
 
 func isLinked(op Op) bool {
