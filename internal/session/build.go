@@ -77,7 +77,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	prov := func(i int) attest.Build {
 		return provenanceInput(o, in.dockerfile, in.plans[i], in.targets[i], srcs[i])
 	}
-	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: in.exporters, provenance: prov}, images)
+	fin := finishing{o: o, w: w, client: client, exporters: in.exporters, provenance: prov}
+	if o.Attest.SBOM != nil {
+		res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
+		if fin.sboms, err = scanSBOMs(ctx, w, res, *o.Attest.SBOM, images); err != nil {
+			return nil, err
+		}
+	}
+	result, err := finish(ctx, fin, images)
 	if err == nil {
 		err = exportCaches(ctx, w, client, o.CacheTo, images)
 	}

@@ -23,6 +23,7 @@ type finishing struct {
 	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
 	// provenance describes each platform's build for its provenance.
 	provenance func(platform int) attest.Build
+	sboms      [][]sbomFile // each platform's SBOM statements, when asked for
 }
 
 // finish commits the image (or index) to the store, tags it, writes the
@@ -74,6 +75,12 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 func attestResult(f finishing, manifests []ocispec.Descriptor, bare ocispec.Descriptor) (*attested, error) {
 	a := &attested{store: f.w.Store, want: f.o.Attest, bare: bare, manifests: manifests,
 		indexAnn: exporter.AnnotationsFor(f.o.Annotations, "index", nil)}
+	if f.o.Attest.SBOM != nil {
+		if len(f.sboms) != len(manifests) {
+			return nil, fmt.Errorf("SBOM asked for but not generated")
+		}
+		a.sboms = f.sboms
+	}
 	if f.o.Attest.Provenance == nil || f.provenance == nil {
 		a.want.Provenance = nil
 		return a, nil
