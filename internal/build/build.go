@@ -43,7 +43,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// Cancelled on return: releases the store lock and anything else tied to ctx.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
+	load := buildctx.Load
+	if o.Shared != nil {
+		load = o.Shared.loadContext
+	}
+	bctx, err := load(o.ContextDir, o.Dockerfile)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +63,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := progress.New(o.Out, o.Progress)
+	rep, err := reporter(o)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +113,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		_ = bctx.Cache.Save(env.Store.StatCachePath(bctx.Root))
 	}
 	return result, err
+}
+
+// reporter is the build's progress: its own, or, in a bake, the shared
+// display with the target's name on every step.
+func reporter(o Options) (*progress.Reporter, error) {
+	if o.Shared != nil {
+		return o.Shared.Progress.WithPrefix(o.Name), nil
+	}
+	return progress.New(o.Out, o.Progress)
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
@@ -211,6 +224,11 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	}
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
+	}
+	if o.Shared != nil {
+		env.StagedContext, env.Cleanup = o.Shared.attach(st, bctx, o.ContextDir, o.Dockerfile), func() {}
+		env.Flight = &o.Shared.flight
+		return env, nil
 	}
 	env.StagedContext, env.Cleanup = stageOnce(st, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {

@@ -14,7 +14,7 @@ import (
 
 // bakeFlags are `docker buildx bake`'s flags.
 type bakeFlags struct {
-	files, sets, vars, allow                            []string
+	files, sets, vars, allow                             []string
 	list, progress, metadataFile, call, jobs, sbom, prov string
 	print, push, load, noCache, pull                     bool
 }

@@ -49,7 +49,18 @@ type Env struct {
 	// RecordSource collects the source memos (see sourcememo.go) for --cache-to.
 	RecordSource func(key, content digest.Digest)
 
-	flight singleflight.Group // steps in progress, by cache key
+	// Flight, when set, holds the steps in progress of every build of the
+	// process (bake's targets), so a step several targets share runs once;
+	// otherwise flight holds this build's.
+	Flight *singleflight.Group
+	flight singleflight.Group
+}
+
+func (e *Env) inFlight() *singleflight.Group {
+	if e.Flight != nil {
+		return e.Flight
+	}
+	return &e.flight
 }
 
 // RemoteCache is an imported build cache whose layer bytes are fetched only

@@ -58,9 +58,12 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	}
 	// The same step of several platforms' builds (a stage on
 	// $BUILDPLATFORM) runs once; the others wait and share its layer.
-	res, err, shared := e.flight.Do(key.String(), func() (any, error) {
+	ran, hit := false, false // this call ran the step; found it cached after all
+	res, err, shared := e.inFlight().Do(key.String(), func() (any, error) {
+		ran = true
 		// Another platform may have finished this step since the lookup.
 		if rec, ok := e.lookup(key); ok && !e.NoCacheStages[s.Stage] {
+			hit = true
 			return rec.Layer, nil
 		}
 		base := s.Img
@@ -79,7 +82,17 @@ func (e *Env) commit(ctx context.Context, s *State, ch change) error {
 	}
 	l, _ := res.(*image.Layer)
 	e.recordStep(key, l)
-	if shared {
+	switch {
+	case hit:
+		v.Cached()
+		s.Img.AddLayer(l, ch.history, e.Epoch)
+		s.Key = key
+		return nil
+	case shared && e.Flight != nil && ran:
+		v.Logf("ran once for several targets")
+	case shared && e.Flight != nil:
+		v.Logf("done once by another target's identical step")
+	case shared:
 		v.Logf("ran once for several platforms")
 	}
 	v.Done(nil)
