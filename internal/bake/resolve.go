@@ -15,8 +15,8 @@ func (g *Group) SetBlockSource(b *hcl.Block) { g.def = b.DefRange }
 // Resolved is what bake builds: the targets by name, and the groups that
 // were asked for (with "default" listing the names given, as buildx prints).
 type Resolved struct {
-	Targets map[string]*Target `json:"target"`
 	Groups  map[string]*Group  `json:"group,omitempty"`
+	Targets map[string]*Target `json:"target"`
 }
 
 // Resolve picks the targets names ask for (target or group names, glob
@@ -111,6 +111,9 @@ func (c *Config) expandGroup(name string) (targets, groups []string, err error) 
 	var walk func(name string, stack []string) error
 	walk = func(name string, stack []string) error {
 		g := c.group(name)
+		if slices.Contains(stack, name) && c.target(name) != nil {
+			g = nil // a group named like one of its targets (a matrix's) lists that target
+		}
 		if g == nil {
 			if c.target(name) == nil {
 				if len(stack) == 0 {

@@ -42,7 +42,7 @@ target "app" {
     base = "target:base"
   }
   secret  = ["id=token,env=TOKEN"]
-  ssh     = ["default"]
+
   output  = ["type=oci,dest=out/app.tar"]
   attest  = ["type=sbom", "type=provenance,mode=max"]
   annotations = ["index:org.opencontainers.image.title=app"]
