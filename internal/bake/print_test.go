@@ -5,11 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// printCases are `bake --print` invocations whose output buildx v0.38.2
+// printCases are `bake --print` and `--list` invocations whose output buildx v0.38.2
 // recorded in testdata/print (KILN_BUILDX=path/to/buildx re-checks them
 // against that buildx; -update rewrites them from it).
 var printCases = []struct {
@@ -26,19 +27,32 @@ var printCases = []struct {
 		"--set", "*.tags+=x:1", "--set", "app-a*.args.K=v", "--set", "db-*.output=type=local,dest=out"}, nil},
 	{"sets-clear", []string{"-f", "full.hcl", "db", "--set", "db*.tags=", "--set", "*.platform=linux/arm64",
 		"--set", "db-15-1.no-cache=true", "--set", "db-16-2.push=true"}, nil},
+	{"list-targets", []string{"-f", "full.hcl", "--list", "targets"}, nil},
+	{"list-variables", []string{"-f", "full.hcl", "--list", "variables"}, []string{"TAG=from-env"}},
+	{"list-targets-json", []string{"-f", "full.hcl", "-f", "docker-bake.json", "--list", "type=targets,format=json"}, nil},
+	{"list-variables-json", []string{"-f", "docker-bake.json", "--list", "type=variables,format=json"}, nil},
+	{"list-compose", []string{"-f", "compose.yaml", "--list", "targets"}, nil},
 }
 
 func TestPrintMatchesBuildx(t *testing.T) {
 	buildx := os.Getenv("KILN_BUILDX")
 	for _, tc := range printCases {
 		t.Run(tc.name, func(t *testing.T) {
+			ext := ".json"
+			if slices.Contains(tc.args, "--list") && !strings.Contains(strings.Join(tc.args, " "), "format=json") {
+				ext = ".txt"
+			}
 			for _, kv := range tc.env {
 				k, v, _ := strings.Cut(kv, "=")
 				t.Setenv(k, v)
 			}
-			golden := filepath.Join("testdata", "print", tc.name+".json")
+			golden := filepath.Join("testdata", "print", tc.name+ext)
 			if buildx != "" {
-				cmd := exec.Command(buildx, append([]string{"bake", "--print"}, tc.args...)...)
+				args := tc.args
+				if !slices.Contains(args, "--list") {
+					args = append([]string{"--print"}, args...)
+				}
+				cmd := exec.Command(buildx, append([]string{"bake"}, args...)...)
 				cmd.Dir = "testdata"
 				cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
 				var stderr bytes.Buffer
@@ -73,6 +87,7 @@ func kilnPrint(t *testing.T, args []string) string {
 	t.Helper()
 	var files []File
 	var names, sets []string
+	var list string
 	vars := map[string]string{}
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
@@ -86,6 +101,9 @@ func kilnPrint(t *testing.T, args []string) string {
 		case "--set":
 			i++
 			sets = append(sets, args[i])
+		case "--list":
+			i++
+			list = args[i]
 		case "--var":
 			i++
 			k, v, _ := strings.Cut(args[i], "=")
@@ -95,15 +113,30 @@ func kilnPrint(t *testing.T, args []string) string {
 		}
 	}
 	t.Chdir("testdata") // compose reads .env of the working directory
-	c, _, err := Parse(files, nil, vars)
+	c, variables, err := Parse(files, nil, vars)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if list != "" {
+		req, err := ParseListRequest(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Type == "variables" {
+			err = ListVariables(&buf, req.Format, variables)
+		} else {
+			err = c.ListTargets(&buf, req.Format)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
 	}
 	r, err := c.Resolve(names, sets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
 	if err := r.Print(&buf); err != nil {
 		t.Fatal(err)
 	}
