@@ -148,7 +148,7 @@ func runJobs(cmd *cobra.Command, jobs map[string]*bakeJob, shared *build.Shared,
 			}
 			defer func() { <-sem }()
 			for _, need := range j.needs {
-				j.opts.Contexts = withLink(j.opts.Contexts, j.name, need, jobs[need].linkDir)
+				j.opts.Contexts = withLink(j.opts.Contexts, need, jobs[need])
 			}
 			j.opts.Shared, j.opts.Name = shared, j.name
 			r, err := build.Run(ctx, j.opts)
@@ -165,12 +165,13 @@ func runJobs(cmd *cobra.Command, jobs map[string]*bakeJob, shared *build.Shared,
 	return eg.Wait()
 }
 
-// withLink points the contexts that name target:need at need's result.
-func withLink(contexts map[string]string, _ string, need, dir string) map[string]string {
+// withLink points the contexts that name target:need at need's result, in
+// the OCI layout its build wrote.
+func withLink(contexts map[string]string, need string, built *bakeJob) map[string]string {
 	out := map[string]string{}
 	for k, v := range contexts {
 		if v == "target:"+need {
-			v = "oci-layout://" + dir
+			v = "oci-layout://" + built.linkDir + "@" + built.result.Descriptor.Digest.String()
 		}
 		out[k] = v
 	}
