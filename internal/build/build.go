@@ -225,7 +225,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		rep.Mask(string(v))
 	}
 	if o.Shared != nil {
-		env.StagedContext, env.Cleanup = o.Shared.attach(st, bctx, o.ContextDir, o.Dockerfile), func() {}
+		env.StagedContext, env.Cleanup = o.Shared.attach(st, bctx), func() {}
 		env.Flight = &o.Shared.flight
 		return env, nil
 	}

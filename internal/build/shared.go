@@ -23,36 +23,43 @@ type Shared struct {
 
 	mu       sync.Mutex
 	contexts map[contextKey]*sharedContext
+	views    map[viewKey]*view
+	caches   map[string]*fshash.StatCache // by context root
 }
 
 type contextKey struct{ dir, dockerfile string }
 
 type sharedContext struct {
-	once    sync.Once
-	bctx    *buildctx.Context
-	err     error
-	cacheOK bool // the stat cache was read from the store
+	once sync.Once
+	bctx *buildctx.Context
+	err  error
+}
+
+// view is one context's read-only view minus its ignored files, made on the
+// first COPY that needs it.
+type view struct {
 	staged  func(context.Context) (string, error)
 	cleanup func()
 }
 
+type viewKey struct{ root, ignoreFile string }
+
 // NewShared returns the state the builds of one bake share, reporting to rep.
 func NewShared(rep *progress.Reporter) *Shared {
-	return &Shared{Progress: rep, contexts: map[contextKey]*sharedContext{}}
+	return &Shared{Progress: rep, contexts: map[contextKey]*sharedContext{}, views: map[viewKey]*view{}, caches: map[string]*fshash.StatCache{}}
 }
 
 // Close removes the context views the builds made; call it after the last.
 func (s *Shared) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range s.contexts {
-		if c.cleanup != nil {
-			c.cleanup()
-		}
+	for _, v := range s.views {
+		v.cleanup()
 	}
 }
 
-func (s *Shared) entry(dir, dockerfile string) *sharedContext {
+// loadContext is buildctx.Load, once per distinct context and Dockerfile.
+func (s *Shared) loadContext(dir, dockerfile string) (*buildctx.Context, error) {
 	k := contextKey{dir, dockerfile}
 	if abs, err := filepath.Abs(dir); err == nil {
 		k.dir = abs
@@ -63,35 +70,39 @@ func (s *Shared) entry(dir, dockerfile string) *sharedContext {
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	c := s.contexts[k]
 	if c == nil {
 		c = &sharedContext{}
 		s.contexts[k] = c
 	}
-	return c
-}
-
-// loadContext is buildctx.Load, once per distinct context and Dockerfile.
-func (s *Shared) loadContext(dir, dockerfile string) (*buildctx.Context, error) {
-	c := s.entry(dir, dockerfile)
+	s.mu.Unlock()
 	c.once.Do(func() { c.bctx, c.err = buildctx.Load(dir, dockerfile) })
 	return c.bctx, c.err
 }
 
-// attach gives env the context's one staged view and stat cache.
-func (s *Shared) attach(st *store.Store, bctx *buildctx.Context, dir, dockerfile string) func(context.Context) (string, error) {
-	c := s.entry(dir, dockerfile)
+// attach gives a build's context the one stat cache of its directory (so
+// a file several targets copy is hashed once) and returns the one view of
+// the directory with its ignore rules.
+func (s *Shared) attach(st *store.Store, bctx *buildctx.Context) func(context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.staged == nil {
-		c.staged, c.cleanup = stageOnce(st, bctx)
-	}
-	if !c.cacheOK {
-		c.cacheOK = true
-		if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
-			bctx.Cache = cache
+	cache := s.caches[bctx.Root]
+	if cache == nil {
+		cache = bctx.Cache
+		if loaded, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
+			cache = loaded
 		}
+		s.caches[bctx.Root] = cache
 	}
-	return c.staged
+	if bctx.Cache != cache { // written once per context, before its first build hashes
+		bctx.Cache = cache
+	}
+	k := viewKey{bctx.Root, bctx.IgnoreFile}
+	v := s.views[k]
+	if v == nil {
+		v = &view{}
+		v.staged, v.cleanup = stageOnce(st, bctx)
+		s.views[k] = v
+	}
+	return v.staged
 }

@@ -133,6 +133,12 @@ func runBake(cmd *cobra.Command, g *globalFlags, f *bakeFlags, args []string) er
 	default:
 		return usageError{fmt.Errorf("--call=%s is not supported yet (build, check)", f.call)}
 	}
+	if len(args) > 0 && remoteDefinition(args[0]) {
+		return fmt.Errorf("remote bake definitions (%s) are not supported yet: clone it and run kiln bake in it", args[0])
+	}
+	if v := os.Getenv("BUILDX_BAKE_FILE_RELATIVE_PATHS"); v != "" && v != "0" && v != "false" {
+		return errors.New("BUILDX_BAKE_FILE_RELATIVE_PATHS is not supported yet: contexts are relative to the working directory")
+	}
 	cfg, vars, err := f.readConfig(cmd)
 	if err != nil {
 		return err
@@ -151,8 +157,38 @@ func runBake(cmd *cobra.Command, g *globalFlags, f *bakeFlags, args []string) er
 	if err != nil {
 		return err
 	}
+	sourceDateEpoch(res)
 	if f.print {
 		return res.Print(cmd.OutOrStdout())
 	}
 	return bakeBuild(cmd, g, f, res)
+}
+
+// remoteDefinition tells a remote bake definition (a git or https URL as
+// the first argument) from a target name.
+func remoteDefinition(s string) bool {
+	for _, p := range []string{"https://", "http://", "git://", "git@", "ssh://"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return strings.HasSuffix(s, ".git")
+}
+
+// sourceDateEpoch passes SOURCE_DATE_EPOCH from the environment as a build
+// argument of every target that does not set it, as buildx does.
+func sourceDateEpoch(res *bake.Resolved) {
+	v, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || v == "" {
+		return
+	}
+	for _, t := range res.Targets {
+		if _, set := t.Args["SOURCE_DATE_EPOCH"]; set {
+			continue
+		}
+		if t.Args == nil {
+			t.Args = map[string]*string{}
+		}
+		t.Args["SOURCE_DATE_EPOCH"] = &v
+	}
 }

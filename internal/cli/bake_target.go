@@ -25,6 +25,20 @@ func bakeJobFor(name string, t *bake.Target, g *globalFlags, tmp string) (*bakeJ
 		secrets: t.Secrets.Strings(), ssh: t.SSH.Strings(), progress: "plain",
 	}
 	f.attest.attest = t.Attest.Strings()
+	for _, e := range t.Entitlements {
+		if e != "network.host" {
+			return nil, fmt.Errorf("entitlement %s is not supported yet (network.host)", e)
+		}
+	}
+	for i, s := range t.Secrets {
+		if s.Src == "" && s.Env == "" {
+			// buildx's default source: the variable named like the id if
+			// set, else the file of that name.
+			if _, ok := os.LookupEnv(s.ID); !ok {
+				f.secrets[i] = "id=" + s.ID + ",src=" + s.ID
+			}
+		}
+	}
 	if t.NetworkMode != nil && *t.NetworkMode != "" {
 		f.network = *t.NetworkMode
 	}
