@@ -5,26 +5,27 @@ import (
 	"path/filepath"
 	"sync"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/fshash"
+	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/solver"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
 // Shared is what the builds of one `kiln bake` share, run concurrently in
 // one process over one store: steps in progress (by cache key, so a stage
-// several targets need runs once), one progress display, and each
+// several targets need runs once, see solver.Flight), one progress display, and each
 // distinct build context, loaded, hashed and staged once.
 type Shared struct {
 	Progress *progress.Reporter
-	flight   singleflight.Group
 
 	mu       sync.Mutex
 	contexts map[contextKey]*sharedContext
 	views    map[viewKey]*view
 	caches   map[string]*fshash.StatCache // by context root
+	flights  map[layer.Options]*solver.Flight
 }
 
 type contextKey struct{ dir, dockerfile string }
@@ -46,7 +47,7 @@ type viewKey struct{ root, ignoreFile string }
 
 // NewShared returns the state the builds of one bake share, reporting to rep.
 func NewShared(rep *progress.Reporter) *Shared {
-	return &Shared{Progress: rep, contexts: map[contextKey]*sharedContext{}, views: map[viewKey]*view{}, caches: map[string]*fshash.StatCache{}}
+	return &Shared{Progress: rep, contexts: map[contextKey]*sharedContext{}, views: map[viewKey]*view{}, caches: map[string]*fshash.StatCache{}, flights: map[layer.Options]*solver.Flight{}}
 }
 
 // Close removes the context views the builds made; call it after the last.
@@ -83,7 +84,7 @@ func (s *Shared) loadContext(dir, dockerfile string) (*buildctx.Context, error) 
 // attach gives a build's context the one stat cache of its directory (so
 // a file several targets copy is hashed once) and returns the one view of
 // the directory with its ignore rules.
-func (s *Shared) attach(st *store.Store, bctx *buildctx.Context) func(context.Context) (string, error) {
+func (s *Shared) attach(st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) func(context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cache := s.caches[bctx.Root]
@@ -101,8 +102,25 @@ func (s *Shared) attach(st *store.Store, bctx *buildctx.Context) func(context.Co
 	v := s.views[k]
 	if v == nil {
 		v = &view{}
-		v.staged, v.cleanup = stageOnce(st, bctx)
+		v.staged, v.cleanup = stageOnce(st, snap, bctx)
 		s.views[k] = v
 	}
 	return v.staged
+}
+
+// flight is the steps in progress of every build writing layers as lo says
+// (the layers of two targets asking for other compressions are not alike);
+// nil outside a bake: the solver keeps its own.
+func (s *Shared) flight(lo layer.Options) *solver.Flight {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flights[lo]
+	if f == nil {
+		f = &solver.Flight{}
+		s.flights[lo] = f
+	}
+	return f
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
@@ -45,7 +46,8 @@ func TestSharedLoadsEachContextOnce(t *testing.T) {
 	if a1 == other {
 		t.Error("another Dockerfile (with its own ignore file) got the first one's context")
 	}
-	v1, v2, v3 := s.attach(st, a1), s.attach(st, a2), s.attach(st, other)
+	snap := snapshot.NewOverlay(st, nil)
+	v1, v2, v3 := s.attach(st, snap, a1), s.attach(st, snap, a2), s.attach(st, snap, other)
 	if a1.Cache != other.Cache {
 		t.Error("two Dockerfiles of one context directory hash with different stat caches")
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiln-build/kiln/internal/bake"
 	"github.com/kiln-build/kiln/internal/build"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/progress"
 )
 
@@ -99,7 +100,7 @@ func bakeBuild(cmd *cobra.Command, g *globalFlags, f *bakeFlags, res *bake.Resol
 		for _, need := range j.needs {
 			if jobs[need].linkDir == "" {
 				jobs[need].linkDir = filepath.Join(tmp, "link-"+need)
-				jobs[need].opts.Outputs = append(jobs[need].opts.Outputs, build.Output{Type: "oci", Dest: jobs[need].linkDir, Attrs: map[string]string{"tar": "false"}})
+				jobs[need].opts.Outputs = append(jobs[need].opts.Outputs, exporter.Output{Type: "oci", Dest: jobs[need].linkDir, Attrs: map[string]string{"tar": "false"}})
 			}
 		}
 	}

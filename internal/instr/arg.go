@@ -25,7 +25,7 @@ func dispatchArg(e *Env, s *State, c *instructions.ArgCommand, epoch time.Time) 
 			}
 			value, set = v, true
 		}
-		s.setArg(a.Key, value)
+		s.setArg(a.Key, value, !set)
 		if set {
 			parts = append(parts, a.Key+"="+value)
 		} else {

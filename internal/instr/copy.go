@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	digest "github.com/opencontainers/go-digest"
 	fscopy "github.com/tonistiigi/fsutil/copy"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
@@ -41,23 +40,23 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 	if err != nil {
 		return err
 	}
-	srcRoot, inputDigest, release, err := e.copySource(ctx, s, c.From, &spec)
+	src, err := e.copySource(ctx, s, c.From, &spec)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer src.Release()
 	ch := change{
 		linked: spec.link,
 		key: cachekey.Step{
 			Op:      "copy",
 			Options: copyFlags(spec),
 			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod}, spec.srcs...), spec.excludes...),
-			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
+			Inputs:  []cachekey.Input{{Name: "sources", Digest: src.Digest}},
 		},
 		name:    "COPY " + copyDisplay(c),
-		history: fileOpHistory("COPY", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
-			root, err := srcRoot(ctx)
+		history: fileOpHistory("COPY", c.SourcesAndDest, c.Parents, c.Chown, c.Chmod) + " # buildkit",
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			root, err := src.Root(ctx)
 			if err != nil {
 				return err
 			}
@@ -107,32 +106,32 @@ func checkChmod(m string) error {
 	return nil // symbolic modes are checked by the copier
 }
 
-// copySource hashes the selected sources and returns a function giving the
-// directory to copy from (only called on a cache miss) and a release func.
-func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+// copySource hashes the selected sources: the directory to copy from is
+// made only on a cache miss.
+func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (Source, error) {
 	if len(spec.inline) > 0 {
 		return e.inlineSource(ctx, *spec)
 	}
 	if spec.fromCtx {
 		d, err := e.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, e.fileRecorder(s))
 		if err != nil {
-			return nil, "", nil, err
+			return Source{}, err
 		}
-		return e.StagedContext, d, func() {}, nil
+		return dirSource(d, e.StagedContext), nil
 	}
-	src, err := s.From(ctx, from)
+	named, err := s.From(ctx, from)
 	if err != nil {
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	if src.Local != nil {
-		d, err := src.Local.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, nil)
+	if named.Local != nil {
+		d, err := named.Local.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, nil)
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+			return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)
 		}
 		spec.rootOwned = true
-		return src.Local.View, d, func() {}, nil
+		return dirSource(d, named.Local.View), nil
 	}
-	return e.imageSource(ctx, from, src.Image, spec)
+	return e.imageSource(ctx, from, named.Image, spec)
 }
 
 // copyInto copies each source into the mounted rootfs with BuildKit's copier.
@@ -188,7 +187,10 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 					continue
 				}
 			}
-			if err := fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info)); err != nil {
+			err := copyGuarded(srcRoot, func() error {
+				return fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info))
+			})
+			if err != nil {
 				return fmt.Errorf("copying %s: %w", m, err)
 			}
 		}
@@ -208,41 +210,49 @@ func copyDisplay(c *instructions.CopyCommand) string {
 	return strings.Join(append(append(parts, c.SourcePaths...), c.DestPath), " ")
 }
 
-// fileOpHistory is BuildKit's created_by for COPY and ADD.
-func fileOpHistory(op, chown, chmod string, srcs []string, dest string) string {
+// fileOpHistory is BuildKit's created_by for COPY and ADD: the flags it
+// records, the sources, the heredocs as <<NAME, and the destination as the
+// Dockerfile wrote it (expanded, not resolved against WORKDIR).
+func fileOpHistory(op string, c instructions.SourcesAndDest, parents bool, chown, chmod string) string {
 	msg := op
+	if parents {
+		msg += " --parents"
+	}
 	if chown != "" {
 		msg += " --chown=" + chown
 	}
 	if chmod != "" {
 		msg += " --chmod=" + chmod
 	}
-	for _, src := range srcs {
+	for _, src := range c.SourcePaths {
 		msg += " " + src
 	}
-	return msg + " " + dest
+	for _, sc := range c.SourceContents {
+		msg += " <<" + sc.Path
+	}
+	return msg + " " + c.DestPath
 }
 
 // inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes
 // them) into a private directory the copy reads from.
-func (e *Env) inlineSource(ctx context.Context, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+func (e *Env) inlineSource(ctx context.Context, spec copySpec) (Source, error) {
 	dir, err := e.Store.TempDir("heredoc")
 	if err != nil {
-		return nil, "", nil, err
+		return Source{}, err
 	}
 	release := func() { os.RemoveAll(dir) }
 	for _, sc := range spec.inline {
 		if err := os.WriteFile(filepath.Join(dir, path.Base(sc.Path)), []byte(sc.Data), 0o644); err != nil {
 			release()
-			return nil, "", nil, err
+			return Source{}, err
 		}
 	}
 	d, err := fshash.Paths(ctx, dir, spec.srcs, fshash.Options{})
 	if err != nil {
 		release()
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	return func(context.Context) (string, error) { return dir, nil }, d, release, nil
+	return Source{Digest: d, Root: func(context.Context) (string, error) { return dir, nil }, Release: release}, nil
 }
 
 // copyParents is COPY --parents: the source path is kept below the

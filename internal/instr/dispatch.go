@@ -40,7 +40,7 @@ func Dispatch(ctx context.Context, e *Env, s *State, cmd instructions.Command) e
 	case *instructions.HealthCheckCommand:
 		dispatchHealthcheck(s, c, epoch)
 	case *instructions.OnbuildCommand:
-		dispatchOnbuild(s, c, epoch)
+		dispatchOnbuild(s, c)
 	case *instructions.ArgCommand:
 		return dispatchArg(e, s, c, epoch)
 	case *instructions.WorkdirCommand:

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Metadata instructions change only the image config; each adds an
@@ -34,48 +32,6 @@ func dispatchLabel(s *State, c *instructions.LabelCommand, epoch time.Time) {
 		msg.WriteString(" " + kv.String())
 	}
 	s.Img.AddHistory(msg.String(), epoch)
-}
-
-func dispatchExpose(s *State, c *instructions.ExposeCommand, epoch time.Time) error {
-	lex := shell.NewLex(s.Escape)
-	env := shell.EnvsFromSlice(s.ExpandEnv())
-	cfg := &s.Img.Config.Config
-	if cfg.ExposedPorts == nil {
-		cfg.ExposedPorts = map[string]struct{}{}
-	}
-	var added []string
-	for _, p := range c.Ports {
-		words, err := lex.ProcessWords(p, env)
-		if err != nil {
-			return err
-		}
-		for _, w := range words {
-			port, err := normalizePort(w)
-			if err != nil {
-				return err
-			}
-			cfg.ExposedPorts[port] = struct{}{}
-			added = append(added, port+":{}")
-		}
-	}
-	s.Img.AddHistory(fmt.Sprintf("EXPOSE map[%s]", strings.Join(added, " ")), epoch)
-	return nil
-}
-
-// normalizePort turns "3000" into "3000/tcp" and checks the protocol.
-func normalizePort(p string) (string, error) {
-	num, proto, ok := strings.Cut(p, "/")
-	if !ok {
-		proto = "tcp"
-	}
-	proto = strings.ToLower(proto)
-	if proto != "tcp" && proto != "udp" && proto != "sctp" {
-		return "", fmt.Errorf("invalid EXPOSE protocol %q in %q", proto, p)
-	}
-	if num == "" || strings.Trim(num, "0123456789-") != "" {
-		return "", fmt.Errorf("invalid EXPOSE port %q", p)
-	}
-	return num + "/" + proto, nil
 }
 
 func dispatchVolume(s *State, c *instructions.VolumeCommand, epoch time.Time) error {
@@ -116,7 +72,8 @@ func (s *State) shell() []string {
 func dispatchCmd(s *State, c *instructions.CmdCommand, epoch time.Time) {
 	args := s.shellForm(c.ShellDependantCmdLine)
 	s.Img.Config.Config.Cmd = args
-	s.Img.Config.Config.ArgsEscaped = false
+	//lint:ignore SA1019 BuildKit sets the deprecated field on every CMD (Docker's image spec).
+	s.Img.Config.Config.ArgsEscaped = true
 	s.cmdSet = true
 	s.Img.AddHistory(fmt.Sprintf("CMD %q", args), epoch)
 }
@@ -153,16 +110,7 @@ func dispatchHealthcheck(s *State, c *instructions.HealthCheckCommand, epoch tim
 	s.Img.AddHistory(fmt.Sprintf("HEALTHCHECK %+v", h), epoch)
 }
 
-func dispatchOnbuild(s *State, c *instructions.OnbuildCommand, epoch time.Time) {
+// dispatchOnbuild records the trigger; as in BuildKit, it adds no history.
+func dispatchOnbuild(s *State, c *instructions.OnbuildCommand) {
 	s.Img.Config.Config.OnBuild = append(s.Img.Config.Config.OnBuild, c.Expression)
-	s.Img.AddHistory("ONBUILD "+c.Expression, epoch)
-}
-
-// platformString is os/arch[/variant], the form keys and progress use.
-func platformString(p ocispec.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
 }

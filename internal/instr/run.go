@@ -47,15 +47,22 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	}
 	env := s.RunEnv()
 	cwd, user := s.WorkDir(), s.Img.Config.Config.User
+	// BuildKit's Dockerfile frontend takes RUN's hostname from this build
+	// arg (no ARG needed), for every RUN of the build.
+	hostname := e.BuildArgs["BUILDKIT_SANDBOX_HOSTNAME"]
+	options := e.RunOpts.keyOptions()
+	if hostname != "" {
+		options = append(options, "hostname="+hostname)
+	}
 	text := strings.Join(args, " ")
 	ch := change{
 		key: cachekey.Step{
 			Op: "run", Args: args, Env: env, WorkDir: cwd, User: user,
-			Network: network, Mounts: mountKeys(pms), Options: e.RunOpts.keyOptions(),
+			Network: network, Mounts: mountKeys(pms), Options: options,
 		},
 		name:    "RUN " + strings.Join(c.CmdLine, " "),
 		history: "RUN " + runHistory(args, s.Args) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, v *progress.Vertex) error {
 			mounts, release, err := setupMounts(ctx, pms)
 			if err != nil {
 				return err
@@ -64,7 +71,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 			err = e.Runner.Run(ctx, executor.Spec{
 				ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
 				Args: args, Env: append(append(append([]string(nil), env...), mountEnv(pms)...), e.proxyEnv()...),
-				Cwd: cwd, User: user, Network: network,
+				Cwd: cwd, User: user, Network: network, Hostname: hostname,
 				Mounts: mounts, Stdout: v, Stderr: v,
 				ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
 			})
@@ -94,14 +101,20 @@ func runHistory(args []string, buildArgs []KV) string {
 
 // proxyArgs are the build args BuildKit predefines for proxies: RUN sees
 // them without an ARG, but they stay out of the image, history and key.
-var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
-	"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"}
+var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"}
 
+// proxyEnv exports each proxy build arg in both spellings, as BuildKit's
+// llb.ProxyEnv does; given in both, the lower-case one wins (BuildKit reads
+// the args in sorted order).
 func (e *Env) proxyEnv() []string {
 	var env []string
 	for _, k := range proxyArgs {
-		if v, ok := e.BuildArgs[k]; ok {
-			env = append(env, k+"="+v)
+		v, ok := e.BuildArgs[strings.ToLower(k)]
+		if !ok {
+			v, ok = e.BuildArgs[k]
+		}
+		if ok {
+			env = append(env, k+"="+v, strings.ToLower(k)+"="+v)
 		}
 	}
 	return env

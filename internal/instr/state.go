@@ -15,6 +15,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // State is a stage while it is being built.
@@ -34,12 +35,15 @@ type State struct {
 	cmdSet  bool              // this stage has its own CMD
 	files   map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
-	From func(ctx context.Context, name string) (*Source, error)
+	From func(ctx context.Context, name string) (*Named, error)
 }
 
-// KV is one declared build argument.
+// KV is one declared build argument. Unset is an ARG declared with no
+// default and given no value: as in BuildKit it is written in RUN's history
+// (FOO=) but is neither in RUN's environment nor set for $FOO expansion.
 type KV struct {
 	Key, Value string
+	Unset      bool
 }
 
 // ExpandEnv is the environment used to expand $VARs in an instruction: the
@@ -47,7 +51,9 @@ type KV struct {
 func (s *State) ExpandEnv() []string {
 	env := make([]string, 0, len(s.Args)+len(s.Img.Env()))
 	for _, a := range s.Args {
-		env = append(env, a.Key+"="+a.Value)
+		if !a.Unset {
+			env = append(env, a.Key+"="+a.Value)
+		}
 	}
 	return append(env, s.Img.Env()...)
 }
@@ -62,7 +68,7 @@ func (s *State) RunEnv() []string {
 		have[k] = true
 	}
 	for _, a := range s.Args {
-		if !have[a.Key] {
+		if !have[a.Key] && !a.Unset {
 			env = append(env, a.Key+"="+a.Value)
 		}
 	}
@@ -75,19 +81,22 @@ func (s *State) expander() instructions.SingleWordExpander {
 	env := shell.EnvsFromSlice(s.ExpandEnv())
 	return func(word string) (string, error) {
 		out, _, err := lex.ProcessWord(word, env)
-		return out, err
+		return plan.Bounded(out, err)
 	}
 }
 
-// setArg declares or redeclares a stage ARG.
-func (s *State) setArg(key, value string) {
+// setArg declares or redeclares a stage ARG; redeclared with no value, it
+// keeps the value it had.
+func (s *State) setArg(key, value string, unset bool) {
 	for i := range s.Args {
 		if s.Args[i].Key == key {
-			s.Args[i].Value = value
+			if !unset {
+				s.Args[i].Value, s.Args[i].Unset = value, false
+			}
 			return
 		}
 	}
-	s.Args = append(s.Args, KV{Key: key, Value: value})
+	s.Args = append(s.Args, KV{Key: key, Value: value, Unset: unset})
 }
 
 // WorkDir is the current working directory, "/" when unset.

@@ -9,7 +9,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
-	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
@@ -32,22 +31,23 @@ func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.Work
 		key:     cachekey.Step{Op: "workdir", Args: []string{wd}, User: user},
 		name:    "WORKDIR " + wd,
 		history: "WORKDIR " + wd,
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			return mkdirAs(m.Root, wd, user)
 		},
 	}
 	return e.commit(ctx, s, ch)
 }
 
-// mkdirAs creates dir and missing parents inside rootfs, owned by user.
+// mkdirAs creates dir and missing parents inside rootfs, owned by user. As
+// in BuildKit, the owner is resolved like COPY --chown, not like RUN's user:
+// USER 1234 makes the directory 1234:1234.
 func mkdirAs(rootfs, dir, user string) error {
 	uid, gid := 0, 0
 	if user != "" {
-		u, g, _, err := executor.ResolveUser(rootfs, user)
-		if err != nil {
+		var err error
+		if uid, gid, err = resolveChown(rootfs, user); err != nil {
 			return err
 		}
-		uid, gid = int(u), int(g)
 	}
 	var missing []string
 	for d := dir; d != "/"; d = path.Dir(d) {

@@ -11,8 +11,11 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/suggest"
+	"github.com/moby/buildkit/util/system"
 	"github.com/moby/patternmatcher"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // The checks BuildKit makes while it expands variables during conversion
@@ -22,9 +25,6 @@ import (
 // statically: build arguments take the --build-arg values given (Options),
 // else their defaults, and the base image's env is known for scratch and
 // for the images Options.BaseEnv knows (and stages built on them).
-
-// defaultPath is the PATH BuildKit gives a stage whose image has none.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // nonEnvArgs never reach the env, and BuildKit never reports them.
 var nonEnvArgs = map[string]bool{"BUILDKIT_SBOM_SCAN_CONTEXT": true, "BUILDKIT_SBOM_SCAN_STAGE": true}
@@ -156,7 +156,7 @@ func metaArgEnv(predefined vars, metaArgs []instructions.ArgCommand, lex *shell.
 				continue
 			}
 			v, _, err := lex.ProcessWord(*a.Value, env)
-			if err != nil {
+			if _, err = plan.Bounded(v, err); err != nil {
 				return nil, false
 			}
 			env[a.Key] = v
@@ -238,7 +238,7 @@ func newScope(base string, platform *ocispec.Platform, stages map[string]*scope,
 	}
 	// As BuildKit: PATH is always set (except on Windows, left to the OS).
 	if _, ok := s.env["PATH"]; !ok && (platform == nil || platform.OS != "windows") {
-		s.env["PATH"] = defaultPath
+		s.env["PATH"] = system.DefaultPathEnvUnix
 	}
 	return s
 }
@@ -352,7 +352,9 @@ func (d *dispatcher) expander(lex *shell.Lex) instructions.SingleWordExpander {
 		res, err := lex.ProcessWordWithMatches(word, d.sc.env)
 		d.undefined(res.Unmatched)
 		d.note(res)
-		return res.Result, err
+		// The build fails such a word (plan.MaxExpanded); lint must not
+		// grow it tenfold per ARG meanwhile.
+		return plan.Bounded(res.Result, err)
 	}
 }
 
@@ -380,8 +382,8 @@ func (d *dispatcher) arg(cmd *instructions.ArgCommand) {
 		} else if a.Value != nil {
 			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env)
 			d.undefined(res.Unmatched)
-			if err != nil {
-				return
+			if _, err = plan.Bounded(res.Result, err); err != nil {
+				return // the build fails it; lint must not grow it tenfold per ARG meanwhile
 			}
 			d.note(res)
 			value = &res.Result

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/runcstate"
 )
 
 // Store is one store directory. Two kiln processes may use it at once.
@@ -64,7 +64,7 @@ func Open(root string) (*Store, error) {
 		}
 	}
 	// Dead builds' containers first: their mounts are busy until then.
-	if err := executor.ReapDead(context.Background(), s.path(dirRun)); err != nil {
+	if err := runcstate.ReapDead(context.Background(), s.path(dirRun)); err != nil {
 		return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
 	}
 	reapSecretDirs()
