@@ -53,8 +53,9 @@ func fileOf(t *testing.T, st *harness.Store, name, path string) string {
 // A compose file found by the default lookup: dockerfile_inline, args, and
 // one service built on another's result (additional_contexts service:).
 func TestBakeComposeServiceContext(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
-	st := harness.NewStore(t, harness.Busybox)
+	st := suiteStore(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"hello.txt": "hello",
@@ -110,8 +111,9 @@ func TestBakeComposeServiceContext(t *testing.T) {
 // An HCL file named by BUILDX_BAKE_FILE: a matrix, a variable set by
 // --var, dockerfile-inline, --set on one of the expanded targets, -j 1.
 func TestBakeMatrixVarsAndSet(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
-	st := harness.NewStore(t, harness.Busybox)
+	st := suiteStore(t)
 	dir := t.TempDir()
 	defs := filepath.Join(t.TempDir(), "defs.hcl")
 	writeFile(t, defs, `variable "GREETING" {
@@ -144,8 +146,9 @@ target "m" {
 // A failing target is reported with its name and the Dockerfile line, and
 // the bake fails.
 func TestBakeFailingTarget(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
-	st := harness.NewStore(t, harness.Busybox)
+	st := suiteStore(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"Dockerfile.bad": "FROM busybox:test\nRUN echo boom && false\n",
@@ -168,8 +171,9 @@ func TestBakeFailingTarget(t *testing.T) {
 // --check lints each target instead of building it; writing an output
 // outside the working directory needs --allow fs.write.
 func TestBakeCheckAndWriteEntitlement(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
-	st := harness.NewStore(t, harness.Busybox)
+	st := suiteStore(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"Dockerfile": "FROM busybox:test as base\nRUN echo hi > /hi\n",
@@ -199,9 +203,10 @@ func TestBakeCheckAndWriteEntitlement(t *testing.T) {
 
 // --push pushes every target's tags.
 func TestBakePush(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	reg := harness.StartRegistry(t)
-	st := harness.NewStore(t, harness.Busybox).WithConfig(reg.Config(t, false))
+	st := suiteStore(t).WithConfig(reg.Config(t, false))
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"Dockerfile": "FROM busybox:test\nARG N\nRUN echo $N > /n\n",

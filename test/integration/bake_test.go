@@ -14,6 +14,7 @@ import (
 // bakePattern3 bakes the seed's Pattern 3 as buildx users write it: a
 // dev/test/prod group whose targets share the base and dependencies stages.
 const bakePattern3 = `variable "CTX" {}
+variable "DOCKERFILE" {}
 
 group "default" {
   targets = ["dev", "test", "prod"]
@@ -21,7 +22,7 @@ group "default" {
 
 target "_common" {
   context    = CTX
-  dockerfile = "Dockerfile"
+  dockerfile = DOCKERFILE
 }
 
 target "dev" {
@@ -82,21 +83,24 @@ func stepRuns(stderr string) map[string]int {
 }
 
 func TestBakePattern3SharedStagesRunOnce(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	ctx := goAppContext(t, false)
-	writeFiles(t, ctx, map[string]string{"Dockerfile": pattern3, "docker-bake.hcl": bakePattern3})
-	bakeFile := filepath.Join(ctx, "docker-bake.hcl")
-	st := harness.NewStore(t, harness.Busybox, harness.Golang)
+	defs := t.TempDir()
+	writeFiles(t, defs, map[string]string{"Dockerfile": pattern3, "docker-bake.hcl": bakePattern3})
+	bakeFile, df := filepath.Join(defs, "docker-bake.hcl"), filepath.Join(defs, "Dockerfile")
+	st := suiteStore(t)
+	vars := []string{"--var", "CTX=" + ctx, "--var", "DOCKERFILE=" + df}
 
-	// The context is outside the working directory: bake asks first.
-	r := st.Run(t, "bake", "-f", bakeFile, "--var", "CTX="+ctx, "--progress", "plain")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "--allow=fs.read="+ctx) {
+	// The context and Dockerfile are outside the working directory: bake asks first.
+	r := st.Run(t, append([]string{"bake", "-f", bakeFile, "--progress", "plain"}, vars...)...)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "--allow=fs.read="+ctx) || !strings.Contains(r.Stderr, "--allow=fs.read="+df) {
 		t.Fatalf("bake of a context outside the working directory without --allow did not ask for fs.read:\n%s", r)
 	}
 
 	meta := filepath.Join(t.TempDir(), "meta.json")
-	r = st.MustRun(t, "bake", "-f", bakeFile, "--var", "CTX="+ctx, "--allow", "fs.read="+ctx,
-		"--progress", "plain", "--metadata-file", meta)
+	r = st.MustRun(t, append([]string{"bake", "-f", bakeFile, "--allow", "fs.read=" + ctx, "--allow", "fs.read=" + defs,
+		"--progress", "plain", "--metadata-file", meta}, vars...)...)
 	runs := stepRuns(r.Stderr)
 	for _, step := range []string{
 		"[base 3/3] COPY go.mod go.sum ./",
@@ -135,7 +139,7 @@ func TestBakePattern3SharedStagesRunOnce(t *testing.T) {
 			stores = append(stores, sep)
 		}
 		for _, s := range stores {
-			want := strings.TrimSpace(s.MustRun(t, "build", "-q", "-f", filepath.Join(ctx, "Dockerfile"), "--target", stage, ctx).Stdout)
+			want := strings.TrimSpace(s.MustRun(t, "build", "-q", "-f", df, "--target", stage, ctx).Stdout)
 			if got[target].Digest != want {
 				t.Errorf("bake target %s made %s, kiln build --target %s (store %s) made %s", target, got[target].Digest, stage, s.Root, want)
 			}
