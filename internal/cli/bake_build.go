@@ -15,27 +15,27 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-build/kiln/internal/bake"
-	"github.com/kiln-build/kiln/internal/build"
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/session"
 )
 
 // bakeJob is one target's build: its options, the targets whose results it
 // reads (target: contexts) and, once built, its result.
 type bakeJob struct {
 	name    string
-	opts    build.Options
+	opts    session.Options
 	file    string   // the Dockerfile, for error excerpts
 	needs   []string // targets to build first
 	done    chan struct{}
-	result  *build.Result
+	result  *session.Result
 	linkDir string // where a linked target's result is written for its users
 }
 
 // bakeBuild builds the resolved targets in one process over one store:
 // independent targets at once (at most -j), a target after those it reads
 // through target: contexts, every build sharing the steps in progress, the
-// progress display and the loaded contexts (build.Shared).
+// progress display and the loaded contexts (session.Shared).
 func bakeBuild(cmd *cobra.Command, g *globalFlags, f *bakeFlags, res *bake.Resolved) error {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -113,7 +113,7 @@ func bakeBuild(cmd *cobra.Command, g *globalFlags, f *bakeFlags, res *bake.Resol
 		return usageError{err}
 	}
 	defer rep.Close()
-	shared := build.NewShared(rep)
+	shared := session.NewShared(rep)
 	defer shared.Close()
 	if err := runJobs(cmd, jobs, shared, parallel); err != nil {
 		return err
@@ -126,7 +126,7 @@ func bakeBuild(cmd *cobra.Command, g *globalFlags, f *bakeFlags, res *bake.Resol
 
 // runJobs runs every job once the jobs it needs are done, at most parallel
 // at a time; the first failure cancels the rest (buildx's fail-fast).
-func runJobs(cmd *cobra.Command, jobs map[string]*bakeJob, shared *build.Shared, parallel int) error {
+func runJobs(cmd *cobra.Command, jobs map[string]*bakeJob, shared *session.Shared, parallel int) error {
 	eg, ctx := errgroup.WithContext(cmd.Context())
 	sem := make(chan struct{}, parallel)
 	for _, j := range jobs {
@@ -152,7 +152,7 @@ func runJobs(cmd *cobra.Command, jobs map[string]*bakeJob, shared *build.Shared,
 				j.opts.Contexts = withLink(j.opts.Contexts, need, jobs[need])
 			}
 			j.opts.Shared, j.opts.Name = shared, j.name
-			r, err := build.Run(ctx, j.opts)
+			r, err := session.Run(ctx, j.opts)
 			if err != nil {
 				if ctx.Err() == nil {
 					Report(cmd.ErrOrStderr(), fmt.Errorf("target %s: %w", j.name, err), j.file)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kiln-build/kiln/internal/isolation"
 	"github.com/kiln-build/kiln/internal/procinfo"
 	"github.com/kiln-build/kiln/internal/runcstate"
 )
@@ -36,9 +37,11 @@ const (
 	dirCacheM = "cachemounts"
 )
 
-// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
+// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise
+// (~/.local/share/kiln), also once kiln has entered a user namespace as a
+// plain user and become root there.
 func DefaultRoot() string {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !isolation.InEnteredNS() {
 		return "/var/lib/kiln"
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
