@@ -50,7 +50,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := progress.New(o.Out, o.Progress)
+	rep, err := reporter(o)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,11 @@ type planned struct {
 // prepare loads, parses and plans the build, and resolves its exporters, so a
 // bad flag or Dockerfile fails before any work.
 func prepare(o Options) (*planned, error) {
-	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
+	load := buildctx.Load
+	if o.Shared != nil {
+		load = o.Shared.loadContext
+	}
+	bctx, err := load(o.ContextDir, o.Dockerfile)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +162,15 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 		}
 	}
 	return images, nil
+}
+
+// reporter is the build's progress: its own, or, in a bake, the shared
+// display with the target's name on every step.
+func reporter(o Options) (*progress.Reporter, error) {
+	if o.Shared != nil {
+		return o.Shared.Progress.WithPrefix(o.Name), nil
+	}
+	return progress.New(o.Out, o.Progress)
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, []byte, error) {
@@ -255,8 +268,8 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 		return nil, err
 	}
 	w.Runner, w.Progress, w.Context, w.Epoch = runner, rep, bctx, epoch
-	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache,
-		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}})
+	lo := layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}
+	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache, Layer: lo, Flight: o.Shared.flight(lo)})
 	w.ExplainCache, w.Network, w.RunOpts = o.Explain, o.Network, o.Run
 	w.BuildArgs, w.Secrets, w.SSH = o.BuildArgs, o.Secrets, o.SSH
 	w.NoCacheStages = map[string]bool{}
@@ -265,6 +278,10 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	}
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
+	}
+	if o.Shared != nil {
+		w.StagedContext, w.Cleanup = o.Shared.attach(st, w.Snap, bctx), func() {}
+		return w, nil
 	}
 	w.StagedContext, w.Cleanup = instr.ContextView(st, w.Snap, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {

@@ -54,6 +54,11 @@ type Options struct {
 	Pull             bool               // --pull: refresh base images from their registries
 	Push             bool               // --push: push every -t name
 	Out              io.Writer          // progress
+	// Shared, set by bake, is the state of the other builds running with
+	// this one (see Shared); Name is this build's name on its progress lines.
+	Shared *Shared
+	Name   string
+
 	// Attest is what the build attests (attest.Parse of --provenance,
 	// --sbom, --attest and the BUILDKIT_ATTEST_* build args).
 	Attest attest.Attestations
