@@ -87,6 +87,13 @@ func attestResult(f finishing, manifests []ocispec.Descriptor, bare ocispec.Desc
 	}
 	for i := range manifests {
 		st, err := attest.Provenance(f.provenance(i), *f.o.Attest.Provenance)
+		if err != nil && f.o.Attest.Provenance.Default {
+			// buildx's implicit provenance must not fail a build that
+			// asked for none: say so and leave it out.
+			f.w.Progress.Warn("leaving out the default provenance: %v", err)
+			a.want.Provenance, a.provenance = nil, nil
+			return a, nil
+		}
 		if err != nil {
 			return nil, err
 		}
