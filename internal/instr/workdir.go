@@ -9,21 +9,16 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// dispatchWorkdir sets the working directory and creates it (owned by the
-// current USER), as BuildKit does; "/" makes no layer.
-func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.WorkdirCommand) error {
-	wd := c.Path
-	if !path.IsAbs(wd) {
-		wd = path.Join(s.WorkDir(), wd)
-	}
-	wd = path.Clean(wd)
-	s.Img.Config.Config.WorkingDir = wd
-	if wd == "/" {
-		s.Img.AddHistory("WORKDIR "+wd, e.Epoch)
+// dispatchWorkdir sets the working directory (convert.Workdir) and creates
+// it, owned by the current USER, as BuildKit does; "/" makes no layer.
+func dispatchWorkdir(ctx context.Context, e *Worker, s *State, c *instructions.WorkdirCommand) error {
+	wd, mkdir := convert.Workdir(&s.State, c)
+	if !mkdir {
 		return nil
 	}
 	user := s.Img.Config.Config.User
