@@ -30,29 +30,42 @@ func (e storeImage) Export(ctx context.Context, s Session, r Result) error {
 			return err
 		}
 	}
+	desc, err := r.descFor(e.form(r))
+	if err != nil {
+		return err
+	}
 	for _, n := range names {
-		if err := s.Store.Tag(n, r.Desc); err != nil {
+		if err := s.Store.Tag(n, desc); err != nil {
 			return err
 		}
 		if e.attr("name-canonical") && !strings.Contains(n, "@") {
-			if err := s.Store.Tag(n+"@"+r.Desc.Digest.String(), r.Desc); err != nil {
+			if err := s.Store.Tag(n+"@"+desc.Digest.String(), desc); err != nil {
 				return err
 			}
 		}
 		if !e.attr("push") {
 			continue
 		}
-		var err error
 		if e.byDigest() {
-			_, err = s.Registry.PushByDigest(ctx, s.Store, r.Desc, n)
+			_, err = s.Registry.PushByDigest(ctx, s.Store, desc, n)
 		} else {
-			err = s.Registry.Push(ctx, s.Store, r.Desc, n)
+			err = s.Registry.Push(ctx, s.Store, desc, n)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// form is what this output carries: with push=true, a registry's
+// attestations.
+func (e storeImage) form(r Result) Form {
+	typ := "image"
+	if e.attr("push") {
+		typ = "registry"
+	}
+	return Form{Type: typ, Names: e.names(r), Legacy: e.out.Attrs["oci-artifact"] == "false"}
 }
 
 // names are name= (comma-separated), else the -t names.
@@ -91,8 +104,14 @@ type registryPush struct{ name string }
 func (e registryPush) Name() string { return "" } // its line counts bytes: Export starts it
 
 func (e registryPush) Export(ctx context.Context, s Session, r Result) error {
+	// buildx pushes every -t name from one image exporter: each statement
+	// names them all.
+	desc, err := r.descFor(Form{Type: "registry", Names: r.Tags})
+	if err != nil {
+		return err
+	}
 	v := s.Progress.Start("pushing " + e.name)
-	err := s.Registry.Push(registry.WithProgress(ctx, counterOf(v)), s.Store, r.Desc, e.name)
+	err = s.Registry.Push(registry.WithProgress(ctx, counterOf(v)), s.Store, desc, e.name)
 	v.Done(err)
 	return err
 }

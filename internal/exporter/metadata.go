@@ -15,12 +15,16 @@ import (
 // manifest's config digest, and image.name (the type=image outputs'
 // name=, else the -t names, comma-separated as BuildKit writes them).
 func Metadata(s *store.Store, r Result, outputs []Output) (map[string]any, error) {
-	m := map[string]any{
-		"containerimage.digest":     r.Desc.Digest.String(),
-		"containerimage.descriptor": r.Desc,
+	desc, err := metadataDesc(r, outputs)
+	if err != nil {
+		return nil, err
 	}
-	if r.Desc.MediaType == ocispec.MediaTypeImageManifest {
-		data, err := s.ReadBlob(r.Desc.Digest)
+	m := map[string]any{
+		"containerimage.digest":     desc.Digest.String(),
+		"containerimage.descriptor": desc,
+	}
+	if desc.MediaType == ocispec.MediaTypeImageManifest {
+		data, err := s.ReadBlob(desc.Digest)
 		if err != nil {
 			return nil, err
 		}
@@ -43,4 +47,19 @@ func Metadata(s *store.Store, r Result, outputs []Output) (map[string]any, error
 		m["image.name"] = strings.Join(names, ",")
 	}
 	return m, nil
+}
+
+// metadataDesc is what the first type=image output exported (with its
+// attestations, if it carries any), else what the -t names point at.
+func metadataDesc(r Result, outputs []Output) (ocispec.Descriptor, error) {
+	for _, o := range outputs {
+		if o.Type == "image" {
+			e := storeImage{out: o}
+			return r.descFor(e.form(r))
+		}
+	}
+	if r.Named.Digest != "" {
+		return r.Named, nil
+	}
+	return r.Desc, nil
 }
