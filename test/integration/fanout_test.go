@@ -113,6 +113,33 @@ func TestFanOutPushByDigest(t *testing.T) {
 	if d := readMetadata(t, meta)["containerimage.digest"]; d == nil {
 		t.Errorf("the single-machine build's metadata has no digest")
 	}
+
+	// With buildx's default provenance a node pushes, and reports, its
+	// attested form: the digest in --metadata-file is what the registry
+	// has, and the stitched index takes over both platforms.
+	var srcs []string
+	for _, p := range []string{"amd64", "arm64"} {
+		node := filepath.Join(dir, "node-"+p)
+		meta := filepath.Join(dir, p+"-attested.json")
+		mustKilnIn(t, node, cfg, "build", "--progress", "plain", "--platform", "linux/"+p,
+			"-o", "type=image,name="+reg.Addr+"/team/attested,push-by-digest=true,push=true", "--metadata-file", meta, ctx)
+		d, _ := readMetadata(t, meta)["containerimage.digest"].(string)
+		skopeoOut(t, "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Addr+"/team/attested@"+d)
+		srcs = append(srcs, reg.Addr+"/team/attested@"+d)
+	}
+	mustKilnIn(t, filepath.Join(dir, "node-amd64"), cfg, append([]string{"imagetools", "create", "-t", reg.Addr + "/team/attested:v1"}, srcs...)...)
+	var ai rawIndex
+	if err := json.Unmarshal([]byte(skopeoOut(t, "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Addr+"/team/attested:v1")), &ai); err != nil {
+		t.Fatal(err)
+	}
+	arches := map[string]bool{}
+	for _, m := range ai.Manifests {
+		arches[m.Platform.Architecture] = true
+	}
+	if !arches["amd64"] || !arches["arm64"] {
+		t.Errorf("the stitched attested index has %v, want amd64 and arm64", ai.Manifests)
+	}
+	t.Logf("stitched attested index: %d entries", len(ai.Manifests))
 }
 
 func readMetadata(t *testing.T, path string) map[string]any {
