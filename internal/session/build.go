@@ -253,6 +253,7 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
 	w.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	w.Snap = newMountHook(w.Snap, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		return nil, err
 	}
 	if o.MetadataFile != "" {
-		if err := writeMetadata(o.MetadataFile, o.Tags, r.Named); err != nil {
+		if err := writeMetadata(o.MetadataFile, w.Store, r, o.Outputs); err != nil {
 			return nil, err
 		}
 	}
