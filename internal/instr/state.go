@@ -101,6 +101,9 @@ func (s *State) setArg(key, value string, unset bool) {
 // WorkDir is the current working directory, "/" when unset.
 func (s *State) WorkDir() string {
 	if wd := s.Img.Config.Config.WorkingDir; wd != "" {
+		if s.Img.Config.OS == "windows" {
+			return strings.ReplaceAll(wd, `\`, "/") // the config keeps Windows' separators
+		}
 		return wd
 	}
 	return "/"

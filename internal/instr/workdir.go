@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -22,6 +23,11 @@ func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.Work
 	}
 	wd = path.Clean(wd)
 	s.Img.Config.Config.WorkingDir = wd
+	if s.Img.Config.OS == "windows" {
+		// BuildKit's NormalizeWorkdir: the config has Windows' separators,
+		// the history the Dockerfile's slashes.
+		s.Img.Config.Config.WorkingDir = strings.ReplaceAll(wd, "/", `\`)
+	}
 	if wd == "/" {
 		s.Img.AddHistory("WORKDIR "+wd, e.Epoch)
 		return nil
