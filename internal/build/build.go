@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 
 	"fmt"
-	digest "github.com/opencontainers/go-digest"
-	"golang.org/x/sync/errgroup"
 	"os"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-build/kiln/internal/config"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
@@ -55,6 +56,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	exporters, err := exporter.Resolve(o.Outputs, exporter.ResolveOptions{Tags: o.Tags, Push: o.Push, Load: o.Load, Platforms: len(targets)})
+	if err != nil {
+		return nil, err
+	}
 	plans, err := makePlans(df, o, targets)
 	if err != nil {
 		return nil, err
@@ -77,15 +82,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	client := registry.New(cfg)
 	res := &resolver{store: env.Store, client: client, rep: rep, pull: o.Pull, pulled: map[string]*pullOnce{}}
 	importCaches(ctx, env, client, o.CacheFrom)
-	steps := &stepLog{seen: map[digest.Digest]bool{}}
-	env.Record, env.RecordSource = steps.record, steps.recordSource
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
-	locals, releaseLocals, err := localContexts(env.Store, o.Contexts)
+	locals, releaseLocals, err := localContexts(env.Store, env.Snap, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
 	defer releaseLocals()
-	common := solver.Options{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
+	common := instr.BuildOptions{Env: env, Images: res.image, Contexts: o.Contexts, Locals: locals}
 	images, err := solveAll(ctx, common, plans, targets, sizes)
 	if err != nil {
 		return nil, err
@@ -95,14 +98,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	for _, img := range images {
 		for _, l := range img.Layers {
-			if err := env.EnsureBlob(ctx, l); err != nil {
+			if err := env.Solver.EnsureBlob(ctx, l); err != nil {
 				return nil, err
 			}
 		}
 	}
-	result, err := finish(ctx, finishing{o: o, env: env, client: client, steps: steps}, images)
+	result, err := finish(ctx, finishing{o: o, env: env, client: client, exporters: exporters}, images)
 	if err == nil {
-		err = exportCaches(ctx, env, client, o.CacheTo, steps, images)
+		err = exportCaches(ctx, env, client, o.CacheTo, images)
 	}
 	if err == nil {
 		// Best effort: a lost stat cache only costs re-reading files.
@@ -152,7 +155,7 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Cont
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, common solver.Options, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
+func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
@@ -163,7 +166,7 @@ func solveAll(ctx context.Context, common solver.Options, plans []*plan.Plan, ta
 			if i == 0 {
 				opts.StageDone = sizes.done
 			}
-			img, err := solver.Build(gctx, opts)
+			img, err := instr.Build(gctx, opts)
 			images[i] = img
 			return err
 		})
@@ -186,7 +189,10 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 		return nil, err
 	}
 	go func() { <-ctx.Done(); unlock() }()
-	runner, err := executor.NewRunner(st.RunDir())
+	env := &instr.Env{Store: st}
+	// Layers missing from the store come from the imported caches.
+	env.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
+	runner, err := executor.NewRunner(st.RunDir(), env.Snap.Caps())
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +206,11 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	if err != nil {
 		return nil, err
 	}
-	env := &instr.Env{
-		Store: st, Runner: runner, Progress: rep, Context: bctx, Epoch: epoch,
-		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}, NoCache: o.NoCache, ExplainCache: o.Explain, Network: o.Network, RunOpts: o.Run,
-		BuildArgs: o.BuildArgs, Secrets: o.Secrets, SSH: o.SSH,
-	}
+	env.Runner, env.Progress, env.Context, env.Epoch = runner, rep, bctx, epoch
+	env.Solver = solver.New(solver.Options{Store: st, Snap: env.Snap, NoCache: o.NoCache,
+		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}})
+	env.ExplainCache, env.Network, env.RunOpts = o.Explain, o.Network, o.Run
+	env.BuildArgs, env.Secrets, env.SSH = o.BuildArgs, o.Secrets, o.SSH
 	env.NoCacheStages = map[string]bool{}
 	for _, st := range o.NoCacheFor {
 		env.NoCacheStages[strings.ToLower(st)] = true
@@ -212,7 +218,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
 	}
-	env.StagedContext, env.Cleanup = stageOnce(st, bctx)
+	env.StagedContext, env.Cleanup = stageOnce(st, env.Snap, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
@@ -223,7 +229,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 // context minus ignored files: an overlay of whiteouts over the context
 // itself (nothing copied, the context's inodes untouched), or a staged copy
 // where overlayfs refuses the context's filesystem. cleanup removes it.
-func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
+func stageOnce(st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) (func(context.Context) (string, error), func()) {
 	var once sync.Once
 	var view string
 	var release func()
@@ -236,28 +242,25 @@ func stageOnce(st *store.Store, bctx *buildctx.Context) (func(context.Context) (
 	}
 	return func(ctx context.Context) (string, error) {
 		once.Do(func() {
-			view, release, err = contextView(ctx, st, bctx)
+			view, release, err = contextView(ctx, st, snap, bctx)
 		})
 		return view, err
 	}, cleanup
 }
 
-func contextView(ctx context.Context, st *store.Store, bctx *buildctx.Context) (string, func(), error) {
+func contextView(ctx context.Context, st *store.Store, snap snapshot.Snapshotter, bctx *buildctx.Context) (string, func(), error) {
 	tmp, err := st.TempDir("context")
 	if err != nil {
 		return "", nil, err
 	}
-	wh, target := filepath.Join(tmp, "wh"), filepath.Join(tmp, "view")
-	if err := os.Mkdir(target, 0o755); err != nil {
-		return "", nil, err
-	}
+	wh := filepath.Join(tmp, "wh")
 	if err := bctx.Whiteouts(ctx, wh); err != nil {
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{wh}, Empty: bctx.Root, Target: target})
+	v, err := snap.ViewDirs(ctx, []string{wh, bctx.Root})
 	if err == nil {
-		return target, func() { m.Unmount(); os.RemoveAll(tmp) }, nil
+		return v.Root, func() { v.Close(); os.RemoveAll(tmp) }, nil
 	}
 	staged := filepath.Join(tmp, "staged")
 	if err := bctx.Stage(ctx, staged); err != nil {

@@ -2,8 +2,6 @@ package build
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -12,28 +10,22 @@ import (
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/remotecache"
+	"github.com/kiln-build/kiln/internal/solver"
 )
 
-// stepLog collects every step of the build for --cache-to.
-type stepLog struct {
-	mu      sync.Mutex
-	entries []remotecache.Entry
-	seen    map[digest.Digest]bool
-}
-
-func (l *stepLog) record(key digest.Digest, layer *image.Layer) {
-	l.add(remotecache.Entry{Key: key, Layer: layer})
-}
-
-func (l *stepLog) snapshot() []remotecache.Entry {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]remotecache.Entry(nil), l.entries...)
+// cacheEntries is the session's step log (solver.Records) in the form
+// --cache-to writes.
+func cacheEntries(s *solver.Solver) []remotecache.Entry {
+	var out []remotecache.Entry
+	for _, r := range s.Records() {
+		out = append(out, remotecache.Entry{Key: r.Key, Layer: r.Layer, Content: r.Content})
+	}
+	return out
 }
 
 // embedInlineCache gives a committed image (manifest desc) the inline cache
 // --cache-to type=inline asks for; without it the image is left as it is.
-func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Descriptor, steps *stepLog) (ocispec.Descriptor, error) {
+func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Descriptor) (ocispec.Descriptor, error) {
 	inline := false
 	for _, sp := range specs {
 		inline = inline || sp.Type == "inline"
@@ -41,25 +33,7 @@ func embedInlineCache(env *instr.Env, specs []remotecache.Spec, desc ocispec.Des
 	if !inline {
 		return desc, nil
 	}
-	if steps == nil {
-		return desc, fmt.Errorf("--cache-to type=inline: this build keeps no step log")
-	}
-	return remotecache.EmbedInline(env.Store, desc, steps.snapshot())
-}
-
-// recordSource keeps a source memo (COPY --from content digest) for --cache-to.
-func (l *stepLog) recordSource(key, content digest.Digest) {
-	l.add(remotecache.Entry{Key: key, Content: content})
-}
-
-func (l *stepLog) add(e remotecache.Entry) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen[e.Key] {
-		return
-	}
-	l.seen[e.Key] = true
-	l.entries = append(l.entries, e)
+	return remotecache.EmbedInline(env.Store, desc, cacheEntries(env.Solver))
 }
 
 // importCaches reads every --cache-from; one that cannot be read is a
@@ -75,33 +49,34 @@ func importCaches(ctx context.Context, env *instr.Env, client *registry.Client, 
 			env.Progress.Warn("importing cache %s: %v", sp.Location(), err)
 			continue
 		}
-		env.Remote = append(env.Remote, src)
+		env.Solver.AddRemote(src)
 	}
 }
 
 // exportCaches writes every --cache-to: mode=min keeps the steps whose
 // layers are in the result, mode=max every step of every stage. An inline
 // cache is already in the image (finish, embedInlineCache).
-func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec, log *stepLog, images []*image.Image) error {
+func exportCaches(ctx context.Context, env *instr.Env, client *registry.Client, specs []remotecache.Spec, images []*image.Image) error {
 	final := map[digest.Digest]bool{}
 	for _, img := range images {
 		for _, l := range img.Layers {
 			final[l.Digest] = true
 		}
 	}
+	log := cacheEntries(env.Solver)
 	for _, sp := range specs {
 		if sp.Type == "inline" {
 			continue
 		}
 		var entries []remotecache.Entry
-		for _, e := range log.entries {
+		for _, e := range log {
 			if sp.Mode == "max" || e.Layer == nil || final[e.Layer.Digest] {
 				entries = append(entries, e)
 			}
 		}
 		for _, e := range entries {
 			if e.Layer != nil {
-				if err := env.EnsureBlob(ctx, *e.Layer); err != nil {
+				if err := env.Solver.EnsureBlob(ctx, *e.Layer); err != nil {
 					return err
 				}
 			}

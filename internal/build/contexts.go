@@ -5,13 +5,14 @@ import (
 
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
 // localContexts loads every directory --build-context with its own
 // .dockerignore and stat cache; each gets a read-only view, made the first
 // time a step reads it and removed by the returned release.
-func localContexts(st *store.Store, contexts map[string]string) (map[string]*instr.LocalDir, func(), error) {
+func localContexts(st *store.Store, snap snapshot.Snapshotter, contexts map[string]string) (map[string]*instr.LocalDir, func(), error) {
 	locals := map[string]*instr.LocalDir{}
 	var releases []func()
 	release := func() {
@@ -28,7 +29,7 @@ func localContexts(st *store.Store, contexts map[string]string) (map[string]*ins
 			release()
 			return nil, nil, err
 		}
-		view, cleanup := stageOnce(st, c)
+		view, cleanup := stageOnce(st, snap, c)
 		releases = append(releases, cleanup)
 		locals[name] = &instr.LocalDir{Context: c, View: view}
 	}

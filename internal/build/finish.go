@@ -7,11 +7,11 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/registry"
-	"github.com/kiln-build/kiln/internal/store"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
@@ -25,10 +25,10 @@ type built struct {
 
 // finishing is what finish needs besides the images.
 type finishing struct {
-	o      Options
-	env    *instr.Env
-	client *registry.Client
-	steps  *stepLog // for --cache-to type=inline
+	o         Options
+	env       *instr.Env
+	client    *registry.Client
+	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
 }
 
 // finish stamps the final configs, commits the image (or index) to the
@@ -39,24 +39,24 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 	for _, img := range images {
 		stamp(img, env, o.Labels)
 		p := img.Config.Platform
-		img.Annotations = annotationsFor(o.Annotations, "manifest", &p)
+		img.Annotations = exporter.AnnotationsFor(o.Annotations, "manifest", &p)
 		desc, err := image.Commit(env.Store, img)
 		if err != nil {
 			return nil, err
 		}
-		if desc, err = embedInlineCache(env, o.CacheTo, desc, f.steps); err != nil {
+		if desc, err = embedInlineCache(env, o.CacheTo, desc); err != nil {
 			return nil, err
 		}
-		desc.Annotations = annotationsFor(o.Annotations, "manifest-descriptor", &p)
+		desc.Annotations = exporter.AnnotationsFor(o.Annotations, "manifest-descriptor", &p)
 		b.manifests = append(b.manifests, desc)
 	}
 	testhook.Point(testhook.Export) // the image is stored, not yet tagged
 	b.desc = b.manifests[0]
-	if ann := annotationsFor(o.Annotations, "index", nil); ann != nil && len(images) == 1 {
+	if ann := exporter.AnnotationsFor(o.Annotations, "index", nil); ann != nil && len(images) == 1 {
 		return nil, fmt.Errorf("index annotations need a multi-platform build (a single platform makes no index)")
 	}
 	if len(images) > 1 {
-		idx, err := image.CommitAnnotatedIndex(env.Store, b.manifests, annotationsFor(o.Annotations, "index", nil))
+		idx, err := image.CommitAnnotatedIndex(env.Store, b.manifests, exporter.AnnotationsFor(o.Annotations, "index", nil))
 		if err != nil {
 			return nil, err
 		}
@@ -68,25 +68,12 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		}
 	}
 	testhook.Point(testhook.Export)
-	for _, out := range o.Outputs {
-		if err := export(ctx, env, client, out, o.Tags, b); err != nil {
-			return nil, err
-		}
-	}
-	if o.Push {
-		for _, t := range o.Tags {
-			if err := push(ctx, env, client, b.desc, t); err != nil {
-				return nil, err
-			}
-		}
+	session := exporter.Session{Store: env.Store, Epoch: env.Epoch, Progress: env.Progress, Snap: env.Snap, Registry: client}
+	if err := exporter.Run(ctx, session, exporter.Result{Desc: b.desc, Images: b.images, Tags: o.Tags}, f.exporters); err != nil {
+		return nil, err
 	}
 	if o.MetadataFile != "" {
 		if err := writeMetadata(o.MetadataFile, o.Tags, b); err != nil {
-			return nil, err
-		}
-	}
-	if o.Load {
-		if err := dockerLoad(ctx, env, o.Tags, b); err != nil {
 			return nil, err
 		}
 	}
@@ -111,21 +98,6 @@ func stamp(img *image.Image, env *instr.Env, labels map[string]string) {
 	for k, v := range labels {
 		img.Config.Config.Labels[k] = v
 	}
-}
-
-// nameOf is the first tag, in full form, used as an export's image name.
-func nameOf(tags []string, out map[string]string) string {
-	if n := out["name"]; n != "" {
-		return n
-	}
-	if len(tags) == 0 {
-		return ""
-	}
-	c, err := store.CanonicalName(tags[0])
-	if err != nil {
-		return tags[0]
-	}
-	return store.FullName(c)
 }
 
 func summarize(env *instr.Env, tags []string, b built) {

@@ -3,14 +3,12 @@
 package build
 
 import (
-	"strconv"
+	"io"
 
-	"fmt"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/remotecache"
-	"io"
-	"strings"
 )
 
 // Options are the build's inputs, as the CLI parsed them.
@@ -22,10 +20,10 @@ type Options struct {
 	BuildArgs  map[string]string
 	Labels     map[string]string
 	// Annotations are --annotation values for the manifests and the index.
-	Annotations []Annotation
+	Annotations []exporter.Annotation
 	Secrets     map[string][]byte // --secret id → value
 	SSH         map[string]string // --ssh id → agent socket
-	Outputs     []Output
+	Outputs     []exporter.Output
 	// Compression of the layers this build writes, from the outputs'
 	// compression= and compression-level= (buildx's exporter options).
 	Compression      layer.Compression
@@ -50,102 +48,4 @@ type Options struct {
 	Pull             bool               // --pull: refresh base images from their registries
 	Push             bool               // --push: push every -t name
 	Out              io.Writer          // progress
-}
-
-// Output is one parsed --output / -o value.
-type Output struct {
-	Type  string // oci, local, tar, image
-	Dest  string
-	Attrs map[string]string
-	// Annotations from annotation.* attributes; kiln makes one image for
-	// every output, so they apply to all of them.
-	Annotations []Annotation
-}
-
-// ParseOutput reads buildx's CSV form: type=oci,dest=app.tar[,tar=false].
-// A bare path means type=local,dest=path, as in buildx.
-func ParseOutput(s string) (Output, error) {
-	o := Output{Attrs: map[string]string{}}
-	if !strings.Contains(s, "=") {
-		return Output{Type: "local", Dest: s, Attrs: o.Attrs}, nil
-	}
-	for _, field := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(field, "=")
-		if !ok {
-			return o, fmt.Errorf("invalid output field %q: want key=value", field)
-		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "type":
-			o.Type = v
-		case "dest":
-			o.Dest = v
-		default:
-			if a, isAnnotation, err := outputAnnotation(k, v); isAnnotation {
-				if err != nil {
-					return o, err
-				}
-				o.Annotations = append(o.Annotations, a)
-				continue
-			}
-			o.Attrs[strings.ToLower(k)] = v
-		}
-	}
-	if err := checkExporterAttrs(o.Attrs); err != nil {
-		return o, err
-	}
-	switch o.Type {
-	case "oci", "docker", "local", "tar":
-		if o.Dest == "" {
-			return o, fmt.Errorf("output type=%s needs dest=", o.Type)
-		}
-	case "image":
-	case "registry": // buildx's shorthand for type=image,push=true
-		o.Type, o.Attrs["push"] = "image", "true"
-	case "":
-		return o, fmt.Errorf("output %q has no type=", s)
-	default:
-		return o, fmt.Errorf("output type=%s is not supported yet (oci, docker, local, tar, image, registry)", o.Type)
-	}
-	return o, nil
-}
-
-// checkExporterAttrs refuses exporter options kiln does not honour yet,
-// rather than ignoring them.
-func checkExporterAttrs(attrs map[string]string) error {
-	if v := attrs["force-compression"]; v == "true" {
-		return fmt.Errorf("force-compression=true is not supported yet (base image layers keep their compression)")
-	}
-	// registry.PushByDigest is the push; the exporter wiring (and
-	// name-canonical's repo@digest name) comes with the core rebuild.
-	for _, k := range []string{"push-by-digest", "name-canonical"} {
-		if attrs[k] == "true" {
-			return fmt.Errorf("%s=true is not supported yet: push each platform with a tag and stitch them with kiln imagetools create (docs/scale-out.md)", k)
-		}
-	}
-	if v := attrs["oci-mediatypes"]; v == "false" {
-		return fmt.Errorf("oci-mediatypes=false is not supported yet: kiln writes OCI media types")
-	}
-	switch attrs["compression"] {
-	case "", "gzip", "zstd", "uncompressed":
-	default:
-		return fmt.Errorf("unknown compression=%s (gzip, zstd, uncompressed)", attrs["compression"])
-	}
-	if v := attrs["compression-level"]; v != "" {
-		if _, err := strconv.Atoi(v); err != nil {
-			return fmt.Errorf("invalid compression-level=%s", v)
-		}
-	}
-	return nil
-}
-
-// LayerCompression is the compression the outputs ask for (the first that
-// names one), as buildx's exporters take it.
-func LayerCompression(outs []Output) (layer.Compression, int) {
-	for _, o := range outs {
-		if c := o.Attrs["compression"]; c != "" {
-			level, _ := strconv.Atoi(o.Attrs["compression-level"])
-			return layer.Compression(c), level
-		}
-	}
-	return layer.Gzip, 0
 }

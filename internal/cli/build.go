@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/build"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/remotecache"
 )
@@ -135,7 +136,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		o.BuildArgs[k] = v
 	}
 	for _, a := range f.annotations {
-		ann, err := build.ParseAnnotation(a)
+		ann, err := exporter.ParseAnnotation(a)
 		if err != nil {
 			return o, usageError{err}
 		}
@@ -179,14 +180,14 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		o.Secrets[id] = value
 	}
 	for _, s := range f.outputs {
-		out, err := build.ParseOutput(s)
+		out, err := exporter.ParseOutput(s)
 		if err != nil {
 			return o, err
 		}
 		o.Outputs = append(o.Outputs, out)
 		o.Annotations = append(o.Annotations, out.Annotations...)
 	}
-	o.Compression, o.CompressionLevel = build.LayerCompression(o.Outputs)
+	o.Compression, o.CompressionLevel = exporter.LayerCompression(o.Outputs)
 	o.MetadataFile, o.Load = f.metadataFile, f.load
 	return o, nil
 }

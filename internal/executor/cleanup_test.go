@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // TestCleanup leaves a running container whose owner is dead, as a crashed
@@ -30,7 +31,7 @@ func TestCleanup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := buildSpec(s, procUser{}, files)
+	spec, err := buildSpec(s, procUser{}, files, snapshot.RootCaps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moby/buildkit/util/system"
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // defaultCaps is Docker's (and BuildKit's) default capability set; for root
@@ -72,8 +75,14 @@ func withPrimaryGid(gid uint32, sgids []uint32) []uint32 {
 // default Linux spec without /run, the host network unless "none", Docker's
 // capabilities and seccomp profile, and new privileges allowed (BuildKit's
 // oci.WithNewPrivileges) so setuid binaries such as su work in RUN.
-func buildSpec(s Spec, u procUser, files etcFiles) (*specs.Spec, error) {
+//
+// A mode that cannot make device nodes leaves CAP_MKNOD out, so mknod fails
+// in the step (EPERM) rather than making a node the layer cannot hold.
+func buildSpec(s Spec, u procUser, files etcFiles, mode snapshot.Capabilities) (*specs.Spec, error) {
 	caps := append([]string(nil), defaultCaps...)
+	if !mode.Mknod {
+		caps = slices.DeleteFunc(caps, func(c string) bool { return c == "CAP_MKNOD" })
+	}
 	spec := &specs.Spec{
 		Version:  specs.Version,
 		Root:     &specs.Root{Path: s.Rootfs},
@@ -158,7 +167,7 @@ func withDefaultPath(env []string) []string {
 			return env
 		}
 	}
-	return append(append([]string(nil), env...), "PATH="+DefaultPathEnv)
+	return append(append([]string(nil), env...), "PATH="+system.DefaultPathEnvUnix)
 }
 
 // stubDestinations are the mount points whose stubs are removed after the

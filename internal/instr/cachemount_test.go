@@ -2,7 +2,6 @@ package instr
 
 import (
 	"context"
-	"github.com/kiln-build/kiln/internal/buildctx"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/snapshot"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
@@ -36,14 +38,14 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &cacheFixture{env: &Env{Store: s}, dirs: map[string]string{}}
-	f.state = &State{From: func(_ context.Context, name string) (*Source, error) {
+	f := &cacheFixture{env: &Env{Store: s, Snap: snapshot.NewOverlay(s, nil)}, dirs: map[string]string{}}
+	f.state = &State{From: func(_ context.Context, name string) (*Named, error) {
 		c, err := buildctx.LoadDir(f.dirs[name])
 		if err != nil {
 			return nil, err
 		}
 		view := func(context.Context) (string, error) { return c.Root, nil }
-		return &Source{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
+		return &Named{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
 	}}
 	return f
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	digest "github.com/opencontainers/go-digest"
 	fscopy "github.com/tonistiigi/fsutil/copy"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
@@ -41,23 +40,23 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 	if err != nil {
 		return err
 	}
-	srcRoot, inputDigest, release, err := e.copySource(ctx, s, c.From, &spec)
+	src, err := e.copySource(ctx, s, c.From, &spec)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer src.Release()
 	ch := change{
 		linked: spec.link,
 		key: cachekey.Step{
 			Op:      "copy",
 			Options: copyFlags(spec),
 			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod}, spec.srcs...), spec.excludes...),
-			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
+			Inputs:  []cachekey.Input{{Name: "sources", Digest: src.Digest}},
 		},
 		name:    "COPY " + copyDisplay(c),
 		history: fileOpHistory("COPY", c.SourcesAndDest, c.Parents, c.Chown, c.Chmod) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
-			root, err := srcRoot(ctx)
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			root, err := src.Root(ctx)
 			if err != nil {
 				return err
 			}
@@ -107,32 +106,32 @@ func checkChmod(m string) error {
 	return nil // symbolic modes are checked by the copier
 }
 
-// copySource hashes the selected sources and returns a function giving the
-// directory to copy from (only called on a cache miss) and a release func.
-func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+// copySource hashes the selected sources: the directory to copy from is
+// made only on a cache miss.
+func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (Source, error) {
 	if len(spec.inline) > 0 {
 		return e.inlineSource(ctx, *spec)
 	}
 	if spec.fromCtx {
 		d, err := e.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, e.fileRecorder(s))
 		if err != nil {
-			return nil, "", nil, err
+			return Source{}, err
 		}
-		return e.StagedContext, d, func() {}, nil
+		return dirSource(d, e.StagedContext), nil
 	}
-	src, err := s.From(ctx, from)
+	named, err := s.From(ctx, from)
 	if err != nil {
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	if src.Local != nil {
-		d, err := src.Local.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, nil)
+	if named.Local != nil {
+		d, err := named.Local.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, nil)
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+			return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)
 		}
 		spec.rootOwned = true
-		return src.Local.View, d, func() {}, nil
+		return dirSource(d, named.Local.View), nil
 	}
-	return e.imageSource(ctx, from, src.Image, spec)
+	return e.imageSource(ctx, from, named.Image, spec)
 }
 
 // copyInto copies each source into the mounted rootfs with BuildKit's copier.
@@ -233,24 +232,24 @@ func fileOpHistory(op string, c instructions.SourcesAndDest, parents bool, chown
 
 // inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes
 // them) into a private directory the copy reads from.
-func (e *Env) inlineSource(ctx context.Context, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+func (e *Env) inlineSource(ctx context.Context, spec copySpec) (Source, error) {
 	dir, err := e.Store.TempDir("heredoc")
 	if err != nil {
-		return nil, "", nil, err
+		return Source{}, err
 	}
 	release := func() { os.RemoveAll(dir) }
 	for _, sc := range spec.inline {
 		if err := os.WriteFile(filepath.Join(dir, path.Base(sc.Path)), []byte(sc.Data), 0o644); err != nil {
 			release()
-			return nil, "", nil, err
+			return Source{}, err
 		}
 	}
 	d, err := fshash.Paths(ctx, dir, spec.srcs, fshash.Options{})
 	if err != nil {
 		release()
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	return func(context.Context) (string, error) { return dir, nil }, d, release, nil
+	return Source{Digest: d, Root: func(context.Context) (string, error) { return dir, nil }, Release: release}, nil
 }
 
 // copyParents is COPY --parents: the source path is kept below the

@@ -3,31 +3,29 @@ package instr
 import (
 	"context"
 	"fmt"
-
-	digest "github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/image"
-	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/solver"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
 // Env is what instructions may use: one per build, shared by its stages.
 type Env struct {
 	Store        *store.Store
+	Snap         snapshot.Snapshotter // root filesystems, layers and cache mounts
 	Runner       *executor.Runner
 	Progress     *progress.Reporter
 	Context      *buildctx.Context
 	Epoch        time.Time
-	Layer        layer.Options
-	NoCache      bool
-	ExplainCache bool // say, for each miss, which input changed
+	Solver       *solver.Solver // the cache: lookups, remote caches, dedup, commit
+	ExplainCache bool           // say, for each miss, which input changed
 	// NoCacheStages lists stages (by name, or stage-N) rebuilt without the
 	// cache: --no-cache-filter.
 	NoCacheStages map[string]bool
@@ -41,25 +39,6 @@ type Env struct {
 	// files, made once per build on the first COPY that misses the cache.
 	StagedContext func(ctx context.Context) (string, error)
 	Cleanup       func() // removes what StagedContext made
-
-	// Remote caches (--cache-from), asked after the store misses; Record
-	// collects every step for --cache-to.
-	Remote []RemoteCache
-	Record func(key digest.Digest, l *image.Layer)
-	// RecordSource collects the source memos (see sourcememo.go) for --cache-to.
-	RecordSource func(key, content digest.Digest)
-
-	flight singleflight.Group // steps in progress, by cache key
-}
-
-// RemoteCache is an imported build cache whose layer bytes are fetched only
-// when needed.
-type RemoteCache interface {
-	Lookup(key digest.Digest) (*image.Layer, bool)
-	Has(l image.Layer) bool
-	Fetch(ctx context.Context, l image.Layer) error
-	// LookupSource answers a source memo (see sourcememo.go).
-	LookupSource(key digest.Digest) (digest.Digest, bool)
 }
 
 // RunOptions are build-wide settings of every RUN container.
@@ -69,8 +48,8 @@ type RunOptions struct {
 	Ulimits    []specs.POSIXRlimit
 }
 
-// Source is the filesystem a COPY --from or a mount reads from.
-type Source struct {
+// Named is the filesystem a COPY --from or a mount names.
+type Named struct {
 	Name  string       // as the Dockerfile wrote it
 	Image *image.Image // a stage's result or an external image
 	Local *LocalDir    // or a local directory (--build-context name=DIR)

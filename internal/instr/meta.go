@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Metadata instructions change only the image config; each adds an
@@ -114,13 +113,4 @@ func dispatchHealthcheck(s *State, c *instructions.HealthCheckCommand, epoch tim
 // dispatchOnbuild records the trigger; as in BuildKit, it adds no history.
 func dispatchOnbuild(s *State, c *instructions.OnbuildCommand) {
 	s.Img.Config.Config.OnBuild = append(s.Img.Config.Config.OnBuild, c.Expression)
-}
-
-// platformString is os/arch[/variant], the form keys and progress use.
-func platformString(p ocispec.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
 }

@@ -62,7 +62,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 		},
 		name:    "RUN " + strings.Join(c.CmdLine, " "),
 		history: "RUN " + runHistory(args, s.Args) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, v *progress.Vertex) error {
 			mounts, release, err := setupMounts(ctx, pms)
 			if err != nil {
 				return err

@@ -34,7 +34,7 @@ type State struct {
 	cmdSet  bool              // this stage has its own CMD
 	files   map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
-	From func(ctx context.Context, name string) (*Source, error)
+	From func(ctx context.Context, name string) (*Named, error)
 }
 
 // KV is one declared build argument. Unset is an ARG declared with no

@@ -37,7 +37,7 @@ func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.Work
 		key:     cachekey.Step{Op: "workdir", Args: []string{wd}, User: user},
 		name:    "WORKDIR " + wd,
 		history: "WORKDIR " + wd,
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			return mkdirAs(m.Root, wd, user)
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/suggest"
+	"github.com/moby/buildkit/util/system"
 	"github.com/moby/patternmatcher"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -22,9 +23,6 @@ import (
 // statically: build arguments take the --build-arg values given (Options),
 // else their defaults, and the base image's env is known for scratch and
 // for the images Options.BaseEnv knows (and stages built on them).
-
-// defaultPath is the PATH BuildKit gives a stage whose image has none.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // nonEnvArgs never reach the env, and BuildKit never reports them.
 var nonEnvArgs = map[string]bool{"BUILDKIT_SBOM_SCAN_CONTEXT": true, "BUILDKIT_SBOM_SCAN_STAGE": true}
@@ -238,7 +236,7 @@ func newScope(base string, platform *ocispec.Platform, stages map[string]*scope,
 	}
 	// As BuildKit: PATH is always set (except on Windows, left to the OS).
 	if _, ok := s.env["PATH"]; !ok && (platform == nil || platform.OS != "windows") {
-		s.env["PATH"] = defaultPath
+		s.env["PATH"] = system.DefaultPathEnvUnix
 	}
 	return s
 }

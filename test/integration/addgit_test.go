@@ -63,6 +63,7 @@ func makeRepo(t *testing.T, served, name string) (v1 string) {
 // subdirectory, a commit with --checksum, --keep-git-dir, --chown, and a
 // step that stays cached without cloning again when the ref is unchanged.
 func TestAddGit(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	served := t.TempDir()
 	v1 := makeRepo(t, served, "app")
@@ -111,6 +112,7 @@ func TestAddGit(t *testing.T) {
 // A repository whose submodule points at the host's disk (file://) must not
 // bring the host's files into the image: only network transports are allowed.
 func TestAddGitRefusesFileSubmodule(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	served := t.TempDir()
 	secret := t.TempDir()

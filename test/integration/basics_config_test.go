@@ -7,6 +7,7 @@ import (
 )
 
 func TestBasicsConfig(t *testing.T) {
+	t.Parallel()
 	runBasics(t, []basicCase{
 		{
 			name: "env arg build-arg",

@@ -7,6 +7,7 @@ import (
 )
 
 func TestBasicsFilesystem(t *testing.T) {
+	t.Parallel()
 	runBasics(t, []basicCase{
 		{
 			name: "workdir",

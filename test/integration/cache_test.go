@@ -48,6 +48,7 @@ func assertCached(t *testing.T, r result, cached ...bool) {
 }
 
 func TestCache(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	ctx := t.TempDir()
 	// A unique a.txt makes the first build miss even in a reused store.

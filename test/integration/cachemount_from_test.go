@@ -12,6 +12,7 @@ import (
 // different seed is a different cache; --target builds the seed stage but
 // not the stages nothing needs.
 func TestCacheMountFromStage(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	id := uniqueID(t)
 	df := func(seed, extra string) string {
@@ -57,6 +58,7 @@ RUN echo never built with --target app > /final
 // TestCacheMountFromImage: from= names an image; the cache starts as the
 // image's source path.
 func TestCacheMountFromImage(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	df := fmt.Sprintf("FROM busybox:test\nRUN --mount=type=cache,id=%s,target=/tools,from=busybox:test,source=/bin "+
 		"test -x /tools/busybox && touch /tools/mine && ls /tools | wc -l > /count\n", uniqueID(t))

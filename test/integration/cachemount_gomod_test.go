@@ -40,8 +40,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 // GOPROXY served by the test: build 2 adds module B; go mod download re-runs
 // and fetches only B's zip, A's comes from the cache mount.
 func TestGoModCacheMountReusedAcrossDependencyChange(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
-	baseImages(t)
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	a, b := "kiln.test/kcm"+suffix+"/a", "kiln.test/kcm"+suffix+"/b"
 	proxy := startGoProxy(t, a, b)

@@ -43,6 +43,7 @@ RUN npm run build
 // downloaded, A is not: npm finds it in the cache mount /root/.npm, which
 // no layer holds.
 func TestNpmCacheMountReusedAcrossDependencyChange(t *testing.T) {
+	t.Parallel()
 	nodeBaseImages(t)
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	a, b := "kcm-a-"+suffix, "kcm-b-"+suffix

@@ -14,6 +14,7 @@ import (
 // store verifies afterwards. (Build 3 may take the cache before the others
 // wrote to it, so it creates the log it counts.)
 func TestConcurrentBuildsAndPrune(t *testing.T) {
+	t.Parallel()
 	root := crashStore(t)
 	dockerfiles := []string{
 		"FROM busybox:test\nRUN --mount=type=cache,target=/c,sharing=locked echo a >> /c/log && sleep 0.5\nRUN echo same > /same\n",

@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,13 +29,15 @@ func kilnAt(t *testing.T, root string, args ...string) string {
 	return string(out)
 }
 
-// startBuild starts a build in the background.
-func startBuild(t *testing.T, root, ctxDir string) (*exec.Cmd, *bytes.Buffer) {
+// startBuild starts a build in the background, with extra environment env.
+func startBuild(t *testing.T, root, ctxDir string, env ...string) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
-	var out bytes.Buffer
+	var out lockedBuffer
 	cmd := exec.Command(kilnBin(t), "--root", root, "build", "--progress", "plain", "--no-cache",
 		"-t", "crash:1", "-o", "type=oci,dest="+filepath.Join(ctxDir, "..", "out.tar"), ctxDir)
+	cmd.Env = harness.Environ(env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,24 +62,41 @@ func assertStoreClean(t *testing.T, root string) {
 }
 
 // SIGKILL at many moments of a build (copying, running, committing,
-// exporting): the store stays verifiable and the next build succeeds and
-// cleans up what the killed one left.
+// exporting), chosen among its kill points (internal/testhook): the store
+// stays verifiable and the next build succeeds and cleans up what the
+// killed one left.
 func TestKilledBuildsLeaveStoreUsable(t *testing.T) {
+	t.Parallel()
 	root := crashStore(t)
 	ctxDir := filepath.Join(t.TempDir(), "ctx")
 	writeFiles(t, ctxDir, map[string]string{
 		"Dockerfile": "FROM busybox:test\nCOPY big /big\nRUN sleep 0.3 && dd if=/dev/zero of=/z bs=1M count=8 2>/dev/null\nRUN echo done > /done\n",
 		"big":        strings.Repeat("kiln", 4<<20),
 	})
+	// A traced build on a store of its own lists the build's points in order.
+	trace := filepath.Join(t.TempDir(), "trace")
+	cmd, out := startBuild(t, crashStore(t), ctxDir, "KILN_TEST_KILLPOINT=trace", "KILN_TEST_KILLPOINT_FILE="+trace)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the traced build failed: %v\n%s", err, out)
+	}
+	points := readMarks(t, trace)
 	const kills = 12
-	for i := 0; i < kills; i++ {
-		cmd, out := startBuild(t, root, ctxDir)
-		time.Sleep(time.Duration(50+i*120) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		if got := kilnAt(t, root, "store", "verify"); !strings.Contains(got, "consistent") {
-			t.Fatalf("kill %d: store verify says:\n%s\nbuild output:\n%s", i, got, out)
+	landed := 0
+	for i, n := range spread(len(points), kills) {
+		p := points[n-1]
+		marker := filepath.Join(t.TempDir(), "marker")
+		cmd, out := startBuild(t, root, ctxDir, fmt.Sprintf("KILN_TEST_KILLPOINT=%s:%d", p.phase, p.n), "KILN_TEST_KILLPOINT_FILE="+marker)
+		if killAtMark(t, cmd, out, root, p.phase, marker) {
+			landed++
+		} else {
+			t.Logf("kill %d (%s:%d): the build ended before reaching the point", i, p.phase, p.n)
 		}
+		if got := kilnAt(t, root, "store", "verify"); !strings.Contains(got, "consistent") {
+			t.Fatalf("kill %d (%s:%d): store verify says:\n%s\nbuild output:\n%s", i, p.phase, p.n, got, out)
+		}
+	}
+	if landed < kills/2 {
+		t.Errorf("%d of %d kills landed, want at least %d", landed, kills, kills/2)
 	}
 	kilnAt(t, root, "build", "--progress", "plain", "-t", "crash:1", ctxDir)
 	assertStoreClean(t, root)
@@ -91,15 +108,14 @@ func TestKilledBuildsLeaveStoreUsable(t *testing.T) {
 // Ctrl-C stops a build promptly with exit code 130, kills its container and
 // leaves nothing mounted.
 func TestInterruptStopsBuild(t *testing.T) {
+	t.Parallel()
 	root := crashStore(t)
 	ctxDir := filepath.Join(t.TempDir(), "ctx")
-	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox:test\nRUN sleep 60\n"})
+	// The marker is printed once sleep runs; $((...)) keeps the step's
+	// title, which the progress shows too, from matching it.
+	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox:test\nRUN sleep 60 & echo kiln-$((6*7))-sleeping; wait\n"})
 	cmd, out := startBuild(t, root, ctxDir)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "RUN sleep 60") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	procs := waitForContainer(t, root, out, "kiln-42-sleeping")
 	start := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
@@ -117,9 +133,9 @@ func TestInterruptStopsBuild(t *testing.T) {
 		t.Errorf("stopping took %s", took)
 	}
 	assertStoreClean(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if ps, _ := exec.CommandContext(ctx, "pgrep", "-f", "sleep 60").Output(); len(ps) > 0 {
-		t.Fatalf("the container's process survived: %s", fmt.Sprint(string(ps)))
+	for _, p := range procs {
+		if p.alive() {
+			t.Fatalf("the container's process %d survived", p.pid)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 // mounts are left, pruning gives the space back), and a build that fits
 // succeeds afterwards on the same store.
 func TestDiskFullFailsCleanly(t *testing.T) {
+	t.Parallel()
 	harness.Require(t, prerequisites...)
 	fs := t.TempDir()
 	if err := syscall.Mount("kiln-diskfull", fs, "tmpfs", 0, "size=64m,mode=0700"); err != nil {

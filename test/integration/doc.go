@@ -3,6 +3,10 @@
 // owners, modes and configs. Base images are made from the host's
 // busybox-static and Go toolchain, so no test needs the network.
 //
+// The tests run in parallel, each on its own store (see requireSuite) and
+// its own loopback registries; when a test ends, its store must verify and
+// hold no mounts, containers or temp files of its builds.
+//
 // Run with `go test ./test/integration/` as root; without root, runc,
 // busybox-static, umoci or skopeo every test is skipped.
 package integration

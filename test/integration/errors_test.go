@@ -10,6 +10,7 @@ import (
 // message naming the problem, tags nothing, and leaves no mount, container
 // or bundle behind.
 func TestBuildErrors(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	tests := []struct {
 		name       string
@@ -66,6 +67,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestUsageErrorExitCode(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	r := runKiln(t, nil, "build", "--network", "bogus", t.TempDir())
 	if r.Code != 2 || !strings.Contains(r.Stderr, "bogus") {
@@ -76,6 +78,7 @@ func TestUsageErrorExitCode(t *testing.T) {
 // A failing stage cancels a parallel stage still running: the build fails
 // fast and the cancelled container is gone.
 func TestFailureCancelsParallelStage(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	const df = `FROM busybox:test AS slow
 RUN sleep 60

@@ -39,8 +39,8 @@ func TestMarker(t *testing.T) { t.Error("` + goTestFailMarker + `") }
 
 // goAppContext writes the example Go module (no dependencies, an empty
 // go.sum so the seed's `COPY go.mod go.sum ./` works) into a fresh context
-// directory. All passing contexts have the same content, so tests share the
-// cached Go build.
+// directory. All passing contexts have the same content, so a test's builds
+// share the cached Go build.
 func goAppContext(t *testing.T, failingTest bool) string {
 	t.Helper()
 	dir := t.TempDir()

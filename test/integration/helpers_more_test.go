@@ -16,7 +16,7 @@ import (
 	"github.com/kiln-build/kiln/test/harness"
 )
 
-// runKilnRoot is runKiln on the store root instead of the shared one.
+// runKilnRoot is runKiln on the store root instead of the test's own.
 func runKilnRoot(t *testing.T, root string, env []string, args ...string) result {
 	t.Helper()
 	return harness.Run(t, harness.Opts{Root: root, Env: env}, args...)

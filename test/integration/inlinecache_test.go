@@ -22,6 +22,7 @@ RUN true
 // machine B (empty store) builds with --cache-from type=registry,ref= that
 // image, runs nothing, and makes the same image.
 func TestInlineCacheRegistry(t *testing.T) {
+	t.Parallel()
 	reg := harness.StartRegistry(t)
 	cfg := reg.Config(t, false)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
@@ -75,6 +76,7 @@ func TestInlineCacheRegistry(t *testing.T) {
 
 // mode=max cannot go into an image, as in BuildKit.
 func TestInlineCacheRefusesModeMax(t *testing.T) {
+	t.Parallel()
 	storeA, _, ctxA, _ := twoMachines(t)
 	r := kilnIn(t, storeA, "", "build", "--cache-to", "type=inline,mode=max", ctxA)
 	if r.Code == 0 || !strings.Contains(r.Stderr, "mode=min") {

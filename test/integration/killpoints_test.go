@@ -3,7 +3,6 @@ package integration
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +36,7 @@ type killBuild struct {
 // after each kill `kiln store verify` is clean, the next build succeeds, and it
 // leaves no temp files, mounts, runc containers or bundles behind.
 func TestKillPointsLeaveStoreUsable(t *testing.T) {
+	t.Parallel()
 	harness.Require(t, prerequisites...)
 	start := time.Now()
 	kb := newKillBuild(t)
@@ -115,9 +114,9 @@ func newKillBuild(t *testing.T) killBuild {
 }
 
 // start starts an uncached build of kb on root with extra environment env.
-func (kb killBuild) start(t *testing.T, root string, env []string) (cmd *exec.Cmd, out *bytes.Buffer, dest string) {
+func (kb killBuild) start(t *testing.T, root string, env []string) (cmd *exec.Cmd, out *lockedBuffer, dest string) {
 	t.Helper()
-	out = &bytes.Buffer{}
+	out = &lockedBuffer{}
 	dest = filepath.Join(t.TempDir(), "out.tar")
 	cmd = exec.Command(kilnBin(t), "--root", root, "--config", kb.cfg, "build", "--progress", "plain",
 		"--no-cache", "-t", "kill:1", "-o", "type=oci,dest="+dest, kb.ctxDir)
@@ -138,34 +137,7 @@ func (kb killBuild) killAt(t *testing.T, root, phase string, n int) bool {
 	t.Helper()
 	marker := filepath.Join(t.TempDir(), "marker")
 	cmd, out, dest := kb.start(t, root, []string{fmt.Sprintf("KILN_TEST_KILLPOINT=%s:%d", phase, n), "KILN_TEST_KILLPOINT_FILE=" + marker})
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	landed := false
-	deadline := time.After(60 * time.Second)
-wait:
-	for {
-		select {
-		case err := <-exited:
-			t.Logf("%s:%d: the build ended (%v) before reaching the point", phase, n, err)
-			break wait
-		case <-deadline:
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Fatalf("%s:%d: the build neither reached the point nor ended within 60 s:\n%s", phase, n, out)
-		case <-time.After(20 * time.Millisecond):
-			if marks := readMarks(t, marker); len(marks) > 0 {
-				if phase == "run" {
-					// Let runc start the container: the kill then
-					// orphans a running one.
-					time.Sleep(150 * time.Millisecond)
-				}
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				<-exited
-				landed = true
-				break wait
-			}
-		}
-	}
+	landed := killAtMark(t, cmd, out, root, phase, marker)
 	where := fmt.Sprintf("killed at %s:%d", phase, n)
 	if landed {
 		assertWholeTarOrNone(t, dest, where)

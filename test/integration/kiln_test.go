@@ -10,38 +10,35 @@ import (
 // result is one kiln invocation: what it printed and how it exited.
 type result = harness.Result
 
-// runKiln runs the kiln binary on the shared store with extra environment
+// runKiln runs the kiln binary on the test's store (see requireSuite) with extra environment
 // variables env (K=V).
 func runKiln(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	return runKilnRoot(t, suite.store, env, args...)
+	return runKilnRoot(t, suiteRoot(t), env, args...)
 }
 
 // mustKiln runs kiln and fails the test unless it exits 0.
 func mustKiln(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	return mustKilnRoot(t, suite.store, env, args...)
+	return mustKilnRoot(t, suiteRoot(t), env, args...)
 }
 
 // buildSpec is one `kiln build` with an OCI tar output. The Dockerfile is
 // written outside the context, so contexts with the same files hash alike
-// and tests share cached steps.
+// and a test's builds share cached steps.
 type buildSpec = harness.BuildSpec
-
-// sharedStore is the shared store as a harness store.
-func sharedStore() *harness.Store { return &harness.Store{Root: suite.store} }
 
 // build runs spec and returns kiln's result and the path of the OCI tar
 // (which exists only if the build succeeded).
 func build(t *testing.T, spec buildSpec) (result, string) {
 	t.Helper()
-	return sharedStore().Build(t, spec)
+	return suiteStore(t).Build(t, spec)
 }
 
 // mustBuild runs spec, fails the test unless it succeeds, and reads the image.
 func mustBuild(t *testing.T, spec buildSpec) (result, *ociImage) {
 	t.Helper()
-	return sharedStore().MustBuild(t, spec)
+	return suiteStore(t).MustBuild(t, spec)
 }
 
 // writeFiles writes files (slash paths relative to dir) with mode 0644.

@@ -18,18 +18,18 @@ func assertNoLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(info), "\n") {
-		if strings.Contains(line, suite.store) {
+		if strings.Contains(line, suiteRoot(t)) {
 			t.Errorf("mount left under the store: %s", line)
 		}
 	}
-	runcRoot := filepath.Join(suite.store, "run", "runc")
+	runcRoot := filepath.Join(suiteRoot(t), "run", "runc")
 	out, err := exec.Command("runc", "--root", runcRoot, "list", "-q").CombinedOutput()
 	if err != nil {
 		t.Errorf("runc list: %v\n%s", err, out)
 	} else if ids := strings.TrimSpace(string(out)); ids != "" {
 		t.Errorf("runc containers left in %s: %s", runcRoot, ids)
 	}
-	bundles, err := os.ReadDir(filepath.Join(suite.store, "run", "bundles"))
+	bundles, err := os.ReadDir(filepath.Join(suiteRoot(t), "run", "bundles"))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}

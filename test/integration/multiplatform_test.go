@@ -17,10 +17,10 @@ import (
 // arm64 from Debian's busybox-static:arm64.
 var multiImage = harness.BusyboxMulti.Name
 
-// requireMulti puts busybox:multi into the shared store, or skips.
+// requireMulti puts busybox:multi into the test's store, or skips.
 func requireMulti(t *testing.T) {
 	t.Helper()
-	addToSharedStore(t, harness.BusyboxMulti)
+	addToSuiteStore(t, harness.BusyboxMulti)
 }
 
 // pattern5 is the seed's Pattern 5 Dockerfile, verbatim.
@@ -44,10 +44,11 @@ ENTRYPOINT ["/server"]
 `
 
 func TestMultiPlatformPattern5(t *testing.T) {
+	t.Parallel()
 	requireMulti(t)
 	r, tar := build(t, buildSpec{
 		Context: goAppContext(t, false), Dockerfile: pattern5, Tag: "app:multi",
-		// --no-cache: other tests build the same builder steps in this store.
+		// --no-cache: the go build RUN must run for both platforms.
 		Args: []string{"--platform", "linux/amd64,linux/arm64", "--no-cache"},
 	})
 	if r.Code != 0 {
@@ -122,6 +123,7 @@ func TestMultiPlatformPattern5(t *testing.T) {
 }
 
 func TestMultiPlatformEmulatedRun(t *testing.T) {
+	t.Parallel()
 	requireMulti(t)
 	df := writeDockerfile(t, "FROM "+multiImage+"\nRUN uname -m > /arch\n")
 

@@ -10,6 +10,7 @@ import (
 // --build-context name=DIR as a base image and name=oci-layout://PATH as
 // FROM and COPY --from (issue 4).
 func TestNamedContexts(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{

@@ -18,11 +18,11 @@ var (
 const nodeGreeting = "hello from kiln node"
 
 // nodeBaseImages puts the node image and the curl and busybox:uclibc
-// stand-ins of Pattern 7 into the shared store, or skips without the host's
+// stand-ins of Pattern 7 into the test's store, or skips without the host's
 // node and npm.
 func nodeBaseImages(t *testing.T) {
 	t.Helper()
-	addToSharedStore(t, harness.Node, harness.Curl, harness.BusyboxUclibc)
+	addToSuiteStore(t, harness.Node, harness.Curl, harness.BusyboxUclibc)
 }
 
 // publishNodeImages pushes the node, curl and busybox:uclibc images to reg

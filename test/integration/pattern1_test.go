@@ -30,6 +30,7 @@ ENTRYPOINT ["/server"]
 `
 
 func TestPattern1GoBuilder(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	_, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern1Go, Tag: "app:prod"})
 

@@ -13,7 +13,7 @@ const devMarker = "kiln-it-development-stage-ran"
 
 // pattern2 is the seed's Pattern 2 (development vs production targets)
 // with node swapped for the Go and busybox images. The builder chain is
-// Pattern 1's, so its Go build is shared through the cache.
+// Pattern 1's.
 const pattern2 = `# Base stage with common setup
 FROM golang:1.22-alpine AS base
 WORKDIR /app
@@ -48,6 +48,7 @@ CMD ["/app/dist/server"]
 `
 
 func TestPattern2Development(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern2, Tag: "app:dev", Target: "development"})
 	for _, s := range []string{"[builder", "[production", "go build"} {
@@ -77,6 +78,7 @@ func TestPattern2Development(t *testing.T) {
 }
 
 func TestPattern2Production(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern2, Tag: "app:prod2", Target: "production"})
 	for _, s := range []string{"[development", devMarker, "go run"} {

@@ -44,6 +44,7 @@ CMD ["/app/dist/server"]
 `
 
 func TestPattern3TestStagePasses(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	r, _ := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern3, Tag: "app3:test", Target: "test"})
 	for _, want := range []string{"RUN go vet ./...", "RUN go test ./...", "ok  \texample.com/app"} {
@@ -60,6 +61,7 @@ func TestPattern3TestStagePasses(t *testing.T) {
 }
 
 func TestPattern3TestStageFails(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	r, _ := build(t, buildSpec{Context: goAppContext(t, true), Dockerfile: pattern3, Tag: "app3:failed", Target: "test"})
 	if r.Code == 0 {
@@ -80,6 +82,7 @@ func TestPattern3TestStageFails(t *testing.T) {
 
 // A failing test stage does not stop production: the target does not need it.
 func TestPattern3ProductionPrunesTestStage(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, true), Dockerfile: pattern3, Tag: "app3:prod", Target: "production"})
 	for _, s := range []string{"[test", "go test", "go vet", "[development"} {

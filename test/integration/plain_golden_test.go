@@ -35,6 +35,7 @@ var plainNormalise = []struct {
 // with plain progress, against testdata/plain-build.golden (-update
 // rewrites it). Times, digests and temp paths are normalised.
 func TestPlainOutputGolden(t *testing.T) {
+	t.Parallel()
 	harness.Require(t, prerequisites...)
 	tmp := t.TempDir()
 	ctx := filepath.Join(tmp, "ctx")

@@ -45,6 +45,7 @@ func wantFailure(t *testing.T, what string, r result, wants ...string) {
 // gives the same digest; logout removes the credential; without the CA in
 // kiln.toml the certificate is refused with a clear message.
 func TestRegistryTLSAuth(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	reg := harness.StartAuthRegistry(t)
 	cfg := filepath.Join(t.TempDir(), "kiln.toml")
@@ -54,13 +55,13 @@ func TestRegistryTLSAuth(t *testing.T) {
 	ctx := t.TempDir()
 	df := regDockerfile(t, pushDockerfile)
 	// The image exists in the store before any push is tried.
-	mustKilnIn(t, suite.store, "", "build", "--progress", "plain", "-f", df, "-t", "tlsauth:src", ctx)
+	mustKilnIn(t, suiteRoot(t), "", "build", "--progress", "plain", "-f", df, "-t", "tlsauth:src", ctx)
 
-	r := kilnHome(t, suite.store, cfg, home, "", "push", "tlsauth:src", ref)
+	r := kilnHome(t, suiteRoot(t), cfg, home, "", "push", "tlsauth:src", ref)
 	wantFailure(t, "push without login", r, reg.Addr+"/team/app:1", "authentication required", "401")
 
 	// A wrong password is refused, as docker login does, and not saved.
-	r = kilnHome(t, suite.store, cfg, home, "wrong-pw\n", "login", reg.Addr, "-u", reg.User, "--password-stdin")
+	r = kilnHome(t, suiteRoot(t), cfg, home, "wrong-pw\n", "login", reg.Addr, "-u", reg.User, "--password-stdin")
 	wantFailure(t, "login with a wrong password", r, reg.Addr, "refused", "401")
 	dockerCfg := filepath.Join(home, ".docker", "config.json")
 	if _, err := os.Stat(dockerCfg); err == nil {
@@ -68,7 +69,7 @@ func TestRegistryTLSAuth(t *testing.T) {
 		t.Errorf("a refused login wrote %s:\n%s", dockerCfg, data)
 	}
 
-	r = kilnHome(t, suite.store, cfg, home, reg.Password+"\n", "login", reg.Addr, "-u", reg.User, "--password-stdin")
+	r = kilnHome(t, suiteRoot(t), cfg, home, reg.Password+"\n", "login", reg.Addr, "-u", reg.User, "--password-stdin")
 	if r.Code != 0 {
 		t.Fatalf("kiln login failed:\n%s", r)
 	}
@@ -81,13 +82,13 @@ func TestRegistryTLSAuth(t *testing.T) {
 		t.Fatalf("after kiln login, %s has no auth for %s:\n%s", dockerCfg, reg.Addr, data)
 	}
 
-	r = kilnHome(t, suite.store, cfg, home, "", "build", "--progress", "plain", "-f", df, "-t", ref, "--push", ctx)
+	r = kilnHome(t, suiteRoot(t), cfg, home, "", "build", "--progress", "plain", "-f", df, "-t", ref, "--push", ctx)
 	if r.Code != 0 {
 		t.Fatalf("build --push after login:\n%s", r)
 	}
-	pushed := storeDigest(t, suite.store, ref)
+	pushed := storeDigest(t, suiteRoot(t), ref)
 	ref2 := reg.Addr + "/team/other:2"
-	if r := kilnHome(t, suite.store, cfg, home, "", "push", "tlsauth:src", ref2); r.Code != 0 {
+	if r := kilnHome(t, suiteRoot(t), cfg, home, "", "push", "tlsauth:src", ref2); r.Code != 0 {
 		t.Fatalf("kiln push after login:\n%s", r)
 	}
 
@@ -103,7 +104,7 @@ func TestRegistryTLSAuth(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("kiln pull %s after login:\n%s", ref2, r)
 	}
-	if got, want := strings.TrimSpace(r.Stdout), storeDigest(t, suite.store, "tlsauth:src"); got != want {
+	if got, want := strings.TrimSpace(r.Stdout), storeDigest(t, suiteRoot(t), "tlsauth:src"); got != want {
 		t.Errorf("pulled %s from %s, pushed %s", got, ref2, want)
 	}
 
@@ -113,7 +114,7 @@ func TestRegistryTLSAuth(t *testing.T) {
 	r = kilnHome(t, filepath.Join(t.TempDir(), "store"), noCA, home, "", "pull", ref)
 	wantFailure(t, "pull without the CA", r, reg.Addr, "certificate", "ca = ")
 
-	if r := kilnHome(t, suite.store, cfg, home, "", "logout", reg.Addr); r.Code != 0 {
+	if r := kilnHome(t, suiteRoot(t), cfg, home, "", "logout", reg.Addr); r.Code != 0 {
 		t.Fatalf("kiln logout:\n%s", r)
 	}
 	data, err := os.ReadFile(dockerCfg)

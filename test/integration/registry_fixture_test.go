@@ -9,7 +9,7 @@ import (
 	"github.com/kiln-build/kiln/test/harness"
 )
 
-// kilnIn runs kiln on the store root (not the shared one) with the kiln.toml
+// kilnIn runs kiln on the store root with the kiln.toml
 // cfg ("" for none) and no proxy: every registry of these tests is on
 // loopback, and a request that leaks to the internet must fail rather than
 // be proxied.

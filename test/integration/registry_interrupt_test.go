@@ -108,6 +108,7 @@ func (p *cuttingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the registry holds no tag; pushing again (no cut) succeeds and the image
 // pulled back has the pushed digest.
 func TestRegistryPushInterrupted(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	reg := harness.StartRegistry(t)
 	// Past the busybox layer (about 1 MiB), inside the 4 MiB one.

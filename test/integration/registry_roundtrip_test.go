@@ -65,6 +65,7 @@ RUN echo pushed > /pushed
 // and compares digests; pushing again uploads nothing; kiln push publishes a
 // tag of the store under another name, mounting the blobs the registry has.
 func TestRegistryPushPullRoundTrip(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	reg := harness.StartRegistry(t)
 	cfg := reg.Config(t, false)
@@ -73,12 +74,12 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 	df := regDockerfile(t, pushDockerfile)
 	iid := filepath.Join(t.TempDir(), "iid")
 
-	mustKilnIn(t, suite.store, cfg, "build", "--progress", "plain", "-f", df, "-t", ref, "--push", "--iidfile", iid, ctx)
+	mustKilnIn(t, suiteRoot(t), cfg, "build", "--progress", "plain", "-f", df, "-t", ref, "--push", "--iidfile", iid, ctx)
 	pushed := remoteDigest(t, ref)
 	if data, err := os.ReadFile(iid); err != nil || strings.TrimSpace(string(data)) != pushed {
 		t.Errorf("--iidfile holds %q (err %v), the registry has %s", data, err, pushed)
 	}
-	if got := storeDigest(t, suite.store, ref); got != pushed {
+	if got := storeDigest(t, suiteRoot(t), ref); got != pushed {
 		t.Errorf("the build's store has %s at %s, the registry %s", got, ref, pushed)
 	}
 	blobs := reg.BlobCount(t)
@@ -99,8 +100,8 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 
 	// Pushing again, by a cached build and by kiln push, uploads nothing.
 	before := len(reg.Uploads())
-	r = mustKilnIn(t, suite.store, cfg, "build", "--progress", "plain", "-f", df, "-t", ref, "--push", ctx)
-	mustKilnIn(t, suite.store, cfg, "push", ref)
+	r = mustKilnIn(t, suiteRoot(t), cfg, "build", "--progress", "plain", "-f", df, "-t", ref, "--push", ctx)
+	mustKilnIn(t, suiteRoot(t), cfg, "push", ref)
 	if ups := reg.Uploads()[before:]; len(ups) != 0 {
 		t.Errorf("pushing %s again uploaded blobs:\n%s\n%s", ref, strings.Join(ups, "\n"), r)
 	}
@@ -114,7 +115,7 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 	// -o type=image,name=...,push=true: the same image, nothing uploaded.
 	ref2 := reg.Addr + "/team/app:2"
 	before = len(reg.Uploads())
-	mustKilnIn(t, suite.store, cfg, "build", "--progress", "plain", "-f", df, "-o", "type=image,name="+ref2+",push=true", ctx)
+	mustKilnIn(t, suiteRoot(t), cfg, "build", "--progress", "plain", "-f", df, "-o", "type=image,name="+ref2+",push=true", ctx)
 	if got := remoteDigest(t, ref2); got != pushed {
 		t.Errorf("-o type=image,name=%s,push=true pushed %s, --push of the same build %s", ref2, got, pushed)
 	}
@@ -126,8 +127,8 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 	// is already in team/app, so it is mounted, not uploaded again.
 	base := reg.Addr + "/team/base:1"
 	before = len(reg.Uploads())
-	mustKilnIn(t, suite.store, cfg, "push", busyboxImage, base)
-	if got, want := remoteDigest(t, base), storeDigest(t, suite.store, busyboxImage); got != want {
+	mustKilnIn(t, suiteRoot(t), cfg, "push", busyboxImage, base)
+	if got, want := remoteDigest(t, base), storeDigest(t, suiteRoot(t), busyboxImage); got != want {
 		t.Errorf("kiln push %s %s: the registry has %s, the store %s", busyboxImage, base, got, want)
 	}
 	have := map[string]bool{}
@@ -160,6 +161,7 @@ func TestRegistryPushPullRoundTrip(t *testing.T) {
 // push to one each fail with a message naming the image (and, for FROM,
 // the Dockerfile line).
 func TestRegistryPullErrors(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	reg := harness.StartRegistry(t)
 	closed := harness.FreeLoopbackAddr(t)
@@ -201,7 +203,7 @@ func TestRegistryPullErrors(t *testing.T) {
 
 	t.Run("push to closed port", func(t *testing.T) {
 		dest := closed + "/team/app:1"
-		r := kilnIn(t, suite.store, cfg, "push", busyboxImage, dest)
+		r := kilnIn(t, suiteRoot(t), cfg, "push", busyboxImage, dest)
 		if r.Code == 0 || !strings.Contains(r.Stderr, closed) {
 			t.Errorf("kiln push to %s: want a failure naming the registry:\n%s", dest, r)
 		}
@@ -220,11 +222,12 @@ func lastLines(s string, n int) string {
 // image, rebuilding asks the registry nothing, and works with the registry
 // gone, every step cached; a changed step still builds.
 func TestRegistryBaseInStoreNeedsNoRegistry(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	reg := harness.StartRegistry(t)
 	cfg := reg.Config(t, false)
 	base := reg.Addr + "/team/base:1"
-	mustKilnIn(t, suite.store, cfg, "push", busyboxImage, base)
+	mustKilnIn(t, suiteRoot(t), cfg, "push", busyboxImage, base)
 
 	ctx := t.TempDir()
 	// Unique content, so the first build runs its steps even in a store

@@ -47,6 +47,7 @@ func assertAllCached(t *testing.T, r result, digestA, iidB string) {
 }
 
 func TestRemoteCacheLocalDirectory(t *testing.T) {
+	t.Parallel()
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	iidA, iidB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
@@ -65,6 +66,7 @@ func TestRemoteCacheLocalDirectory(t *testing.T) {
 }
 
 func TestRemoteCacheRegistry(t *testing.T) {
+	t.Parallel()
 	reg := harness.StartRegistry(t)
 	cfg := reg.Config(t, false)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
@@ -87,6 +89,7 @@ func TestRemoteCacheRegistry(t *testing.T) {
 // holds: COPY --from a cached stage is keyed by the stage's recorded source
 // digest, not by mounting the stage (which would download its layers).
 func TestRemoteCacheFetchesOnlyNeededLayers(t *testing.T) {
+	t.Parallel()
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
 	// The layer holds the marker upper-cased, so the Dockerfile text (kept
 	// in the store's records) does not contain it.

@@ -41,6 +41,7 @@ func touchTree(t *testing.T, dir string, when time.Time) {
 // equal. Store A's build is --verify-reproducible (it builds a second time
 // without the cache). The two stores build at the same time, to save time.
 func TestReproducibleAcrossStores(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	golangRootfs := harness.Golang.Rootfs(t)
 	df := writeDockerfile(t, pattern1Go)
@@ -78,12 +79,12 @@ func TestReproducibleAcrossStores(t *testing.T) {
 	if stores[0].iid != stores[1].iid {
 		t.Errorf("two fresh stores, context mtimes changed: manifest digests %s and %s differ", stores[0].iid, stores[1].iid)
 	}
-	// The shared store's build (the same base rootfs; cached when
-	// TestPattern1GoBuilder ran) agrees too.
+	// The suite's store, with its golang base made by the harness from the
+	// same rootfs, agrees too.
 	iid := filepath.Join(t.TempDir(), "iid")
 	mustKiln(t, nil, "build", "--progress", "plain", "-f", df, "--iidfile", iid, goAppContext(t, false))
 	if got := readIID(t, iid); got != stores[0].iid {
-		t.Errorf("shared store: manifest digest %s, fresh stores %s", got, stores[0].iid)
+		t.Errorf("the suite's store: manifest digest %s, fresh stores %s", got, stores[0].iid)
 	}
 }
 
@@ -103,6 +104,7 @@ ENTRYPOINT ["/bin/run.sh"]
 const goldenNoRunDigest = "sha256:f439338df9c9bdd2622ae047ebdf7b4fb545766012f6da747567b39e44100ef5"
 
 func TestReproducibleGoldenDigest(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	ctx := t.TempDir()
 	writeFiles(t, ctx, map[string]string{"hello.txt": "hello, reproducible world\n", "run.sh": "#!/bin/sh\necho $GREETING\n"})
@@ -115,6 +117,7 @@ func TestReproducibleGoldenDigest(t *testing.T) {
 }
 
 func TestVerifyReproducibleNamesFile(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	// Debian's busybox date has no %N (it prints it as is), so random bytes
 	// make sure the two builds differ even within one second.

@@ -13,6 +13,7 @@ func uniqueID(t *testing.T) string {
 }
 
 func TestCacheMountPersists(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	id := uniqueID(t)
 	first := "FROM busybox:test\nRUN --mount=type=cache,id=" + id + ",target=/cache echo from-first-build > /cache/f && echo one > /one\n"
@@ -44,6 +45,7 @@ func waitFor(file, message string) string {
 // independent stages run at once: each RUN creates its file in a shared
 // cache mount and waits for the other's, which only works if both run.
 func TestIndependentStagesRunInParallel(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	id := uniqueID(t)
 	mount := "--mount=type=cache,id=" + id + ",target=/sync,sharing=shared"
@@ -68,6 +70,7 @@ COPY --from=b /b /b
 // use one cache mount with sharing=locked; each RUN marks itself inside,
 // then for 1.5 s checks that the other is not inside too.
 func TestCacheMountSharingLocked(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	id := uniqueID(t)
 	mount := "--mount=type=cache,id=" + id + ",target=/c,sharing=locked"
@@ -87,6 +90,7 @@ func TestCacheMountSharingLocked(t *testing.T) {
 }
 
 func TestBindMountFromStage(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	ctx := t.TempDir()
 	unique := uniqueID(t)
@@ -130,6 +134,7 @@ RUN --mount=type=bind,from=builder,source=/x,target=/y cat /y/x.txt > /seen-afte
 }
 
 func TestTmpfsMountLeavesNothing(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	df := "FROM busybox:test\n" +
 		"RUN --mount=type=tmpfs,target=/scratch,size=1m echo data > /scratch/f && grep -q ' /scratch tmpfs ' /proc/mounts && grep ' /scratch ' /proc/mounts > /mounts && echo done > /done\n"

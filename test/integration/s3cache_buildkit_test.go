@@ -131,6 +131,7 @@ func getObject(t *testing.T, srv *seaweedfs.Server, bucket, key string) []byte {
 // manifest, each reads its own back, and kiln refuses BuildKit's with a
 // clear message.
 func TestS3CacheSharedWithBuildKit(t *testing.T) {
+	t.Parallel()
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)

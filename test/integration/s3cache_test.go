@@ -60,6 +60,7 @@ func mustS3Kiln(t *testing.T, root string, env []string, args ...string) result 
 // and its credentials, bucket, region and endpoint from the AWS
 // environment, runs nothing and makes A's image.
 func TestS3CacheColdStoreWarmCache(t *testing.T) {
+	t.Parallel()
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	storeA, storeB, ctxA, ctxB := twoMachines(t)
@@ -86,6 +87,7 @@ func TestS3CacheColdStoreWarmCache(t *testing.T) {
 // A big layer whose upload the proxy cuts: the export fails (or, with
 // ignore-error=true, warns), and the bucket keeps the previous cache, whole.
 func TestS3CacheCutUploadKeepsPreviousCache(t *testing.T) {
+	t.Parallel()
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	proxy := seaweedfs.StartProxy(t, srv)
@@ -133,6 +135,7 @@ func TestS3CacheCutUploadKeepsPreviousCache(t *testing.T) {
 // Two machines export different caches to one name at once, three times
 // over; a third machine then reads one of them whole.
 func TestS3CacheConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	bucket := seaweedfs.BucketName(t)
 	srv := seaweedfs.Shared(t, bucket)
 	storeA, storeB, storeC, ctxA, ctxB := threeMachines(t)

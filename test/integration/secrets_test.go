@@ -67,6 +67,7 @@ func assertNoSecret(t *testing.T, what, dir, secret string) {
 }
 
 func TestSecretsDoNotLeak(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	fileSecret, envSecret := randomSecret(t), randomSecret(t)
 	// As in the seed: the token file is in the context, which
@@ -172,7 +173,7 @@ func TestSecretsDoNotLeak(t *testing.T) {
 	}
 	for _, secret := range []string{fileSecret, envSecret} {
 		assertNoSecret(t, "the progress output", outDir, secret)
-		assertNoSecret(t, "the store", suite.store, secret)
+		assertNoSecret(t, "the store", suiteRoot(t), secret)
 		for what, tarPath := range map[string]string{"the oci tar": ociTar, "the builder oci tar": builderTar, "the docker tar": dockerTar, "the env oci tar": envTar} {
 			assertNoSecret(t, what+" (as a file)", filepath.Dir(tarPath), secret)
 			assertNoSecret(t, what+" (extracted, layers decompressed)", untarToTemp(t, tarPath), secret)
@@ -193,6 +194,7 @@ func TestSecretsDoNotLeak(t *testing.T) {
 }
 
 func TestSecretMountErrors(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	t.Run("required without --secret", func(t *testing.T) {
 		df := "FROM busybox:test\nRUN true\nRUN --mount=type=secret,id=kiln_it_needed,required=true cat /run/secrets/kiln_it_needed\n"

@@ -20,6 +20,7 @@ import (
 // The rest of BuildKit's stable Dockerfile surface (issue 4): each case one
 // instruction or flag, checked on the image it made.
 func TestDockerfileSurface(t *testing.T) {
+	t.Parallel()
 	remote := "remote content\n"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
@@ -153,16 +154,17 @@ func TestDockerfileSurface(t *testing.T) {
 
 // -f - and a context tar on standard input.
 func TestStdinInputs(t *testing.T) {
+	t.Parallel()
 	requireSuite(t)
 	ctx := t.TempDir()
 	writeFiles(t, ctx, map[string]string{"Dockerfile.in": "FROM busybox:test\nCOPY f /f\n", "f": "from the tar\n"})
 	iid := filepath.Join(t.TempDir(), "iid")
-	cmd := exec.Command(kilnBin(t), "--root", suite.store, "build", "--progress", "plain", "--iidfile", iid, "-f", "-", ctx)
+	cmd := exec.Command(kilnBin(t), "--root", suiteRoot(t), "build", "--progress", "plain", "--iidfile", iid, "-f", "-", ctx)
 	cmd.Stdin = strings.NewReader("FROM busybox:test\nCOPY f /from-stdin-dockerfile\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("-f -: %v\n%s", err, out)
 	}
-	cmd = exec.Command(kilnBin(t), "--root", suite.store, "build", "--progress", "plain", "-f", "Dockerfile.in", "-o", "type=local,dest="+filepath.Join(t.TempDir(), "out"), "-")
+	cmd = exec.Command(kilnBin(t), "--root", suiteRoot(t), "build", "--progress", "plain", "-f", "Dockerfile.in", "-o", "type=local,dest="+filepath.Join(t.TempDir(), "out"), "-")
 	cmd.Stdin = strings.NewReader(tarOf(t, map[string]string{"Dockerfile.in": "FROM busybox:test\nCOPY f /f\n", "f": "from the tar\n"}))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("- as context: %v\n%s", err, out)

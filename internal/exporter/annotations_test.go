@@ -1,4 +1,4 @@
-package build
+package exporter
 
 import (
 	"testing"
@@ -56,16 +56,16 @@ func TestAnnotationsFor(t *testing.T) {
 	}
 	amd := &ocispec.Platform{OS: "linux", Architecture: "amd64"}
 	arm := &ocispec.Platform{OS: "linux", Architecture: "arm64"}
-	if got := annotationsFor(all, "manifest", amd); len(got) != 1 || got["a"] != "1" {
+	if got := AnnotationsFor(all, "manifest", amd); len(got) != 1 || got["a"] != "1" {
 		t.Errorf("amd64 manifest: %v", got)
 	}
-	if got := annotationsFor(all, "manifest", arm); len(got) != 2 || got["b"] != "2" {
+	if got := AnnotationsFor(all, "manifest", arm); len(got) != 2 || got["b"] != "2" {
 		t.Errorf("arm64 manifest: %v", got)
 	}
-	if got := annotationsFor(all, "index", nil); len(got) != 1 || got["c"] != "3" {
+	if got := AnnotationsFor(all, "index", nil); len(got) != 1 || got["c"] != "3" {
 		t.Errorf("index: %v", got)
 	}
-	if got := annotationsFor(all, "manifest-descriptor", amd); len(got) != 1 || got["d"] != "4" {
+	if got := AnnotationsFor(all, "manifest-descriptor", amd); len(got) != 1 || got["d"] != "4" {
 		t.Errorf("descriptor: %v", got)
 	}
 }

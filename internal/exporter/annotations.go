@@ -1,4 +1,4 @@
-package build
+package exporter
 
 import (
 	"fmt"
@@ -72,9 +72,9 @@ func (a *Annotation) parsePrefix(p string) error {
 	return nil
 }
 
-// annotationsFor collects the annotations of one type (for platform p,
+// AnnotationsFor collects the annotations of one type (for platform p,
 // when the type is per manifest).
-func annotationsFor(all []Annotation, typ string, p *ocispec.Platform) map[string]string {
+func AnnotationsFor(all []Annotation, typ string, p *ocispec.Platform) map[string]string {
 	var out map[string]string
 	for _, a := range all {
 		if !hasType(a.Types, typ) || (a.Platform != nil && p != nil && !platforms.Only(*a.Platform).Match(*p)) {

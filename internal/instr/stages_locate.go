@@ -1,4 +1,4 @@
-package solver
+package instr
 
 import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"

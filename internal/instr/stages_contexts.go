@@ -1,4 +1,4 @@
-package solver
+package instr
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/dockerfile"
-	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/plan"
 )
 
@@ -15,7 +14,7 @@ import (
 // --build-context: an image reference for the resolver (docker-image://
 // stripped, oci-layout:// kept), or a local directory. A name without a
 // context is the image reference ref.
-func (o Options) namedContext(name, ref string) (string, *instr.LocalDir) {
+func (o BuildOptions) namedContext(name, ref string) (string, *LocalDir) {
 	c, ok := o.Contexts[strings.ToLower(name)]
 	if !ok {
 		return ref, nil
@@ -33,7 +32,7 @@ func (o Options) namedContext(name, ref string) (string, *instr.LocalDir) {
 // --build-context name=DIR) that directory as its first layer, as BuildKit
 // uses the local source as the stage's filesystem: root-owned files, the
 // directory's .dockerignore applied, the empty image config of scratch.
-func fromLocal(ctx context.Context, o Options, st *plan.Stage, s *instr.State) error {
+func fromLocal(ctx context.Context, o BuildOptions, st *plan.Stage, s *State) error {
 	if st.Base.Stage != nil || st.Base.Scratch {
 		return nil
 	}
@@ -45,7 +44,7 @@ func fromLocal(ctx context.Context, o Options, st *plan.Stage, s *instr.State) e
 		SourcesAndDest: instructions.SourcesAndDest{SourcePaths: []string{"/"}, DestPath: "/"},
 		From:           st.Base.Image,
 	}
-	if err := instr.Dispatch(ctx, o.Env, s, cp); err != nil {
+	if err := Dispatch(ctx, o.Env, s, cp); err != nil {
 		return dockerfile.ErrorAt(st.Location, err)
 	}
 	return nil

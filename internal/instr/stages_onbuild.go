@@ -1,4 +1,4 @@
-package solver
+package instr
 
 import (
 	"context"
@@ -6,14 +6,13 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/dockerfile"
-	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // runOnbuild runs the ONBUILD triggers the base image carries, before the
 // stage's own instructions, and clears them from the new image, as Docker
 // and BuildKit do.
-func runOnbuild(ctx context.Context, o Options, st *plan.Stage, s *instr.State) error {
+func runOnbuild(ctx context.Context, o BuildOptions, st *plan.Stage, s *State) error {
 	triggers := s.Img.Config.Config.OnBuild
 	if len(triggers) == 0 {
 		return nil
@@ -25,7 +24,7 @@ func runOnbuild(ctx context.Context, o Options, st *plan.Stage, s *instr.State) 
 		return dockerfile.ErrorAt(st.Location, fmt.Errorf("parsing ONBUILD triggers of the base image: %w", err))
 	}
 	for _, cmd := range df.Stages[0].Commands {
-		if err := instr.Dispatch(ctx, o.Env, s, cmd); err != nil {
+		if err := Dispatch(ctx, o.Env, s, cmd); err != nil {
 			return dockerfile.ErrorAt(st.Location, fmt.Errorf("ONBUILD %s: %w", cmd.Name(), err))
 		}
 	}
