@@ -1,15 +1,19 @@
 package instr
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"compress/gzip"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/klauspost/compress/zstd"
 	fscopy "github.com/tonistiigi/fsutil/copy"
 
 	"github.com/kiln-build/kiln/internal/layer"
@@ -33,7 +37,7 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 	}
 	defer f.Close()
 	r, ok := archiveReader(bufio.NewReaderSize(f, 1<<16))
-	if !ok {
+	if !ok || !isTar(p) {
 		return false, nil
 	}
 	tmp, err := os.MkdirTemp(dstRoot, ".kiln-add-")
@@ -49,6 +53,9 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 		if err := chownEntries(tmp, dstRoot, dest, entries, chown); err != nil {
 			return false, err
 		}
+	}
+	if err := replaceNonDirs(tmp, dstRoot, dest, entries); err != nil {
+		return false, err
 	}
 	info := fscopy.CopyInfo{CopyDirContents: true}
 	if err := fscopy.Copy(ctx, tmp, "/", dstRoot, dest+"/", fscopy.WithCopyInfo(info)); err != nil {
@@ -70,6 +77,67 @@ func archiveReader(br *bufio.Reader) (io.Reader, bool) {
 		return br, true
 	}
 	return nil, false
+}
+
+// replaceNonDirs removes what stands where the archive has a directory
+// entry but the image has a non-directory, a symlink included (/var/run ->
+// /run), shallowest first: BuildKit's untar replaces it with the directory.
+func replaceNonDirs(tmp, dstRoot, dest string, entries map[string]bool) error {
+	rels := make([]string, 0, len(entries))
+	for rel := range entries {
+		if fi, err := os.Lstat(filepath.Join(tmp, rel)); rel != "" && err == nil && fi.IsDir() {
+			rels = append(rels, rel)
+		}
+	}
+	sort.Strings(rels) // a parent sorts before its children
+	for _, rel := range rels {
+		target := filepath.Join(dest, rel)
+		parent, err := securejoin.SecureJoin(dstRoot, filepath.Dir(target))
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(parent, filepath.Base(target))
+		if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isTar reports whether the file, decompressed, starts with a valid tar
+// header, as BuildKit's isArchivePath checks: a gzip file that is not a tar
+// is copied as is.
+func isTar(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	head, _ := br.Peek(4)
+	var r io.Reader = br
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return false
+		}
+		defer zr.Close()
+		r = zr
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return false
+		}
+		defer zr.Close()
+		r = zr
+	case bytes.HasPrefix(head, []byte("BZh")):
+		r = bzip2.NewReader(br)
+	}
+	_, err = tar.NewReader(r).Next()
+	return err == nil
 }
 
 // chownEntries gives the --chown owner to the archive's own entries and to

@@ -83,13 +83,11 @@ func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
 	for _, sc := range c.SourceContents {
 		spec.srcs = append(spec.srcs, path.Base(sc.Path))
 	}
-	if (len(spec.srcs) > 1 || hasWildcard(spec.srcs[0])) && !strings.HasSuffix(c.DestPath, "/") && !isDirLike(c.DestPath) {
-		return copySpec{}, fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
-	}
+	// Several sources (or a wildcard's matches) onto a destination without
+	// a trailing slash are each copied onto it, as BuildKit does: the last
+	// file wins (COPY a b /dest makes the file /dest holding b).
 	return spec, nil
 }
-
-func isDirLike(p string) bool { return p == "." || p == "./" || strings.HasSuffix(p, "/.") }
 
 func hasWildcard(p string) bool { return strings.ContainsAny(p, "*?[") }
 
@@ -264,8 +262,19 @@ func copyParents(ctx context.Context, srcRoot, src, dstRoot, dest string, info f
 	if !strings.HasSuffix(dest, "/") {
 		dest += "/"
 	}
-	if err := fscopy.Copy(ctx, srcRoot, parent, dstRoot, dest, fscopy.WithCopyInfo(info)); err != nil {
-		return fmt.Errorf("copying %s: %w", src, err)
+	// A wildcard before the pivot (src/*/./lib/) makes each match a parent,
+	// their trees merged below dest, as in BuildKit.
+	parents := []string{parent}
+	if hasWildcard(parent) {
+		var err error
+		if parents, err = fscopy.ResolveWildcards(srcRoot, parent, true); err != nil {
+			return fmt.Errorf("copying %s: %w", src, err)
+		}
+	}
+	for _, p := range parents {
+		if err := fscopy.Copy(ctx, srcRoot, p, dstRoot, dest, fscopy.WithCopyInfo(info)); err != nil {
+			return fmt.Errorf("copying %s: %w", src, err)
+		}
 	}
 	return nil
 }
