@@ -83,8 +83,8 @@ func (p *Plan) lookup(from string, byIndex bool) (Ref, error) {
 		}
 	}
 	lower := strings.ToLower(from)
-	for _, st := range p.Stages {
-		if st.Name != "" && st.Name == lower {
+	for i := len(p.Stages) - 1; i >= 0; i-- { // the later of two same-named stages, as BuildKit
+		if st := p.Stages[i]; st.Name != "" && st.Name == lower {
 			return Ref{Stage: st}, nil
 		}
 	}
