@@ -38,6 +38,15 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	if network == "" {
 		network = "default"
 	}
+	// As BuildKit when it loads the LLB: an entitlement the build was not
+	// granted fails the step, never a silently sandboxed or isolated run.
+	if network == executor.NetworkHost && !e.RunOpts.Allow[EntitlementNetworkHost] {
+		return fmt.Errorf("%s is not allowed", EntitlementNetworkHost)
+	}
+	insecure := instructions.GetSecurity(c) == instructions.SecurityInsecure
+	if insecure && !e.RunOpts.Allow[EntitlementSecurityInsecure] {
+		return fmt.Errorf("%s is not allowed", EntitlementSecurityInsecure)
+	}
 	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
 	if err != nil {
 		return err
@@ -53,6 +62,9 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	options := e.RunOpts.keyOptions()
 	if hostname != "" {
 		options = append(options, "hostname="+hostname)
+	}
+	if insecure {
+		options = append(options, "security=insecure")
 	}
 	text := strings.Join(args, " ")
 	ch := change{
@@ -73,7 +85,7 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 				Args: args, Env: append(append(append([]string(nil), env...), mountEnv(pms)...), e.proxyEnv()...),
 				Cwd: cwd, User: user, Network: network, Hostname: hostname,
 				Mounts: mounts, Stdout: v, Stderr: v,
-				ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
+				ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits, Insecure: insecure,
 			})
 			testhook.Point(testhook.Run) // exited, its changes not yet taken
 			var exit *executor.ExitError
@@ -85,6 +97,12 @@ func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunComma
 	}
 	return e.commit(ctx, s, ch)
 }
+
+// The entitlements a build can be granted with --allow, BuildKit's names.
+const (
+	EntitlementNetworkHost      = "network.host"
+	EntitlementSecurityInsecure = "security.insecure"
+)
 
 // runHistory is BuildKit's created_by text: declared build args, counted,
 // before the command ("|2 A=1 B=2 /bin/sh -c make").
