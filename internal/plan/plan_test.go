@@ -142,6 +142,19 @@ func TestFromNamesImageUnlessEarlierStage(t *testing.T) {
 	}
 }
 
+// An ONBUILD trigger of a base stage that names a stage of the file makes
+// that stage a dependency of the stage that runs the trigger.
+func TestOnbuildTriggerNamesStage(t *testing.T) {
+	src := "FROM alpine AS src\nFROM alpine AS parent\nONBUILD COPY --from=src /x /y\nFROM parent\n"
+	p := mustPlan(t, src, opts("", nil))
+	if ref := p.Stages[2].Refs["src"]; ref.Stage != p.Stages[0] {
+		t.Errorf("trigger's --from=src: %v, want the src stage", ref)
+	}
+	if names(p.Order) != "src,parent,stage-2" {
+		t.Errorf("Order %s", names(p.Order))
+	}
+}
+
 // A duplicate stage name builds, as in BuildKit: the later stage wins for
 // --target and --from.
 func TestDuplicateStageNameLaterWins(t *testing.T) {
