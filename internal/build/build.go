@@ -93,6 +93,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(o.Platforms) > 0 {
+		for i, img := range images {
+			images[i] = img.Clone() // platforms may share a final stage's image
+			stampTargetPlatform(images[i], targets[i])
+		}
+	}
 	if o.Report {
 		report(rep, plans[0], images[0], sizes)
 	}
