@@ -8,9 +8,12 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/klauspost/compress/zstd"
@@ -58,6 +61,9 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 		return false, err
 	}
 	info := fscopy.CopyInfo{CopyDirContents: true}
+	if err := copyThroughLinks(ctx, tmp, dstRoot, dest, entries, info); err != nil {
+		return false, err
+	}
 	if err := fscopy.Copy(ctx, tmp, "/", dstRoot, dest+"/", fscopy.WithCopyInfo(info)); err != nil {
 		return false, err
 	}
@@ -102,6 +108,59 @@ func replaceNonDirs(tmp, dstRoot, dest string, entries map[string]bool) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// copyThroughLinks copies first what the archive puts below a directory it
+// only implies (no entry of its own) where the image has a symlink to a
+// directory (var/run/app.pid, /var/run -> /run): BuildKit's untar writes
+// through the link, into /run. Those subtrees then leave tmp.
+func copyThroughLinks(ctx context.Context, tmp, dstRoot, dest string, entries map[string]bool, info fscopy.CopyInfo) error {
+	var implied []string
+	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel, _ := filepath.Rel(tmp, p); rel != "." && d.IsDir() && !entries[rel] {
+			implied = append(implied, rel) // parents first: WalkDir is lexical
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var moved []string
+	for _, rel := range implied {
+		if slices.ContainsFunc(moved, func(m string) bool { return strings.HasPrefix(rel, m+string(filepath.Separator)) }) {
+			continue
+		}
+		target := filepath.Join(dest, rel)
+		parent, err := securejoin.SecureJoin(dstRoot, filepath.Dir(target))
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Lstat(filepath.Join(parent, filepath.Base(target))); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		resolved, err := securejoin.SecureJoin(dstRoot, target)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stat(resolved); err != nil || !fi.IsDir() {
+			continue
+		}
+		into, err := filepath.Rel(dstRoot, resolved)
+		if err != nil {
+			return err
+		}
+		if err := fscopy.Copy(ctx, tmp, "/"+rel, dstRoot, "/"+into+"/", fscopy.WithCopyInfo(info)); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(filepath.Join(tmp, rel)); err != nil {
+			return err
+		}
+		moved = append(moved, rel)
 	}
 	return nil
 }
