@@ -17,11 +17,13 @@ import (
 // dispatchWorkdir sets the working directory and creates it (owned by the
 // current USER), as BuildKit does; "/" makes no layer.
 func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.WorkdirCommand) error {
+	// BuildKit's NormalizeWorkdir: a relative path is joined to the current
+	// one (and so cleaned), an absolute one is kept as written, trailing
+	// slash included, in the config and the history.
 	wd := c.Path
 	if !path.IsAbs(wd) {
 		wd = path.Join(s.WorkDir(), wd)
 	}
-	wd = path.Clean(wd)
 	s.Img.Config.Config.WorkingDir = wd
 	if s.Img.Config.OS == "windows" {
 		// BuildKit's NormalizeWorkdir: the config has Windows' separators,
@@ -55,21 +57,21 @@ func mkdirAs(rootfs, dir, user string) error {
 			return err
 		}
 	}
-	var missing []string
-	for d := dir; d != "/"; d = path.Dir(d) {
-		full, err := securejoin.SecureJoin(rootfs, d)
+	// Component by component, as the path is written (MkdirAll, as in
+	// BuildKit): WORKDIR /a/../b makes /a and /b. Each prefix is resolved
+	// inside rootfs, through its symlinks.
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" || part == "." {
+			continue
+		}
+		cur += "/" + part
+		full, err := securejoin.SecureJoin(rootfs, cur)
 		if err != nil {
 			return err
 		}
 		if _, err := os.Lstat(full); err == nil {
-			break
-		}
-		missing = append(missing, d)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		full, err := securejoin.SecureJoin(rootfs, missing[i])
-		if err != nil {
-			return err
+			continue
 		}
 		if err := os.Mkdir(full, 0o755); err != nil && !os.IsExist(err) {
 			return err
