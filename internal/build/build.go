@@ -2,10 +2,8 @@ package build
 
 import (
 	"context"
-	"path/filepath"
-
-	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -121,9 +119,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
-	src, err := os.ReadFile(bctx.Dockerfile)
+	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
 	if err != nil {
-		return nil, fmt.Errorf("reading Dockerfile: %w", err)
+		return nil, err
 	}
 	return dockerfile.Parse(bctx.DockerfileName, src)
 }
@@ -197,7 +195,7 @@ func newEnv(ctx context.Context, o Options, bctx *buildctx.Context, rep *progres
 	go func() { <-ctx.Done(); unlock() }()
 	env := &instr.Env{Store: st}
 	// Layers missing from the store come from the imported caches.
-	env.Snap = snapshot.NewOverlay(st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
+	env.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return env.Solver.EnsureBlob(ctx, l) })
 	runner, err := executor.NewRunner(st.RunDir(), env.Snap.Caps())
 	if err != nil {
 		return nil, err

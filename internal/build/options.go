@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/isolation"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/remotecache"
 )
@@ -40,6 +41,7 @@ type Options struct {
 	IIDFile          string
 	Quiet            bool
 	StoreRoot        string
+	Isolation        isolation.Mode     // the mode the CLI decided; "" means root
 	ConfigPath       string             // --config kiln.toml
 	Platforms        []string           // --platform values; none means this machine's
 	CacheTo          []remotecache.Spec // --cache-to

@@ -34,6 +34,10 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			if f.check {
 				return runCheck(cmd, args[0], f.file, "text")
 			}
+			mode, err := g.requireIsolation(cmd.Context())
+			if err != nil {
+				return err
+			}
 			// In the store's tmp/, so what a killed build staged is removed
 			// at the next start.
 			stdinDir := func() (string, error) {
@@ -54,6 +58,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 				return usageError{err}
 			}
 			o.Out = cmd.ErrOrStderr()
+			o.Isolation = mode
 			run := build.Run
 			if f.verify {
 				run = build.VerifyReproducible

@@ -133,6 +133,15 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 	if err != nil {
 		return err
 	}
+	if !r.caps.FreshProc {
+		bindProc(spec)
+	}
+	var dropped []string
+	if r.caps.Rootless {
+		if dropped, err = toRootless(spec); err != nil {
+			return err
+		}
+	}
 	st, err := recordStubs(s.Rootfs, s.UpperDir, stubDestinations(s))
 	if err != nil {
 		return err
@@ -141,6 +150,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 		return err
 	}
 	runErr := r.runContainer(ctx, b, s.Stdout, s.Stderr)
+	if runErr == nil && len(dropped) > 0 {
+		runErr = makeDroppedStubs(s.Rootfs, dropped)
+	}
 	if s.UpperDir != "" {
 		if err := st.clean(s.UpperDir); err != nil {
 			return errors.Join(runErr, err)
@@ -177,9 +189,6 @@ func validate(s *Spec) error {
 // refuse names what s needs and the mode cannot give, instead of running
 // the step without it.
 func (r *Runner) refuse(s Spec) error {
-	if !r.caps.FreshProc {
-		return fmt.Errorf("RUN needs its own /proc, which the %s mode cannot give it: not supported yet", r.caps.Mode)
-	}
 	if s.Network == NetworkNone && !r.caps.NetNS {
 		return fmt.Errorf("RUN --network=none needs a network namespace, which the %s mode cannot make: not supported yet", r.caps.Mode)
 	}

@@ -137,7 +137,7 @@ func TestCancelledBeforeStart(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if ids, _ := e.r.list(context.Background()); len(ids) != 0 {
+	if ids, _ := e.r.state().List(context.Background()); len(ids) != 0 {
 		t.Errorf("containers left: %v", ids)
 	}
 }

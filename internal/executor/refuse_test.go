@@ -14,15 +14,12 @@ import (
 func TestRunRefusesWhatTheModeCannotDo(t *testing.T) {
 	noNet := snapshot.RootCaps
 	noNet.Mode, noNet.NetNS = "test", false
-	noProc := snapshot.RootCaps
-	noProc.Mode, noProc.FreshProc = "test", false
 	for _, tc := range []struct {
 		caps    snapshot.Capabilities
 		network string
 		want    string
 	}{
 		{noNet, NetworkNone, "--network=none needs a network namespace, which the test mode"},
-		{noProc, NetworkDefault, "RUN needs its own /proc, which the test mode"},
 	} {
 		r := &Runner{caps: tc.caps, bundles: "/nonexistent"}
 		err := r.Run(context.Background(), Spec{Rootfs: "/nonexistent", Args: []string{"true"}, Network: tc.network})

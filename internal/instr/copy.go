@@ -185,7 +185,10 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 					continue
 				}
 			}
-			if err := fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info)); err != nil {
+			err := copyGuarded(srcRoot, func() error {
+				return fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info))
+			})
+			if err != nil {
 				return fmt.Errorf("copying %s: %w", m, err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // State is a stage while it is being built.
@@ -80,7 +81,7 @@ func (s *State) expander() instructions.SingleWordExpander {
 	env := shell.EnvsFromSlice(s.ExpandEnv())
 	return func(word string) (string, error) {
 		out, _, err := lex.ProcessWord(word, env)
-		return out, err
+		return plan.Bounded(out, err)
 	}
 }
 

@@ -33,6 +33,16 @@ type Options struct {
 	Level int
 }
 
+// UnpackOptions say how UnpackWith writes overlay marks and special files.
+type UnpackOptions struct {
+	// XattrPrefix is the namespace of opaque-directory marks ("trusted."
+	// when empty; "user." in a user namespace).
+	XattrPrefix string
+	// NoDevices skips block and character devices, which a user namespace
+	// cannot create (containerd does the same); whiteouts are still made.
+	NoDevices bool
+}
+
 func xattrPrefix(p string) string {
 	if p == "" {
 		return rootXattrs

@@ -38,6 +38,11 @@ func UnpackOverlay(ctx context.Context, r io.Reader, dir, xattrPrefix string) (d
 	return unpack(ctx, r, dir, xattrPrefix, nil)
 }
 
+// UnpackWith is UnpackOverlay with the snapshotter's limits too.
+func UnpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions) (digest.Digest, error) {
+	return unpackWith(ctx, r, dir, o, nil)
+}
+
 // UnpackArchive is Unpack for ADD's archives: it also returns the relative
 // paths the tar has entries for, so a caller can tell them from directories
 // that only exist because an entry implied them.
@@ -48,6 +53,10 @@ func UnpackArchive(ctx context.Context, r io.Reader, dir string) (map[string]boo
 }
 
 func unpack(ctx context.Context, r io.Reader, dir, prefix string, seen func(rel string)) (digest.Digest, error) {
+	return unpackWith(ctx, r, dir, UnpackOptions{XattrPrefix: prefix}, seen)
+}
+
+func unpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions, seen func(rel string)) (digest.Digest, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("resolving layer directory: %w", err)
@@ -62,7 +71,7 @@ func unpack(ctx context.Context, r io.Reader, dir, prefix string, seen func(rel 
 	defer release()
 	d := digest.SHA256.Digester()
 	tee := io.TeeReader(ur, d.Hash())
-	u := &unpacker{root: root, opaque: xattrPrefix(prefix) + opaqueXattr, dirTimes: map[string]times{}}
+	u := &unpacker{root: root, opaque: xattrPrefix(o.XattrPrefix) + opaqueXattr, noDevices: o.NoDevices, dirTimes: map[string]times{}}
 	tr := tar.NewReader(tee)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -102,6 +111,8 @@ type times struct{ atime, mtime time.Time }
 type unpacker struct {
 	root   string
 	opaque string // the opaque dir xattr's name
+	// noDevices skips device nodes (a user namespace cannot make them).
+	noDevices bool
 	// dirTimes are applied last, since writing children changes them.
 	dirTimes map[string]times
 }
@@ -164,8 +175,13 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return u.dir(rel, hdr)
-	case tar.TypeReg, tar.TypeGNUSparse:
+	case tar.TypeReg:
 		return u.file(rel, hdr, r)
+	case tar.TypeGNUSparse:
+		// As BuildKit's and containerd's untar ("unhandled tar header
+		// type 83"): expanding it would write every hole (10 KB of tar
+		// giving a 5 GB file).
+		return errors.New("a GNU sparse file (tar entry type 'S') is not supported, as in BuildKit")
 	case tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		return u.special(rel, hdr)
 	case tar.TypeLink:

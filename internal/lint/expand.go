@@ -14,6 +14,8 @@ import (
 	"github.com/moby/buildkit/util/system"
 	"github.com/moby/patternmatcher"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // The checks BuildKit makes while it expands variables during conversion
@@ -154,7 +156,7 @@ func metaArgEnv(predefined vars, metaArgs []instructions.ArgCommand, lex *shell.
 				continue
 			}
 			v, _, err := lex.ProcessWord(*a.Value, env)
-			if err != nil {
+			if _, err = plan.Bounded(v, err); err != nil {
 				return nil, false
 			}
 			env[a.Key] = v
@@ -350,7 +352,9 @@ func (d *dispatcher) expander(lex *shell.Lex) instructions.SingleWordExpander {
 		res, err := lex.ProcessWordWithMatches(word, d.sc.env)
 		d.undefined(res.Unmatched)
 		d.note(res)
-		return res.Result, err
+		// The build fails such a word (plan.MaxExpanded); lint must not
+		// grow it tenfold per ARG meanwhile.
+		return plan.Bounded(res.Result, err)
 	}
 }
 
@@ -378,8 +382,8 @@ func (d *dispatcher) arg(cmd *instructions.ArgCommand) {
 		} else if a.Value != nil {
 			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env)
 			d.undefined(res.Unmatched)
-			if err != nil {
-				return
+			if _, err = plan.Bounded(res.Result, err); err != nil {
+				return // the build fails it; lint must not grow it tenfold per ARG meanwhile
 			}
 			d.note(res)
 			value = &res.Result

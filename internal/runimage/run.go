@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/isolation"
 	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -21,6 +22,7 @@ type Options struct {
 	Entrypoint     []string // replaces the image's ENTRYPOINT when set
 	Network        string
 	Stdout, Stderr io.Writer
+	Isolation      isolation.Mode // "" means root
 }
 
 // Run starts the image's entrypoint and waits for it.
@@ -33,7 +35,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	if err != nil {
 		return err
 	}
-	snap := snapshot.NewOverlay(s, nil)
+	snap := snapshot.NewOverlayFor(o.Isolation, s, nil)
 	runner, err := executor.NewRunner(s.RunDir(), snap.Caps())
 	if err != nil {
 		return err

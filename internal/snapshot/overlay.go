@@ -139,6 +139,9 @@ func (o *Overlay) Commit(ctx context.Context, a *Active, lo layer.Options) (*ima
 		return nil, fmt.Errorf("writing layer: %w", err)
 	}
 	testhook.Point(testhook.Commit)
+	if err := store.MarkLayerDir(a.UpperDir, o.caps.LayerMark()); err != nil {
+		return nil, err
+	}
 	if err := o.store.CommitLayerDir(a.UpperDir, l.DiffID); err != nil {
 		return nil, err
 	}
@@ -195,10 +198,15 @@ func (o *Overlay) lowerDirs(ctx context.Context, layers []image.Layer) ([]string
 }
 
 // layerDir returns the unpacked directory of a layer, unpacking its blob
-// (and checking its DiffID) the first time.
+// (and checking its DiffID) the first time, and again when another mode
+// made the directory: its opaque marks or owners would be wrong here.
 func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
+	replace := false
 	if o.store.HasLayerDir(l.DiffID) {
-		return o.store.LayerDir(l.DiffID), nil
+		if o.store.LayerDirMark(l.DiffID) == o.caps.LayerMark() {
+			return o.store.LayerDir(l.DiffID), nil
+		}
+		replace = true
 	}
 	if !o.store.HasBlob(l.Digest) {
 		if o.fetch == nil {
@@ -222,7 +230,7 @@ func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", err
 	}
-	diffID, err := layer.UnpackOverlay(ctx, f, dir, o.caps.XattrPrefix)
+	diffID, err := layer.UnpackWith(ctx, f, dir, layer.UnpackOptions{XattrPrefix: o.caps.XattrPrefix, NoDevices: !o.caps.Mknod})
 	if err != nil {
 		return "", fmt.Errorf("unpacking layer %s: %w", l.Digest, err)
 	}
@@ -230,7 +238,14 @@ func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
 		return "", fmt.Errorf("layer %s: content has diff ID %s, image says %s", l.Digest, diffID, l.DiffID)
 	}
 	testhook.Point(testhook.Unpack)
-	if err := o.store.CommitLayerDir(dir, l.DiffID); err != nil {
+	if err := store.MarkLayerDir(dir, o.caps.LayerMark()); err != nil {
+		return "", err
+	}
+	commit := o.store.CommitLayerDir
+	if replace {
+		commit = o.store.ReplaceLayerDir
+	}
+	if err := commit(dir, l.DiffID); err != nil {
 		return "", err
 	}
 	return o.store.LayerDir(l.DiffID), nil

@@ -58,6 +58,8 @@ type Capabilities struct {
 	FreshProc      bool // RUN gets its own /proc (a pid namespace it owns)
 	Mknod          bool // RUN may make device nodes
 	NetNS          bool // RUN --network=none gets its own network namespace
+	// Rootless: runc runs in a user namespace, without cgroups or sysfs.
+	Rootless bool
 }
 
 // Active is a writable root filesystem for one step.

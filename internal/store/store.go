@@ -6,6 +6,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kiln-build/kiln/internal/isolation"
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/runcstate"
 )
 
 // Store is one store directory. Two kiln processes may use it at once.
@@ -34,9 +37,11 @@ const (
 	dirCacheM = "cachemounts"
 )
 
-// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
+// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise
+// (~/.local/share/kiln), also once kiln has entered a user namespace as a
+// plain user and become root there.
 func DefaultRoot() string {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !isolation.InEnteredNS() {
 		return "/var/lib/kiln"
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
@@ -47,7 +52,9 @@ func DefaultRoot() string {
 }
 
 // Open creates the store layout if needed and removes what crashed earlier
-// processes left behind.
+// processes left behind: their containers, secret directories, mounts and
+// temporary files. Every kiln command opens the store, so every command
+// cleans up.
 func Open(root string) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -59,6 +66,11 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("creating store directory: %w", err)
 		}
 	}
+	// Dead builds' containers first: their mounts are busy until then.
+	if err := runcstate.ReapDead(context.Background(), s.path(dirRun)); err != nil {
+		return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
+	}
+	reapSecretDirs()
 	if err := s.cleanStale(); err != nil {
 		return nil, err
 	}
