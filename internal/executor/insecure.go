@@ -27,8 +27,9 @@ var capNames = []string{
 // (util/entitlements/security.WithInsecureSpec, with writable sysfs and
 // cgroupfs and no seccomp): every capability kiln itself holds, no masked
 // or read-only paths, all devices allowed, and the devices BuildKit adds
-// (kmsg, fuse, cuse, kvm, tun, loop-control and the loop devices).
-func applyInsecure(spec *specs.Spec) error {
+// (kmsg, fuse, cuse, kvm, tun, loop-control and the loop devices), which
+// BuildKit leaves out in a user namespace (rootless: no mknod there).
+func applyInsecure(spec *specs.Spec, rootless bool) error {
 	caps, err := currentCaps()
 	if err != nil {
 		return err
@@ -42,6 +43,9 @@ func applyInsecure(spec *specs.Spec) error {
 		{Allow: true, Type: "c", Access: "rwm"},
 		{Allow: true, Type: "b", Access: "rwm"},
 	}
+	if rootless {
+		return nil
+	}
 	spec.Linux.Devices = append(spec.Linux.Devices,
 		specs.LinuxDevice{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11},
 		specs.LinuxDevice{Path: "/dev/cuse", Type: "c", Major: 10, Minor: 203},
@@ -51,14 +55,16 @@ func applyInsecure(spec *specs.Spec) error {
 		specs.LinuxDevice{Path: "/dev/loop-control", Type: "c", Major: 10, Minor: 237},
 	)
 	for i := 0; i <= freeLoopID()+7; i++ {
-		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: fmt.Sprintf("/dev/loop%d", i), Type: "b", Major: 7, Minor: int64(i)})
+		if rootless {
+		return nil
+	}
+	spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: fmt.Sprintf("/dev/loop%d", i), Type: "b", Major: 7, Minor: int64(i)})
 	}
 	for i := range spec.Mounts {
 		if m := &spec.Mounts[i]; m.Destination == "/sys" || m.Destination == "/sys/fs/cgroup" {
 			m.Options = withoutOption(m.Options, "ro")
 		}
 	}
-	spec.Linux.Seccomp = nil
 	return nil
 }
 
