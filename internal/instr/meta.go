@@ -16,6 +16,7 @@ func dispatchEnv(s *State, c *instructions.EnvCommand, epoch time.Time) {
 	msg := bytes.NewBufferString("ENV")
 	for _, kv := range c.Env {
 		s.Img.SetEnv(kv.Key, kv.Value)
+		s.envSet(kv.Key)
 		msg.WriteString(" " + kv.String())
 	}
 	s.Img.AddHistory(msg.String(), epoch)

@@ -41,9 +41,15 @@ type State struct {
 // KV is one declared build argument. Unset is an ARG declared with no
 // default and given no value: as in BuildKit it is written in RUN's history
 // (FOO=) but is neither in RUN's environment nor set for $FOO expansion.
+//
+// OverEnv is an ARG given a value after the last ENV of its name (or over
+// the base image's): BuildKit adds it to the state's environment then, so
+// RUN and $X expansion see the ARG's value while the image config keeps the
+// ENV's; a later ENV of the name wins again.
 type KV struct {
 	Key, Value string
 	Unset      bool
+	OverEnv    bool
 }
 
 // ExpandEnv is the environment used to expand $VARs in an instruction: the
@@ -51,24 +57,34 @@ type KV struct {
 func (s *State) ExpandEnv() []string {
 	env := make([]string, 0, len(s.Args)+len(s.Img.Env()))
 	for _, a := range s.Args {
-		if !a.Unset {
+		if !a.Unset && !a.OverEnv {
 			env = append(env, a.Key+"="+a.Value)
 		}
 	}
-	return append(env, s.Img.Env()...)
+	env = append(env, s.Img.Env()...)
+	for _, a := range s.Args {
+		if !a.Unset && a.OverEnv {
+			env = append(env, a.Key+"="+a.Value) // later entries win
+		}
+	}
+	return env
 }
 
 // RunEnv is the environment of a RUN process: the image's ENV plus the ARGs
 // (ENV wins for a name that is both).
 func (s *State) RunEnv() []string {
 	env := append([]string(nil), s.Img.Env()...)
-	have := map[string]bool{}
-	for _, e := range env {
+	at := map[string]int{}
+	for i, e := range env {
 		k, _, _ := strings.Cut(e, "=")
-		have[k] = true
+		at[k] = i
 	}
 	for _, a := range s.Args {
-		if !have[a.Key] && !a.Unset {
+		switch i, ok := at[a.Key]; {
+		case a.Unset:
+		case ok && a.OverEnv:
+			env[i] = a.Key + "=" + a.Value
+		case !ok:
 			env = append(env, a.Key+"="+a.Value)
 		}
 	}
@@ -91,12 +107,22 @@ func (s *State) setArg(key, value string, unset bool) {
 	for i := range s.Args {
 		if s.Args[i].Key == key {
 			if !unset {
-				s.Args[i].Value, s.Args[i].Unset = value, false
+				s.Args[i].Value, s.Args[i].Unset, s.Args[i].OverEnv = value, false, true
 			}
 			return
 		}
 	}
-	s.Args = append(s.Args, KV{Key: key, Value: value, Unset: unset})
+	s.Args = append(s.Args, KV{Key: key, Value: value, Unset: unset, OverEnv: !unset})
+}
+
+// envSet notes an ENV of key: it wins over the stage's ARG of that name
+// again, until the ARG is given a value anew.
+func (s *State) envSet(key string) {
+	for i := range s.Args {
+		if s.Args[i].Key == key {
+			s.Args[i].OverEnv = false
+		}
+	}
 }
 
 // WorkDir is the current working directory, "/" when unset.
