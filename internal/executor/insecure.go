@@ -56,9 +56,9 @@ func applyInsecure(spec *specs.Spec, rootless bool) error {
 	)
 	for i := 0; i <= freeLoopID()+7; i++ {
 		if rootless {
-		return nil
-	}
-	spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: fmt.Sprintf("/dev/loop%d", i), Type: "b", Major: 7, Minor: int64(i)})
+			return nil
+		}
+		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: fmt.Sprintf("/dev/loop%d", i), Type: "b", Major: 7, Minor: int64(i)})
 	}
 	for i := range spec.Mounts {
 		if m := &spec.Mounts[i]; m.Destination == "/sys" || m.Destination == "/sys/fs/cgroup" {
