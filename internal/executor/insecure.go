@@ -43,6 +43,11 @@ func applyInsecure(spec *specs.Spec, rootless bool) error {
 		{Allow: true, Type: "c", Access: "rwm"},
 		{Allow: true, Type: "b", Access: "rwm"},
 	}
+	for i := range spec.Mounts {
+		if m := &spec.Mounts[i]; m.Destination == "/sys" || m.Destination == "/sys/fs/cgroup" {
+			m.Options = withoutOption(m.Options, "ro")
+		}
+	}
 	if rootless {
 		return nil
 	}
@@ -55,15 +60,7 @@ func applyInsecure(spec *specs.Spec, rootless bool) error {
 		specs.LinuxDevice{Path: "/dev/loop-control", Type: "c", Major: 10, Minor: 237},
 	)
 	for i := 0; i <= freeLoopID()+7; i++ {
-		if rootless {
-			return nil
-		}
 		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: fmt.Sprintf("/dev/loop%d", i), Type: "b", Major: 7, Minor: int64(i)})
-	}
-	for i := range spec.Mounts {
-		if m := &spec.Mounts[i]; m.Destination == "/sys" || m.Destination == "/sys/fs/cgroup" {
-			m.Options = withoutOption(m.Options, "ro")
-		}
 	}
 	return nil
 }
