@@ -28,7 +28,7 @@ func buildKiln(t *testing.T, env *suite, c *testCase) Result {
 	if r.Code != 0 {
 		return Result{Fails: true, Error: errorLines(r.Stderr)}
 	}
-	return Result{Images: normalize(t, tar, busyboxFiles(t))}
+	return Result{Images: normalize(t, tar, testBases(t))}
 }
 
 // buildOracle builds the case with BuildKit, through buildctl: buildx has
@@ -51,7 +51,7 @@ func buildOracle(t *testing.T, o *oracletest.Oracle, c *testCase) Result {
 	if r.Code != 0 {
 		return Result{Fails: true, Error: snapshotIDs.ReplaceAllString(errorLines(r.Stderr), "ref (id)")}
 	}
-	return Result{Images: normalize(t, tar, busyboxFiles(t))}
+	return Result{Images: normalize(t, tar, testBases(t))}
 }
 
 // flagsFor resolves the case's relative paths (secrets, named contexts)
