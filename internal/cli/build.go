@@ -10,10 +10,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/kiln-build/kiln/internal/build"
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/remotecache"
+	"github.com/kiln-build/kiln/internal/session"
 )
 
 type buildFlags struct {
@@ -59,9 +59,9 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			}
 			o.Out = cmd.ErrOrStderr()
 			o.Isolation = mode
-			run := build.Run
+			run := session.Run
 			if f.verify {
-				run = build.VerifyReproducible
+				run = session.VerifyReproducible
 			}
 			res, err := run(cmd.Context(), o)
 			if err != nil {
@@ -112,14 +112,11 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, error) {
-	o := build.Options{
+func (f *buildFlags) options(contextDir string, g *globalFlags) (session.Options, error) {
+	o := session.Options{
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
 		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, Report: f.report, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
-	}
-	if err := f.attest.check(); err != nil {
-		return o, usageError{err}
 	}
 	switch f.network {
 	case "default", "host", "none":
@@ -142,6 +139,11 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		}
 		o.BuildArgs[k] = v
 	}
+	att, err := f.attest.parse(o.BuildArgs)
+	if err != nil {
+		return o, usageError{err}
+	}
+	o.Attest = att
 	for _, a := range f.annotations {
 		ann, err := exporter.ParseAnnotation(a)
 		if err != nil {
@@ -183,7 +185,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	}
 	o.Secrets = map[string][]byte{}
 	for _, s := range f.secrets {
-		id, value, err := build.ParseSecret(s)
+		id, value, err := session.ParseSecret(s)
 		if err != nil {
 			return o, err
 		}

@@ -46,9 +46,6 @@ func ParseOutput(s string) (Output, error) {
 			o.Attrs[strings.ToLower(k)] = v
 		}
 	}
-	if err := checkExporterAttrs(o.Attrs); err != nil {
-		return o, err
-	}
 	switch o.Type {
 	case "oci", "docker", "local", "tar":
 		if o.Dest == "" {
@@ -62,33 +59,32 @@ func ParseOutput(s string) (Output, error) {
 	default:
 		return o, fmt.Errorf("output type=%s is not supported yet (oci, docker, local, tar, image, registry)", o.Type)
 	}
+	if err := checkOutputAttrs(o.Type, o.Attrs); err != nil {
+		return o, err
+	}
+	if err := checkExporterAttrs(o.Attrs); err != nil {
+		return o, err
+	}
+	if v, ok := o.Attrs["push"]; ok {
+		b, _ := strconv.ParseBool(v) // checked above
+		o.Attrs["push"] = strconv.FormatBool(b)
+	}
 	return o, nil
 }
 
-// checkExporterAttrs refuses exporter options kiln does not honour yet,
-// rather than ignoring them.
+// checkExporterAttrs checks the values of the attributes kiln uses (the
+// table in attrs.go refuses those it does not).
 func checkExporterAttrs(attrs map[string]string) error {
-	if v := attrs["force-compression"]; v == "true" {
-		return fmt.Errorf("force-compression=true is not supported yet (base image layers keep their compression)")
-	}
-	// registry.PushByDigest is the push; the exporter wiring (and
-	// name-canonical's repo@digest name) comes with the core rebuild.
-	for _, k := range []string{"push-by-digest", "name-canonical"} {
-		if attrs[k] == "true" {
-			return fmt.Errorf("%s=true is not supported yet: push each platform with a tag and stitch them with kiln imagetools create (docs/scale-out.md)", k)
-		}
-	}
-	if v := attrs["oci-mediatypes"]; v == "false" {
-		return fmt.Errorf("oci-mediatypes=false is not supported yet: kiln writes OCI media types")
-	}
-	switch attrs["compression"] {
-	case "", "gzip", "zstd", "uncompressed":
-	default:
-		return fmt.Errorf("unknown compression=%s (gzip, zstd, uncompressed)", attrs["compression"])
-	}
 	if v := attrs["compression-level"]; v != "" {
 		if _, err := strconv.Atoi(v); err != nil {
 			return fmt.Errorf("invalid compression-level=%s", v)
+		}
+	}
+	for _, k := range []string{"push", "unpack"} {
+		if v, ok := attrs[k]; ok {
+			if _, err := strconv.ParseBool(v); err != nil {
+				return fmt.Errorf("invalid %s=%s: want true or false", k, v)
+			}
 		}
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 // bindMount is RUN --mount=type=bind: a path of the context, a stage or an
 // image, read-only unless rw (then writes go to a throwaway overlay). Its
 // content is part of the step's key.
-func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
+func (e *Worker) bindMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
 	source := m.Source
 	if source == "" {
 		source = "/"
@@ -57,7 +57,7 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 
 // bindSource hashes the mounted path now; its root is mounted only when the
 // step runs, and released with the mount.
-func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (Source, error) {
+func (e *Worker) bindSource(ctx context.Context, s *State, from, source string) (Source, error) {
 	if from == "" {
 		sum, err := e.Context.Hash(ctx, []string{source}, nil, true)
 		if err != nil {
@@ -90,7 +90,7 @@ func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (So
 }
 
 // writableCopy mounts dir writable; its writes are thrown away.
-func (e *Env) writableCopy(ctx context.Context, dir string) (string, func(), error) {
+func (e *Worker) writableCopy(ctx context.Context, dir string) (string, func(), error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return "", nil, err

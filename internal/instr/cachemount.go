@@ -58,7 +58,7 @@ type cacheSeed struct {
 // without it (a different mode, uid or gid is a different cache; a cache
 // given none stays id-only). BuildKit mounts /cache of that base; kiln
 // mounts the directory itself, made with those permissions.
-func (e *Env) cacheMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
+func (e *Worker) cacheMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
 	o, err := e.cacheOptions(ctx, s, m, target)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (e *Env) cacheMount(ctx context.Context, s *State, m *instructions.Mount, t
 // cacheOptions interprets the flags as BuildKit's dispatchRunMounts does:
 // the default id is the cleaned target; mode, uid and gid apply only
 // without source=.
-func (e *Env) cacheOptions(ctx context.Context, s *State, m *instructions.Mount, target string) (*cacheOptions, error) {
+func (e *Worker) cacheOptions(ctx context.Context, s *State, m *instructions.Mount, target string) (*cacheOptions, error) {
 	o := &cacheOptions{id: m.CacheID, sharing: string(m.CacheSharing), source: path.Join("/", m.Source),
 		mode: 0o755, readonly: m.ReadOnly}
 	if o.id == "" {
@@ -150,7 +150,7 @@ func permsIdentity(o *cacheOptions) digest.Digest {
 // BuildKit, mode=, uid= or gid= without source= make the cache the base's
 // /cache directory (created with them if the base lacks one) instead of its
 // root. Only the seeded path is copied, not the whole base.
-func (e *Env) newCacheSeed(ctx context.Context, s *State, from string, o *cacheOptions) (*cacheSeed, error) {
+func (e *Worker) newCacheSeed(ctx context.Context, s *State, from string, o *cacheOptions) (*cacheSeed, error) {
 	seed := &cacheSeed{path: o.source}
 	if o.source == "/" && o.permsSet {
 		seed.path, seed.mkdir = "/cache", true

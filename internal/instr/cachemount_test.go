@@ -21,10 +21,10 @@ import (
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-// cacheFixture is an Env on a fresh store and a State whose from= names
+// cacheFixture is a Worker on a fresh store and a State whose from= names
 // resolve to local directories (as --build-context name=DIR does).
 type cacheFixture struct {
-	env   *Env
+	env   *Worker
 	state *State
 	dirs  map[string]string
 }
@@ -38,7 +38,7 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &cacheFixture{env: &Env{Store: s, Snap: snapshot.NewOverlay(s, nil)}, dirs: map[string]string{}}
+	f := &cacheFixture{env: &Worker{Store: s, Snap: snapshot.NewOverlay(s, nil)}, dirs: map[string]string{}}
 	f.state = &State{From: func(_ context.Context, name string) (*Named, error) {
 		c, err := buildctx.LoadDir(f.dirs[name])
 		if err != nil {

@@ -31,7 +31,7 @@ func (ch change) Exec(ctx context.Context, a *snapshot.Active, v *progress.Verte
 
 // commit has the solver answer the step from the cache or run it, then
 // appends its layer to the stage.
-func (e *Env) commit(ctx context.Context, s *State, ch change) error {
+func (e *Worker) commit(ctx context.Context, s *State, ch change) error {
 	v := e.Progress.Start(s.prefix() + " " + ch.name)
 	res, err := e.Solver.Solve(ctx, solver.Request{
 		Op:      ch,

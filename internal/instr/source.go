@@ -28,7 +28,7 @@ func dirSource(d digest.Digest, root func(ctx context.Context) (string, error)) 
 
 // imageMount is an image mounted read-only on the first call of root, at
 // most once, and unmounted by release; no mount starts after release.
-func (e *Env) imageMount(img *image.Image) (root func(context.Context) (string, error), release func()) {
+func (e *Worker) imageMount(img *image.Image) (root func(context.Context) (string, error), release func()) {
 	var once sync.Once
 	var v *snapshot.View
 	var mountErr error

@@ -22,13 +22,13 @@ func sourceMemoKey(img *image.Image, spec *copySpec) digest.Digest {
 		Layers   []digest.Digest `json:"layers"`
 		Srcs     []string        `json:"srcs"`
 		Excludes []string        `json:"excludes,omitempty"`
-	}{1, layerIDs(img), spec.srcs, spec.excludes})
+	}{1, layerIDs(img), spec.Srcs, spec.Excludes})
 	return digest.FromBytes(data)
 }
 
 // imageSource keys COPY --from an image by its memo when there is one and
 // mounts the image only when the step runs; otherwise it mounts and hashes.
-func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (Source, error) {
+func (e *Worker) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (Source, error) {
 	key := sourceMemoKey(img, spec)
 	mount, release := e.imageMount(img)
 	if d, ok := e.Solver.Source(key); ok {
@@ -39,7 +39,7 @@ func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, sp
 		release()
 		return Source{}, err
 	}
-	d, err := fshash.Paths(ctx, root, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
+	d, err := fshash.Paths(ctx, root, spec.Srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.Excludes})
 	if err != nil {
 		release()
 		return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)

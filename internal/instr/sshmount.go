@@ -18,7 +18,7 @@ import (
 // through a private socket (so mode, uid and gid apply to it, not to the
 // user's own socket) and named by SSH_AUTH_SOCK. Missing and not required:
 // skipped, as in BuildKit.
-func (e *Env) sshMount(m *instructions.Mount, target string, n int) (*preparedMount, error) {
+func (e *Worker) sshMount(m *instructions.Mount, target string, n int) (*preparedMount, error) {
 	id := m.CacheID
 	if id == "" {
 		id = "default"

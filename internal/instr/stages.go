@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/plan"
@@ -19,7 +20,7 @@ import (
 
 // BuildOptions are one platform's build.
 type BuildOptions struct {
-	Env      *Env
+	Worker   *Worker
 	Plan     *plan.Plan
 	Platform ocispec.Platform
 	// Images resolves an external image (FROM, COPY --from) to its config and
@@ -33,6 +34,9 @@ type BuildOptions struct {
 	Contexts map[string]string
 	// Locals are the named contexts that are directories, ready to read.
 	Locals map[string]*LocalDir
+	// RecordRemote, if set, is told every ADD URL and git source fetched
+	// (for provenance); it may be called from several stages at once.
+	RecordRemote func(Remote)
 }
 
 // result is one stage's outcome, published once.
@@ -110,11 +114,13 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 		return nil, "", err
 	}
 	s := &State{
-		Stage: stageLabel(st), Img: img, Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
-		Steps: len(st.Commands) + 1, Escape: o.Plan.Escape, File: o.Plan.File, Globals: st.Args,
+		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},
+		Stage: stageLabel(st), Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
+		Steps: len(st.Commands) + 1, File: o.Plan.File,
 		From: func(ctx context.Context, name string) (*Named, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
+		RecordRemote: o.RecordRemote,
 	}
 	if err := fromLocal(ctx, o, st, s); err != nil {
 		return nil, "", err
@@ -122,9 +128,13 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	if err := runOnbuild(ctx, o, st, s); err != nil {
 		return nil, "", err
 	}
-	for i, cmd := range st.Commands {
+	cmds, err := o.Plan.Instructions(st)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, cmd := range cmds {
 		s.Step = i + 2
-		if err := Dispatch(ctx, o.Env, s, cmd); err != nil {
+		if err := Dispatch(ctx, o.Worker, s, cmd); err != nil {
 			return nil, "", locate(st, cmd, err)
 		}
 	}
@@ -148,7 +158,7 @@ func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Pl
 		// The directory becomes the stage's first layer (see fromLocal).
 		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
 	}
-	v := o.Env.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
+	v := o.Worker.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
 	img, manifest, err := o.Images(ctx, ref, p)
 	if err != nil {
 		v.Done(err)

@@ -24,7 +24,7 @@ func runOnbuild(ctx context.Context, o BuildOptions, st *plan.Stage, s *State) e
 		return dockerfile.ErrorAt(st.Location, fmt.Errorf("parsing ONBUILD triggers of the base image: %w", err))
 	}
 	for _, cmd := range df.Stages[0].Commands {
-		if err := Dispatch(ctx, o.Env, s, cmd); err != nil {
+		if err := Dispatch(ctx, o.Worker, s, cmd); err != nil {
 			return dockerfile.ErrorAt(st.Location, fmt.Errorf("ONBUILD %s: %w", cmd.Name(), err))
 		}
 	}

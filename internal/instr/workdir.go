@@ -3,35 +3,22 @@ package instr
 import (
 	"context"
 	"os"
-	"path"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// dispatchWorkdir sets the working directory and creates it (owned by the
-// current USER), as BuildKit does; "/" makes no layer.
-func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.WorkdirCommand) error {
-	// BuildKit's NormalizeWorkdir: a relative path is joined to the current
-	// one (and so cleaned), an absolute one is kept as written, trailing
-	// slash included, in the config and the history.
-	wd := c.Path
-	if !path.IsAbs(wd) {
-		wd = path.Join(s.WorkDir(), wd)
-	}
-	s.Img.Config.Config.WorkingDir = wd
-	if s.Img.Config.OS == "windows" {
-		// BuildKit's NormalizeWorkdir: the config has Windows' separators,
-		// the history the Dockerfile's slashes.
-		s.Img.Config.Config.WorkingDir = strings.ReplaceAll(wd, "/", `\`)
-	}
-	if wd == "/" {
-		s.Img.AddHistory("WORKDIR "+wd, e.Epoch)
+// dispatchWorkdir sets the working directory (convert.Workdir) and creates
+// it, owned by the current USER, as BuildKit does; "/" makes no layer.
+func dispatchWorkdir(ctx context.Context, e *Worker, s *State, c *instructions.WorkdirCommand) error {
+	wd, mkdir := convert.Workdir(&s.State, c)
+	if !mkdir {
 		return nil
 	}
 	user := s.Img.Config.Config.User

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/convert"
 )
 
 // tenfold is an ARG chain that grows tenfold per line: 10^8 bytes at a8.
@@ -30,7 +32,7 @@ func TestExpansionBounded(t *testing.T) {
 			p := mustPlan(t, src, Options{})
 			env := p.GlobalArgs
 			for _, c := range p.Stages[0].Commands {
-				if err = p.ExpandCommand(c, env); err != nil {
+				if err = convert.Expand(p.File, p.Escape, c, env); err != nil {
 					break
 				}
 			}

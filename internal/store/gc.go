@@ -10,6 +10,8 @@ import (
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Usage is the space the store takes, by kind.
@@ -124,12 +126,14 @@ func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, 
 		return r, err
 	}
 	for _, b := range blobs {
+		testhook.Point(testhook.Prune)
 		if fi, err := os.Lstat(s.path(dirBlobs, b)); err == nil && os.Remove(s.path(dirBlobs, b)) == nil {
 			r.Blobs++
 			r.Freed += fi.Size()
 		}
 	}
 	for _, l := range layers {
+		testhook.Point(testhook.Prune)
 		size, _, _ := dirSize(s.path(dirLayers, l), nil)
 		if err := removeAll(s.path(dirLayers, l)); err != nil {
 			return r, fmt.Errorf("removing layer %s: %w", l, err)
@@ -138,6 +142,9 @@ func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, 
 		r.Freed += size
 	}
 	for _, rec := range records {
+		if doomed[rec.name] {
+			testhook.Point(testhook.Prune)
+		}
 		if doomed[rec.name] && os.Remove(s.path(dirCache, rec.name)) == nil {
 			r.CacheEntries++
 		}
