@@ -2,6 +2,7 @@ package convert
 
 import (
 	"path"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -10,12 +11,18 @@ import (
 // current one. mkdir says a step must create it (owned by the USER), as
 // BuildKit does; "/" needs none and only adds history.
 func Workdir(s *State, c *instructions.WorkdirCommand) (dir string, mkdir bool) {
+	// BuildKit's NormalizeWorkdir: a relative path is joined to the current
+	// one (and so cleaned), an absolute one is kept as written, trailing
+	// slash included, in the config and the history.
 	wd := c.Path
 	if !path.IsAbs(wd) {
 		wd = path.Join(s.WorkDir(), wd)
 	}
-	wd = path.Clean(wd)
 	s.Img.Config.Config.WorkingDir = wd
+	if s.Img.Config.OS == "windows" {
+		// The config has Windows' separators, the history the Dockerfile's.
+		s.Img.Config.Config.WorkingDir = strings.ReplaceAll(wd, "/", `\`)
+	}
 	if wd == "/" {
 		s.Img.AddHistory("WORKDIR "+wd, s.Epoch)
 		return wd, false

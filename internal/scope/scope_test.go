@@ -102,21 +102,27 @@ func TestArgValue(t *testing.T) {
 	}
 }
 
-// ARGs come first in the expansion env, so ENV wins there; RUN gets the
-// image's ENV with the ARGs it does not name.
+// An ARG given a value over an ENV of its name (here the base image's)
+// wins for RUN and $X, as BuildKit adds it to the state's environment
+// after; an ENV after it wins again. RUN gets the image's ENV with the
+// ARGs, in the ENV's place when it overrides one.
 func TestStageEnvs(t *testing.T) {
 	var a Args
 	a.Set("A", "1", false)
 	a.Set("B", "arg", false)
 	a.Set("A", "2", false) // a redeclaration keeps its place
 	image := []string{"PATH=/bin", "B=env"}
-	if got := strings.Join(a.ExpandEnv(image), " "); got != "A=2 B=arg PATH=/bin B=env" {
-		t.Errorf("ExpandEnv = %q", got)
-	}
-	if got := strings.Join(a.RunEnv(image), " "); got != "PATH=/bin B=env A=2" {
+	if got := strings.Join(a.RunEnv(image), " "); got != "PATH=/bin B=arg A=2" {
 		t.Errorf("RunEnv = %q", got)
 	}
+	if v, _ := Expand("$B", '\\', a.ExpandEnv(image)); v != "arg" {
+		t.Errorf("$B expands to %q, want the ARG's value", v)
+	}
+	a.EnvSet("B") // ENV B=env after the ARG
+	if got := strings.Join(a.RunEnv(image), " "); got != "PATH=/bin B=env A=2" {
+		t.Errorf("RunEnv after ENV B = %q", got)
+	}
 	if v, _ := Expand("$B", '\\', a.ExpandEnv(image)); v != "env" {
-		t.Errorf("$B expands to %q, want ENV's value", v)
+		t.Errorf("$B after ENV B expands to %q, want ENV's value", v)
 	}
 }

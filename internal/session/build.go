@@ -74,6 +74,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(o.Platforms) > 0 {
+		for i, img := range images {
+			images[i] = img.Clone() // platforms may share a final stage's image
+			stampTargetPlatform(images[i], in.targets[i])
+		}
+	}
 	prov := func(i int) attest.Build {
 		return provenanceInput(o, in.dockerfile, in.plans[i], in.targets[i], srcs[i])
 	}
