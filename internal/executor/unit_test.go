@@ -120,7 +120,7 @@ func TestContainerID(t *testing.T) {
 			t.Errorf("containerID(%q) = %q", prefix, id)
 		}
 	}
-	if containerID("a") == containerID("a") {
+	if first, second := containerID("a"), containerID("a"); first == second {
 		t.Error("ids repeat")
 	}
 }
