@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 
-	"fmt"
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 	"os"
@@ -112,9 +111,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
-	src, err := os.ReadFile(bctx.Dockerfile)
+	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
 	if err != nil {
-		return nil, fmt.Errorf("reading Dockerfile: %w", err)
+		return nil, err
 	}
 	return dockerfile.Parse(bctx.DockerfileName, src)
 }

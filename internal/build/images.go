@@ -53,8 +53,8 @@ func (r *resolver) image(ctx context.Context, ref string, p ocispec.Platform) (*
 // ensure pulls ref when the store lacks it (or always with --pull), once per
 // build and platform even when several stages name it.
 func (r *resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) error {
-	_, err := r.store.Lookup(ref)
-	if err == nil && !r.pull {
+	found, err := r.store.Lookup(ref)
+	if err == nil && !r.pull && image.HasPlatform(r.store, found.Descriptor, p) {
 		return nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -4,6 +4,7 @@
 package buildctx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -87,20 +88,11 @@ func resolveDir(dir string) (string, error) {
 	return real, nil
 }
 
-// checkDockerfile fails early, naming the file as the user wrote it.
+// checkDockerfile fails early, naming the file as the user wrote it, with
+// the checks of the read itself (ReadDockerfile).
 func checkDockerfile(abs, name string) error {
-	fi, err := os.Stat(abs)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = &fs.PathError{Op: "open", Path: name, Err: pe.Err}
-		}
-		return fmt.Errorf("loading Dockerfile: %w", err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("loading Dockerfile: %s is a directory", name)
-	}
-	return nil
+	_, err := ReadDockerfile(abs, name)
+	return err
 }
 
 // LoadDir is Load for a named context (--build-context name=DIR): a
@@ -120,26 +112,30 @@ func LoadDir(dir string) (*Context, error) {
 	return c, nil
 }
 
-// loadIgnore reads the first ignore file that exists.
+// loadIgnore reads the first ignore file that exists, each confined to its
+// directory and size-limited like the Dockerfile (BuildKit reads both
+// through the same confined, bounded ReadFile).
 func (c *Context) loadIgnore() error {
-	files := []string{filepath.Join(c.Root, ".dockerignore")}
+	type candidate struct{ dir, rel string }
+	files := []candidate{{c.Root, ".dockerignore"}}
 	if c.Dockerfile != "" {
-		files = append([]string{c.Dockerfile + ".dockerignore"}, files...)
+		df := candidate{filepath.Dir(c.Dockerfile), filepath.Base(c.Dockerfile) + ".dockerignore"}
+		files = append([]candidate{df}, files...)
 	}
 	for _, f := range files {
-		fh, err := os.Open(f)
+		path := filepath.Join(f.dir, f.rel)
+		data, err := ReadConfined(f.dir, f.rel, path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("reading ignore file: %w", err)
 		}
-		patterns, err := ignorefile.ReadAll(fh)
-		fh.Close()
+		patterns, err := ignorefile.ReadAll(bytes.NewReader(data))
 		if err != nil {
-			return fmt.Errorf("reading ignore file %s: %w", f, err)
+			return fmt.Errorf("reading ignore file %s: %w", path, err)
 		}
-		c.IgnoreFile, c.Ignore = f, patterns
+		c.IgnoreFile, c.Ignore = path, patterns
 		return nil
 	}
 	return nil

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,13 +80,8 @@ func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 		return err
 	}
 	defer cleanup()
-	src, err := os.ReadFile(in.file)
+	src, err := buildctx.ReadDockerfile(in.file, in.name) // in.name: not the staging directory's path
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && in.name != in.file {
-			pe.Path = in.name // not the staging directory's path
-			return fmt.Errorf("loading Dockerfile: %w", pe)
-		}
 		return err
 	}
 	df, err := dockerfile.Parse(in.name, src)

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
 
+	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/plan"
 )
@@ -25,7 +26,7 @@ each stage's deps and platforms, for an orchestrator to schedule from
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := dockerfileOf(args, file)
-			src, err := os.ReadFile(file)
+			src, err := buildctx.ReadDockerfile(file, file)
 			if err != nil {
 				return err
 			}

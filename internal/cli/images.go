@@ -80,6 +80,13 @@ func newRmiCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Every name is checked before any is removed: a typo in the
+			// last one must not leave the first ones half-done.
+			for _, a := range args {
+				if _, err := s.Lookup(a); err != nil {
+					return err
+				}
+			}
 			for _, a := range args {
 				if err := s.Untag(a); err != nil {
 					return err

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"syscall"
 
+	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/instr"
 )
@@ -52,7 +52,7 @@ func diskFull(err error, step *instr.StepError) bool {
 }
 
 func printExcerpt(w io.Writer, path string, loc *dockerfile.LocationError) {
-	src, err := os.ReadFile(path)
+	src, err := buildctx.ReadDockerfile(path, path)
 	if err != nil {
 		return
 	}

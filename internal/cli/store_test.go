@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -70,5 +71,33 @@ func TestStoreVerifyMissingRoot(t *testing.T) {
 	}
 	if _, err := os.Stat(root); err == nil {
 		t.Fatalf("verify created %s", root)
+	}
+}
+
+// kiln rmi checks every name before it removes one.
+func TestRmiChecksAllNamesFirst(t *testing.T) {
+	root := t.TempDir()
+	s, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.PutBlob([]byte(`{"schemaVersion":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag("kiln-rmi:a", ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: 19}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runKiln(t, "", "--root", root, "rmi", "kiln-rmi:a", "kiln-rmi:typo"); err == nil {
+		t.Fatal("rmi of a missing name succeeded")
+	}
+	if _, err := s.Lookup("kiln-rmi:a"); err != nil {
+		t.Fatalf("a failed rmi removed the name it could: %v", err)
+	}
+	if _, err := runKiln(t, "", "--root", root, "rmi", "kiln-rmi:a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lookup("kiln-rmi:a"); err == nil {
+		t.Fatal("rmi kept the name")
 	}
 }

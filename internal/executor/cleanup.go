@@ -108,3 +108,22 @@ func ownerAlive(dir string) bool {
 	pid, err := strconv.Atoi(f[0])
 	return err == nil && procinfo.Alive(pid, f[1])
 }
+
+// ReapDead stops and deletes the containers of dead kiln processes in the
+// state dir stateDir (see NewRunner), before their mounts are removed: an
+// orphaned container keeps running (with its secrets and the host network)
+// until it is killed, whatever happens to its rootfs. Without runc there is
+// nothing kiln could have started.
+func ReapDead(ctx context.Context, stateDir string) error {
+	if _, err := exec.LookPath("runc"); err != nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "bundles")); errors.Is(err, os.ErrNotExist) {
+		return nil // no run ever started here
+	}
+	r, err := NewRunner(stateDir)
+	if err != nil {
+		return err
+	}
+	return r.Cleanup(ctx)
+}

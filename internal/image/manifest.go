@@ -129,3 +129,14 @@ func pickPlatform(s *store.Store, desc ocispec.Descriptor, p ocispec.Platform) (
 	}
 	return desc, fmt.Errorf("image has no manifest for platform %s", platforms.Format(p))
 }
+
+// HasPlatform reports whether the store holds desc's manifest for p: an
+// ordinary pull of a multi-arch image stores the index and the host's
+// manifest only, so a build for another platform must fetch its own.
+func HasPlatform(s *store.Store, desc ocispec.Descriptor, p ocispec.Platform) bool {
+	if !isIndex(desc.MediaType) {
+		return s.HasBlob(desc.Digest)
+	}
+	m, err := pickPlatform(s, desc, p)
+	return err == nil && s.HasBlob(m.Digest)
+}

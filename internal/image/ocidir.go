@@ -13,7 +13,7 @@ import (
 // type=oci,tar=false). Blobs already there are kept, so several images can
 // share one layout.
 func WriteOCIDir(dir string, s *store.Store, images []Named) error {
-	blobs, err := reachable(s, images)
+	images, blobs, partial, err := exportBlobs(s, images)
 	if err != nil {
 		return err
 	}
@@ -23,6 +23,12 @@ func WriteOCIDir(dir string, s *store.Store, images []Named) error {
 	for _, d := range blobs {
 		dst := filepath.Join(dir, "blobs", "sha256", d.Encoded())
 		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		if raw, ok := partial[d]; ok {
+			if err := os.WriteFile(dst, raw, 0o644); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := copyBlobFile(s, d.Encoded(), dst); err != nil {

@@ -33,10 +33,11 @@ func WriteOCITar(w io.Writer, s *store.Store, images []Named, epoch time.Time) e
 // writeLayoutTar writes the OCI layout, plus extra files (docker's
 // manifest.json) right after index.json.
 func writeLayoutTar(w io.Writer, s *store.Store, images []Named, epoch time.Time, extra map[string][]byte) error {
-	blobs, err := reachable(s, images)
+	images, blobs, partial, err := exportBlobs(s, images)
 	if err != nil {
 		return err
 	}
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i] < blobs[j] })
 	tw := tar.NewWriter(w)
 	if err := writeTarFile(tw, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`), epoch); err != nil {
 		return err
@@ -61,6 +62,12 @@ func writeLayoutTar(w io.Writer, s *store.Store, images []Named, epoch time.Time
 	}
 	for _, d := range blobs {
 		testhook.Point(testhook.Export)
+		if raw, ok := partial[d]; ok {
+			if err := writeTarFile(tw, "blobs/sha256/"+d.Encoded(), raw, epoch); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := copyBlob(tw, s, d, epoch); err != nil {
 			return err
 		}
@@ -99,7 +106,10 @@ func refNameOf(name string) string {
 	return "latest"
 }
 
-// reachable lists the blobs of the images, sorted, each once.
+// reachable lists the blobs of the images, sorted, each once. The
+// manifests of an index that are not in the store (the platforms a pull did
+// not fetch) are skipped; a missing config or layer of a manifest that is
+// there is an error.
 func reachable(s *store.Store, images []Named) ([]digest.Digest, error) {
 	seen := map[digest.Digest]bool{}
 	var walk func(d ocispec.Descriptor) error
@@ -124,7 +134,14 @@ func reachable(s *store.Store, images []Named) ([]digest.Digest, error) {
 		if err := json.Unmarshal(data, &node); err != nil {
 			return fmt.Errorf("decoding %s: %w", d.Digest, err)
 		}
-		children := append(node.Layers, node.Manifests...)
+		children := node.Layers
+		for _, m := range node.Manifests {
+			// An index's other platforms are absent after an ordinary
+			// pull: a normal state, not a missing blob.
+			if s.HasBlob(m.Digest) {
+				children = append(children, m)
+			}
+		}
 		if node.Config != nil {
 			children = append(children, *node.Config)
 		}

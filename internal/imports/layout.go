@@ -16,6 +16,13 @@ import (
 	"github.com/kiln-build/kiln/internal/store"
 )
 
+// maxManifestSize bounds a manifest or index read from a layout (as
+// containerd bounds those it fetches).
+const maxManifestSize = 4 << 20
+
+// maxIndexDepth bounds indexes nested in indexes.
+const maxIndexDepth = 8
+
 // LayoutRef is an image in an OCI image layout directory, as buildx names
 // it: oci-layout://PATH[:TAG][@sha256:DIGEST].
 type LayoutRef struct {
@@ -72,7 +79,7 @@ func Layout(s *store.Store, ref string, p ocispec.Platform) (*image.Image, diges
 	if err != nil {
 		return nil, "", err
 	}
-	mediaType, err := r.copyManifests(s, top)
+	mediaType, err := r.copyManifests(s, top, 0)
 	if err != nil {
 		return nil, "", err
 	}
@@ -84,7 +91,7 @@ func Layout(s *store.Store, ref string, p ocispec.Platform) (*image.Image, diges
 		return nil, "", fmt.Errorf("%s: %w", r, err)
 	}
 	for _, l := range img.Layers {
-		if err := r.copyBlob(s, l.Digest); err != nil {
+		if err := r.copyBlob(s, ocispec.Descriptor{Digest: l.Digest, Size: l.Size}); err != nil {
 			return nil, "", err
 		}
 	}
@@ -111,7 +118,8 @@ func (r LayoutRef) find() (ocispec.Descriptor, error) {
 	}
 	if r.Digest != "" {
 		// A digest inside the layout that index.json does not list directly.
-		if _, err := os.Stat(r.blobPath(r.Digest)); err == nil {
+		if f, err := image.OpenLayoutBlob(r.Dir, ocispec.Descriptor{Digest: r.Digest}); err == nil {
+			f.Close()
 			return ocispec.Descriptor{Digest: r.Digest}, nil // media type read from the content
 		}
 	}
@@ -128,20 +136,31 @@ func (r LayoutRef) wanted() string {
 	return r.Tag
 }
 
-func (r LayoutRef) blobPath(d digest.Digest) string {
-	return filepath.Join(r.Dir, "blobs", d.Algorithm().String(), d.Encoded())
-}
-
 // copyManifests copies desc and, for an index, every manifest it lists and
 // their configs: small blobs that let image.Load choose the platform. It
-// returns desc's media type as its content states it.
-func (r LayoutRef) copyManifests(s *store.Store, desc ocispec.Descriptor) (string, error) {
-	if err := r.copyBlob(s, desc.Digest); err != nil {
+// returns desc's media type as its content states it. depth bounds nested
+// indexes (an index may list itself).
+func (r LayoutRef) copyManifests(s *store.Store, desc ocispec.Descriptor, depth int) (string, error) {
+	if depth > maxIndexDepth {
+		return "", fmt.Errorf("%s: indexes nested more than %d deep", r.Dir, maxIndexDepth)
+	}
+	if desc.Size > maxManifestSize {
+		return "", fmt.Errorf("%s: manifest %s has %d bytes, more than the %d a manifest may have", r.Dir, desc.Digest, desc.Size, maxManifestSize)
+	}
+	if err := r.copyBlob(s, desc); err != nil {
 		return "", err
 	}
-	data, err := s.ReadBlob(desc.Digest)
+	f, err := s.OpenBlob(desc.Digest)
 	if err != nil {
 		return "", err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	f.Close()
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxManifestSize {
+		return "", fmt.Errorf("%s: manifest %s is larger than the %d bytes a manifest may have", r.Dir, desc.Digest, maxManifestSize)
 	}
 	var probe struct {
 		MediaType string               `json:"mediaType"`
@@ -152,10 +171,10 @@ func (r LayoutRef) copyManifests(s *store.Store, desc ocispec.Descriptor) (strin
 		return "", fmt.Errorf("%s: decoding %s: %w", r.Dir, desc.Digest, err)
 	}
 	if probe.Config != nil {
-		return probe.MediaType, r.copyBlob(s, probe.Config.Digest)
+		return probe.MediaType, r.copyBlob(s, *probe.Config)
 	}
 	for _, m := range probe.Manifests {
-		if _, err := r.copyManifests(s, m); err != nil {
+		if _, err := r.copyManifests(s, m, depth+1); err != nil {
 			return "", err
 		}
 	}
@@ -163,12 +182,15 @@ func (r LayoutRef) copyManifests(s *store.Store, desc ocispec.Descriptor) (strin
 }
 
 // copyBlob copies one blob into the store unless it is there, checking its
-// digest; a blob with the wrong content is refused.
-func (r LayoutRef) copyBlob(s *store.Store, d digest.Digest) error {
+// digest (and its size, when the descriptor has one); a blob with the wrong
+// content is refused. The blob is opened only by a validated digest, inside
+// the layout (image.OpenLayoutBlob).
+func (r LayoutRef) copyBlob(s *store.Store, desc ocispec.Descriptor) error {
+	d := desc.Digest
 	if s.HasBlob(d) {
 		return nil
 	}
-	f, err := os.Open(r.blobPath(d))
+	f, err := image.OpenLayoutBlob(r.Dir, desc)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%s: blob %s is missing from the layout", r.Dir, d)
@@ -177,7 +199,10 @@ func (r LayoutRef) copyBlob(s *store.Store, d digest.Digest) error {
 	}
 	defer f.Close()
 	got, _, err := s.WriteBlob(func(w io.Writer) error {
-		_, err := io.Copy(w, f)
+		n, err := io.Copy(w, image.LimitBlob(f, desc.Size))
+		if err == nil && desc.Size > 0 && n != desc.Size {
+			err = fmt.Errorf("%s: blob %s has more bytes than its descriptor's %d", r.Dir, d, desc.Size)
+		}
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
 // secretMount is RUN --mount=type=secret: the value given with --secret,
@@ -70,11 +71,12 @@ func (e *Env) secretMount(m *instructions.Mount, target string) (*preparedMount,
 // writeSecretFile puts a secret on tmpfs (/dev/shm when there is one), so
 // it never touches the store's disk.
 func writeSecretFile(value []byte, mode os.FileMode, uid, gid int) (string, func(), error) {
-	base := "/dev/shm"
+	base := store.SecretDirBases()[0]
 	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
 		base = ""
 	}
-	dir, err := os.MkdirTemp(base, "kiln-secret-")
+	// Named by its owner, so the next kiln removes it if this one dies.
+	dir, err := os.MkdirTemp(base, store.SecretDirPattern())
 	if err != nil {
 		return "", nil, fmt.Errorf("creating secret directory: %w", err)
 	}

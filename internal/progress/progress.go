@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -56,12 +58,43 @@ func (r *Reporter) Close() { r.closeTTY() }
 
 // Mask hides a value (a secret) wherever it would be printed.
 func (r *Reporter) Mask(value string) {
-	if value == "" {
+	forms := maskForms(value)
+	if len(forms) == 0 {
 		return
 	}
 	r.mu.Lock()
-	r.masks = append(r.masks, value)
+	r.masks = append(r.masks, forms...)
+	// Longest first, so a value is masked whole before any of its lines.
+	sort.SliceStable(r.masks, func(i, j int) bool { return len(r.masks[i]) > len(r.masks[j]) })
 	r.mu.Unlock()
+}
+
+// minMaskLine is the shortest line of a multi-line secret masked on its own:
+// masking "{" or "}" of a JSON key would garble every line of output.
+const minMaskLine = 4
+
+// maskForms are the strings that stand for value in output. Output is
+// split into lines before it is printed, so a value ending in a newline
+// (`echo tok > f`) is never seen whole: it is masked without its line
+// ending, and a value of several lines is masked line by line.
+func maskForms(value string) []string {
+	var forms []string
+	add := func(f string) {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	add(value)
+	trimmed := strings.TrimRight(value, "\r\n")
+	add(trimmed)
+	if strings.Contains(trimmed, "\n") {
+		for _, l := range strings.Split(trimmed, "\n") {
+			if l = strings.TrimSpace(l); len(l) >= minMaskLine {
+				add(l)
+			}
+		}
+	}
+	return forms
 }
 
 // Vertex is one reported unit of work: a step, a pull, an export.

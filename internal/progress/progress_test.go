@@ -59,3 +59,43 @@ func TestRawJSON(t *testing.T) {
 		t.Fatal("secret leaked into rawjson output")
 	}
 }
+
+// A secret file ending in a newline, or of several lines, is masked in
+// every mode's output and in the tail the error box prints: output reaches
+// the reporter line by line, so the value is never seen whole.
+func TestMasksSecretsWithNewlines(t *testing.T) {
+	for _, secret := range []string{"tok-4f1d9\n", "tok-4f1d9\r\n", "first-line-7c2\nsecond-line-9a1\n", "-----BEGIN KEY-----\nMIIEkey9a1\n-----END KEY-----\n"} {
+		for _, mode := range []string{"plain", "rawjson", "quiet", "tty"} {
+			var out bytes.Buffer
+			r, err := New(&out, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Mask(secret)
+			v := r.Start("[build 2/2] RUN cat /run/secrets/s")
+			v.Write([]byte("leaked: " + secret + "more\n"))
+			v.Done(errors.New("exit code: 1"))
+			tail := strings.Join(v.Tail(), "\n")
+			r.Close()
+			for _, l := range strings.Split(strings.TrimSpace(secret), "\n") {
+				l = strings.TrimSpace(l)
+				if strings.Contains(out.String(), l) || strings.Contains(tail, l) {
+					t.Errorf("%s: secret line %q of %q leaked:\n%s\ntail:\n%s", mode, l, secret, out.String(), tail)
+				}
+			}
+			if !strings.Contains(tail, "leaked: ****") {
+				t.Errorf("%s: tail %q lacks the masked line", mode, tail)
+			}
+		}
+	}
+}
+
+// Short lines of a multi-line secret are not masked on their own (it would
+// garble all output), but the whole value still is.
+func TestMaskFormsSkipShortLines(t *testing.T) {
+	got := maskForms("{\n  \"key\": \"v4lue\"\n}\n")
+	want := []string{"{\n  \"key\": \"v4lue\"\n}\n", "{\n  \"key\": \"v4lue\"\n}", "\"key\": \"v4lue\""}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("maskForms = %q, want %q", got, want)
+	}
+}

@@ -83,17 +83,20 @@ func copyIn(s *store.Store, dir string, d ocispec.Descriptor) error {
 	if s.HasBlob(d.Digest) {
 		return nil
 	}
-	f, err := os.Open(filepath.Join(dir, "blobs", d.Digest.Algorithm().String(), d.Digest.Encoded()))
+	f, err := image.OpenLayoutBlob(dir, d)
 	if err != nil {
-		return fmt.Errorf("reading cache blob %s: %w", d.Digest, err)
+		return fmt.Errorf("reading cache: %w", err)
 	}
 	defer f.Close()
-	return storeVerified(s, d, f)
+	return storeVerified(s, d, image.LimitBlob(f, d.Size))
 }
 
 // storeVerified writes r into the store as blob d, failing (and storing
 // nothing) unless its bytes have d's digest and size.
 func storeVerified(s *store.Store, d ocispec.Descriptor, r io.Reader) error {
+	if err := image.ValidDigest(d.Digest); err != nil {
+		return fmt.Errorf("cache blob: %w", err)
+	}
 	_, _, err := s.WriteBlob(func(w io.Writer) error {
 		h := d.Digest.Algorithm().Digester()
 		n, err := io.Copy(io.MultiWriter(w, h.Hash()), r)

@@ -76,20 +76,54 @@ type PruneReport struct {
 // Prune removes step-cache entries and every blob and layer directory that
 // no image name and no remaining cache entry needs. Call with the store
 // locked exclusive.
+//
+// Everything is computed before anything is deleted, so an error (a store
+// it cannot read) deletes nothing. Then blobs and layer directories go
+// first and the cache records naming them last: a kill in between leaves
+// records whose blobs are gone (a lookup treats them as a miss) rather than
+// blobs nothing names, and the next prune finishes the job.
 func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, error)) (PruneReport, error) {
 	var r PruneReport
-	if err := s.pruneCache(o, &r); err != nil {
-		return r, err
-	}
 	keep, err := reachable()
 	if err != nil {
 		return r, err
 	}
-	if err := s.cacheBlobs(keep); err != nil {
+	records, err := s.stepRecords()
+	if err != nil {
 		return r, err
 	}
-	if err := s.sweep(keep, &r); err != nil {
+	doomed, err := s.planCache(o, records, keep)
+	if err != nil {
 		return r, err
+	}
+	for _, rec := range records {
+		if !doomed[rec.name] && rec.layer != nil {
+			keep[rec.layer.Digest] = true
+			keep[rec.layer.DiffID] = true
+		}
+	}
+	blobs, layers, err := s.unkept(keep)
+	if err != nil {
+		return r, err
+	}
+	for _, b := range blobs {
+		if fi, err := os.Lstat(s.path(dirBlobs, b)); err == nil && os.Remove(s.path(dirBlobs, b)) == nil {
+			r.Blobs++
+			r.Freed += fi.Size()
+		}
+	}
+	for _, l := range layers {
+		size, _, _ := dirSize(s.path(dirLayers, l), -1)
+		if err := removeAll(s.path(dirLayers, l)); err != nil {
+			return r, fmt.Errorf("removing layer %s: %w", l, err)
+		}
+		r.Layers++
+		r.Freed += size
+	}
+	for _, rec := range records {
+		if doomed[rec.name] && os.Remove(s.path(dirCache, rec.name)) == nil {
+			r.CacheEntries++
+		}
 	}
 	if o.All {
 		entries, _ := os.ReadDir(s.path(dirCacheM))
@@ -104,79 +138,96 @@ func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, 
 	return r, nil
 }
 
-// pruneCache removes cache entries by age, oldest first, and (with
-// KeepStorage) until the store is small enough.
-func (s *Store) pruneCache(o PruneOptions, r *PruneReport) error {
+// stepRecord is what prune reads of a step-cache record.
+type stepRecord struct {
+	name  string
+	mod   time.Time
+	layer *recordLayer
+}
+
+type recordLayer struct {
+	Digest digest.Digest `json:"digest"`
+	DiffID digest.Digest `json:"diffID"`
+}
+
+// stepRecords reads the entries of cache/, oldest first: the step-cache
+// records with the layer each names, and the other small files.
+func (s *Store) stepRecords() ([]stepRecord, error) {
 	entries, err := os.ReadDir(s.path(dirCache))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type aged struct {
-		name string
-		mod  time.Time
-	}
-	var list []aged
+	var list []stepRecord
 	for _, e := range entries {
-		if fi, err := e.Info(); err == nil {
-			list = append(list, aged{e.Name(), fi.ModTime()})
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
 		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].mod.Before(list[j].mod) })
-	for _, a := range list {
-		if o.Until > 0 && time.Since(a.mod) < o.Until {
+		rec := stepRecord{name: e.Name(), mod: fi.ModTime()}
+		if !isStepRecord(e.Name()) {
+			list = append(list, rec) // stat caches and meta records age out too
 			continue
 		}
-		if o.KeepStorage > 0 {
-			if u, err := s.DiskUsage(); err == nil && u.Blobs+u.Layers <= o.KeepStorage {
-				break
+		if data, err := os.ReadFile(s.path(dirCache, e.Name())); err == nil {
+			var body struct {
+				Layer *recordLayer `json:"layer"`
+			}
+			if json.Unmarshal(data, &body) == nil {
+				rec.layer = body.Layer
 			}
 		}
-		if os.Remove(s.path(dirCache, a.name)) == nil {
-			r.CacheEntries++
-		}
+		list = append(list, rec)
 	}
-	return nil
+	sort.Slice(list, func(i, j int) bool { return list[i].mod.Before(list[j].mod) })
+	return list, nil
 }
 
-// cacheBlobs adds the layers named by the remaining cache entries to keep.
-func (s *Store) cacheBlobs(keep map[digest.Digest]bool) error {
-	entries, err := os.ReadDir(s.path(dirCache))
-	if err != nil {
-		return err
+// planCache picks the records to remove: by age (Until), and with
+// KeepStorage the oldest until what their layers free brings blobs+layers
+// under the limit.
+func (s *Store) planCache(o PruneOptions, records []stepRecord, keep map[digest.Digest]bool) (map[string]bool, error) {
+	doomed := map[string]bool{}
+	var used int64
+	if o.KeepStorage > 0 {
+		u, err := s.DiskUsage()
+		if err != nil {
+			return nil, err
+		}
+		used = u.Blobs + u.Layers
 	}
-	for _, e := range entries {
-		data, err := os.ReadFile(s.path(dirCache, e.Name()))
-		if err != nil || !isStepRecord(e.Name()) {
+	counted := map[digest.Digest]bool{}
+	for _, rec := range records {
+		if o.Until > 0 && time.Since(rec.mod) < o.Until {
 			continue
 		}
-		var rec struct {
-			Layer *struct {
-				Digest digest.Digest `json:"digest"`
-				DiffID digest.Digest `json:"diffID"`
-			} `json:"layer"`
+		if o.KeepStorage > 0 && used <= o.KeepStorage {
+			break
 		}
-		if json.Unmarshal(data, &rec) == nil && rec.Layer != nil {
-			keep[rec.Layer.Digest] = true
-			keep[rec.Layer.DiffID] = true
+		doomed[rec.name] = true
+		if o.KeepStorage > 0 && rec.layer != nil && !keep[rec.layer.Digest] && !counted[rec.layer.Digest] {
+			counted[rec.layer.Digest] = true
+			if fi, err := os.Lstat(s.BlobPath(rec.layer.Digest)); err == nil {
+				used -= fi.Size()
+			}
+			if n := LayerDirName(rec.layer.DiffID); n != "" {
+				size, _, _ := dirSize(s.path(dirLayers, n), -1)
+				used -= size
+			}
 		}
 	}
-	return nil
+	return doomed, nil
 }
 
-// sweep removes blobs and layer directories not in keep (layer dirs are
-// kept by DiffID).
-func (s *Store) sweep(keep map[digest.Digest]bool, r *PruneReport) error {
-	blobs, err := os.ReadDir(s.path(dirBlobs))
+// unkept lists the blobs and layer directories not in keep (layer
+// directories are kept by DiffID).
+func (s *Store) unkept(keep map[digest.Digest]bool) (blobs, layers []string, err error) {
+	entries, err := os.ReadDir(s.path(dirBlobs))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	for _, b := range blobs {
-		if keep[digest.NewDigestFromEncoded(digest.SHA256, b.Name())] {
-			continue
-		}
-		if fi, err := b.Info(); err == nil && os.Remove(s.path(dirBlobs, b.Name())) == nil {
-			r.Blobs++
-			r.Freed += fi.Size()
+	for _, b := range entries {
+		if !keep[digest.NewDigestFromEncoded(digest.SHA256, b.Name())] {
+			blobs = append(blobs, b.Name())
 		}
 	}
 	keepDirs := map[string]bool{}
@@ -185,20 +236,14 @@ func (s *Store) sweep(keep map[digest.Digest]bool, r *PruneReport) error {
 			keepDirs[d.Encoded()[:16]] = true
 		}
 	}
-	layers, err := os.ReadDir(s.path(dirLayers))
+	entries, err = os.ReadDir(s.path(dirLayers))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	for _, l := range layers {
-		if keepDirs[l.Name()] {
-			continue
+	for _, l := range entries {
+		if !keepDirs[l.Name()] {
+			layers = append(layers, l.Name())
 		}
-		size, _, _ := dirSize(s.path(dirLayers, l.Name()), -1)
-		if err := removeAll(s.path(dirLayers, l.Name())); err != nil {
-			return fmt.Errorf("removing layer %s: %w", l.Name(), err)
-		}
-		r.Layers++
-		r.Freed += size
 	}
-	return nil
+	return blobs, layers, nil
 }

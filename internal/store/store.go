@@ -6,6 +6,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/procinfo"
 )
 
@@ -47,7 +49,9 @@ func DefaultRoot() string {
 }
 
 // Open creates the store layout if needed and removes what crashed earlier
-// processes left behind.
+// processes left behind: their containers, secret directories, mounts and
+// temporary files. Every kiln command opens the store, so every command
+// cleans up.
 func Open(root string) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -59,6 +63,11 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("creating store directory: %w", err)
 		}
 	}
+	// Dead builds' containers first: their mounts are busy until then.
+	if err := executor.ReapDead(context.Background(), s.path(dirRun)); err != nil {
+		return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
+	}
+	reapSecretDirs()
 	if err := s.cleanStale(); err != nil {
 		return nil, err
 	}

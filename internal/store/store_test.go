@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -118,6 +121,63 @@ func TestPruneKeepsWhatImagesAndCacheNeed(t *testing.T) {
 	}
 	if !s.HasBlob(kept) || s.HasBlob(cached) {
 		t.Fatal("prune (all cache) kept a cache-only blob or dropped an image blob")
+	}
+}
+
+// TestPruneFailureDeletesNothing: prune computes everything before it
+// deletes, so a store it cannot read (reachable fails) loses no record.
+func TestPruneFailureDeletesNothing(t *testing.T) {
+	s := open(t)
+	layer, _ := s.PutBlob([]byte("cached layer"))
+	rec := `{"layer":{"digest":"` + layer.String() + `","diffID":"` + layer.String() + `"}}`
+	for _, k := range []string{"a", "b", "c"} {
+		if err := s.PutCache(digest.FromString(k), []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	broken := func() (map[digest.Digest]bool, error) { return nil, errors.New("decoding index: unexpected EOF") }
+	if _, err := s.Prune(PruneOptions{}, broken); err == nil {
+		t.Fatal("prune succeeded on a store it cannot read")
+	}
+	keys, err := s.CacheKeys()
+	if err != nil || len(keys) != 3 || !s.HasBlob(layer) {
+		t.Fatalf("a failed prune left %d of 3 records (%v), layer blob present: %v", len(keys), err, s.HasBlob(layer))
+	}
+}
+
+// TestPruneKeepStorage: with --keep-storage, prune removes the oldest
+// records only until what their layers free brings the store under the
+// limit (it used to remove every record: removing one frees nothing until
+// the sweep).
+func TestPruneKeepStorage(t *testing.T) {
+	s := open(t)
+	var keys []digest.Digest
+	for i, n := range []int{1000, 1000, 1000} {
+		b, _ := s.PutBlob(bytes.Repeat([]byte{byte('a' + i)}, n))
+		k := digest.FromString(strconv.Itoa(i))
+		rec := `{"layer":{"digest":"` + b.String() + `","diffID":"` + b.String() + `"}}`
+		if err := s.PutCache(k, []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(time.Duration(i-10) * time.Hour) // 0 is the oldest
+		if err := os.Chtimes(filepath.Join(s.Root(), "cache", k.Encoded()), old, old); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	none := func() (map[digest.Digest]bool, error) { return map[digest.Digest]bool{}, nil }
+	r, err := s.Prune(PruneOptions{KeepStorage: 2000}, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, _ := s.CacheKeys()
+	if r.CacheEntries != 1 || len(left) != 2 || r.Blobs != 1 {
+		t.Fatalf("prune --keep-storage 2000 of 3000 bytes removed %d records and %d blobs, left %v", r.CacheEntries, r.Blobs, left)
+	}
+	for _, k := range left {
+		if k == keys[0] {
+			t.Fatal("prune kept the oldest record")
+		}
 	}
 }
 
