@@ -43,7 +43,7 @@ func touchTree(t *testing.T, dir string, when time.Time) {
 // without the cache). The two stores build at the same time, to save time.
 func TestReproducibleAcrossStores(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.Golang)
 	golangRootfs := harness.Golang.Rootfs(t)
 	df := writeDockerfile(t, pattern1Go)
 	stores := []struct {
