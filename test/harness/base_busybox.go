@@ -24,7 +24,8 @@ var Busybox = &Base{
 
 // Golang is golang:1.22-alpine, the name the seed's Dockerfiles use, so they
 // stay verbatim: a busybox root filesystem with the host's Go toolchain in
-// /usr/local/go (go and gofmt linked into /usr/local/bin), uncompressed.
+// /usr/local/go (go and gofmt linked into /usr/local/bin) and the standard
+// library already in its build cache (see warmGoCache), uncompressed.
 var Golang = &Base{
 	Name: "golang:1.22-alpine",
 	slug: "golang",
@@ -33,6 +34,7 @@ var Golang = &Base{
 		b.rootfs = filepath.Join(dir, "golang")
 		testutil.BusyboxRootfs(t, b.rootfs)
 		addGoToolchain(t, b.rootfs)
+		warmGoCache(t, b.rootfs)
 		return importRootfs(t, st, b.rootfs, b.Name, "--compression", "uncompressed")
 	},
 }
