@@ -57,7 +57,7 @@ func TestEveryInputChangesKey(t *testing.T) {
 
 // The same inputs always give the same key (no maps, no randomness).
 func TestKeyIsStable(t *testing.T) {
-	if first, second := base().Digest(), base().Digest(); first != second {
+	if a, b := base().Digest(), base().Digest(); a != b {
 		t.Fatal("key differs between two encodings of the same step")
 	}
 	// Pinned: a change of encoding must come with a version bump.

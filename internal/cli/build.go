@@ -10,9 +10,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/kiln-build/kiln/internal/build"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/remotecache"
+	"github.com/kiln-build/kiln/internal/session"
 )
 
 type buildFlags struct {
@@ -31,6 +32,10 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.check {
 				return runCheck(cmd, args[0], f.file, "text")
+			}
+			mode, err := g.requireIsolation(cmd.Context())
+			if err != nil {
+				return err
 			}
 			// In the store's tmp/, so what a killed build staged is removed
 			// at the next start.
@@ -52,9 +57,10 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 				return usageError{err}
 			}
 			o.Out = cmd.ErrOrStderr()
-			run := build.Run
+			o.Isolation = mode
+			run := session.Run
 			if f.verify {
-				run = build.VerifyReproducible
+				run = session.VerifyReproducible
 			}
 			res, err := run(cmd.Context(), o)
 			if err != nil {
@@ -104,8 +110,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, error) {
-	o := build.Options{
+func (f *buildFlags) options(contextDir string, g *globalFlags) (session.Options, error) {
+	o := session.Options{
 		ContextDir: contextDir, Dockerfile: f.file, Tags: f.tags, Target: f.target,
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
 		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, Report: f.report, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
@@ -135,7 +141,7 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 		o.BuildArgs[k] = v
 	}
 	for _, a := range f.annotations {
-		ann, err := build.ParseAnnotation(a)
+		ann, err := exporter.ParseAnnotation(a)
 		if err != nil {
 			return o, usageError{err}
 		}
@@ -172,21 +178,21 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (build.Options, 
 	}
 	o.Secrets = map[string][]byte{}
 	for _, s := range f.secrets {
-		id, value, err := build.ParseSecret(s)
+		id, value, err := session.ParseSecret(s)
 		if err != nil {
 			return o, err
 		}
 		o.Secrets[id] = value
 	}
 	for _, s := range f.outputs {
-		out, err := build.ParseOutput(s)
+		out, err := exporter.ParseOutput(s)
 		if err != nil {
 			return o, err
 		}
 		o.Outputs = append(o.Outputs, out)
 		o.Annotations = append(o.Annotations, out.Annotations...)
 	}
-	o.Compression, o.CompressionLevel = build.LayerCompression(o.Outputs)
+	o.Compression, o.CompressionLevel = exporter.LayerCompression(o.Outputs)
 	o.MetadataFile, o.Load = f.metadataFile, f.load
 	return o, nil
 }

@@ -14,7 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/kiln-build/kiln/internal/build"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/registry"
 )
 
@@ -185,7 +185,7 @@ func imagetoolsAnnotations(in []string) (map[string]string, []registry.Descripto
 	var index map[string]string
 	var descs []registry.DescriptorAnnotation
 	for _, s := range in {
-		a, err := build.ParseAnnotation(s)
+		a, err := exporter.ParseAnnotation(s)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kiln-build/kiln/internal/isolation"
 )
 
 // Main runs kiln's command line and returns the process exit code: 0, 1 a
@@ -16,6 +18,7 @@ import (
 // command as Ctrl-C does, so its containers, mounts and secrets are cleaned
 // up. after, if set, runs once the command has returned (profiling hooks).
 func Main(stderr io.Writer, after func()) int {
+	isolation.InitChild()
 	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals...)
 	ctx, cancel := context.WithCancel(ctx)
 	// Asking for SIGPIPE turns a write to a closed stdout or stderr (kiln
@@ -39,9 +42,12 @@ func Main(stderr io.Writer, after func()) int {
 	if after != nil {
 		after()
 	}
+	var child childExit
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &child):
+		return child.code
 	case interrupted || errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "kiln: interrupted")
 		return 130

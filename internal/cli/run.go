@@ -18,11 +18,15 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 		Short: "Run an image of the store once with runc (changes are discarded)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			mode, err := g.requireIsolation(cmd.Context())
+			if err != nil {
+				return err
+			}
 			s, err := openStore(g)
 			if err != nil {
 				return err
 			}
-			o := runimage.Options{Image: args[0], Args: args[1:], Network: network, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}
+			o := runimage.Options{Image: args[0], Args: args[1:], Network: network, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Isolation: mode}
 			if entrypoint != "" {
 				o.Entrypoint = []string{entrypoint}
 			}

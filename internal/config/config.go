@@ -1,6 +1,7 @@
 // Package config reads kiln.toml. Its registry section has the schema of
 // buildkitd.toml's [registry."host"] tables, so a BuildKit user can reuse
-// theirs; every other key in the file is ignored.
+// theirs. The top-level isolation key sets the default of --isolation;
+// every other key in the file is ignored.
 package config
 
 import (
@@ -12,12 +13,16 @@ import (
 	"path/filepath"
 
 	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/kiln-build/kiln/internal/isolation"
 )
 
 // Config is the parsed kiln.toml.
 type Config struct {
 	// Registries is keyed by registry host ("docker.io", "127.0.0.1:5000").
 	Registries map[string]Registry `toml:"registry"`
+	// Isolation is the default --isolation mode ("" means auto).
+	Isolation string `toml:"isolation"`
 	// Path is the file the config was read from ("" when none exists).
 	Path string `toml:"-"`
 }
@@ -100,6 +105,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	if cfg.Registries == nil {
 		cfg.Registries = map[string]Registry{}
+	}
+	if _, err := isolation.ParseMode(cfg.Isolation); err != nil {
+		return nil, fmt.Errorf("parsing config %s: %w", file, err)
 	}
 	return cfg, nil
 }

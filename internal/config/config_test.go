@@ -158,3 +158,14 @@ func TestNilConfigHost(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+func TestIsolationKey(t *testing.T) {
+	c, err := Parse("kiln.toml", []byte("isolation = \"rootless\"\n"))
+	if err != nil || c.Isolation != "rootless" {
+		t.Fatalf("Parse = %+v, %v", c, err)
+	}
+	_, err = Parse("/etc/kiln/kiln.toml", []byte("isolation = \"chroot\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "/etc/kiln/kiln.toml") || !strings.Contains(err.Error(), `"chroot"`) {
+		t.Fatalf("bad isolation: err = %v", err)
+	}
+}

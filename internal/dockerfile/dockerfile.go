@@ -67,7 +67,7 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 }
 
 // Reparse parses the instructions again from the AST, returning fresh
-// copies. Expanding a command (ExpandCommand) changes it in place, so every
+// copies. Expanding a command (convert.Expand) changes it in place, so every
 // build of the same Dockerfile (one per platform) needs its own copies.
 func (df *Dockerfile) Reparse() ([]instructions.Stage, []instructions.ArgCommand, error) {
 	stages, metaArgs, err := instructions.Parse(df.AST.AST, linter.New(&linter.Config{}))

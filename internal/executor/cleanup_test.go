@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/runcstate"
+	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // TestCleanup leaves a running container whose owner is dead, as a crashed
@@ -19,7 +21,7 @@ func TestCleanup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dead.dir, ownerFile), []byte("999999999 1\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dead.dir, runcstate.OwnerFile), []byte("999999999 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := Spec{Rootfs: e.rootfs, Args: []string{"sleep", "60"}}
@@ -30,7 +32,7 @@ func TestCleanup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := buildSpec(s, procUser{}, files)
+	spec, err := buildSpec(s, procUser{}, files, snapshot.RootCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func TestCleanup(t *testing.T) {
 	if err := e.r.Cleanup(context.Background()); err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
-	if ids, err := e.r.list(context.Background()); err != nil || len(ids) != 0 {
+	if ids, err := e.r.state().List(context.Background()); err != nil || len(ids) != 0 {
 		t.Errorf("containers left: %v %v", ids, err)
 	}
 	if _, err := os.Stat(dead.dir); !os.IsNotExist(err) {
@@ -64,10 +66,10 @@ func TestCleanup(t *testing.T) {
 // time: a later process reusing the pid does not keep the bundle.
 func TestOwnerAliveChecksStartTime(t *testing.T) {
 	dir := t.TempDir()
-	if err := writeOwner(dir); err != nil {
+	if err := runcstate.WriteOwner(dir); err != nil {
 		t.Fatal(err)
 	}
-	if !ownerAlive(dir) {
+	if !runcstate.OwnerAlive(dir) {
 		t.Fatal("this process's bundle is not alive")
 	}
 	start, err := procinfo.StartTime(os.Getpid())
@@ -79,10 +81,10 @@ func TestOwnerAliveChecksStartTime(t *testing.T) {
 		"999999999 1\n",
 		fmt.Sprintf("%d\n", os.Getpid()),
 	} {
-		if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(owner), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, runcstate.OwnerFile), []byte(owner), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if ownerAlive(dir) {
+		if runcstate.OwnerAlive(dir) {
 			t.Errorf("owner %q is alive", owner)
 		}
 	}

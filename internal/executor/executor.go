@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // Mount is an extra mount for a RUN step (bind, tmpfs, ...) in OCI terms.
@@ -32,16 +35,13 @@ const (
 // DefaultHostname is BuildKit's hostname for build containers.
 const DefaultHostname = "buildkitsandbox"
 
-// DefaultPathEnv is the PATH Docker and BuildKit set when the image has none.
-const DefaultPathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // Spec describes one process to run in a root filesystem.
 type Spec struct {
 	ID         string   // container id prefix; a random suffix is added
 	Rootfs     string   // absolute path of the mounted root filesystem
 	UpperDir   string   // overlay upperdir of Rootfs whose mount stubs are removed afterwards, or ""
 	Args       []string // argv
-	Env        []string // KEY=VALUE; PATH defaults to DefaultPathEnv
+	Env        []string // KEY=VALUE; PATH defaults to BuildKit's default
 	Cwd        string   // working directory, created (owned by User) if missing; "" means /
 	User       string   // as in the Dockerfile: "", "name", "uid", "name:group", "uid:gid"
 	Network    string   // "", NetworkDefault, NetworkHost or NetworkNone
@@ -70,10 +70,13 @@ type Runner struct {
 	runc    string
 	root    string // runc --root
 	bundles string
+	caps    snapshot.Capabilities
 }
 
 // NewRunner finds runc on PATH and prepares stateDir (e.g. <store>/run).
-func NewRunner(stateDir string) (*Runner, error) {
+// caps are what the snapshotter's mode can give a RUN: Run refuses a step
+// that needs more.
+func NewRunner(stateDir string, caps snapshot.Capabilities) (*Runner, error) {
 	bin, err := exec.LookPath("runc")
 	if err != nil {
 		return nil, fmt.Errorf("finding runc (install the runc package): %w", err)
@@ -82,7 +85,7 @@ func NewRunner(stateDir string) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving state dir: %w", err)
 	}
-	r := &Runner{runc: bin, root: filepath.Join(abs, "runc"), bundles: filepath.Join(abs, "bundles")}
+	r := &Runner{runc: bin, root: filepath.Join(abs, "runc"), bundles: filepath.Join(abs, "bundles"), caps: caps}
 	for _, d := range []string{r.root, r.bundles} {
 		// 0711 as BuildKit: bundles hold generated files, not secrets.
 		if err := os.MkdirAll(d, 0o711); err != nil {
@@ -99,6 +102,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 		return err
 	}
 	if err := validate(&s); err != nil {
+		return err
+	}
+	if err := r.refuse(s); err != nil {
 		return err
 	}
 	b, err := r.newBundle(s.ID)
@@ -122,11 +128,20 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 	if err != nil {
 		return err
 	}
-	spec, err := buildSpec(s, procUser{uid, gid, sgids}, files)
+	spec, err := buildSpec(s, procUser{uid, gid, sgids}, files, r.caps)
 	if err != nil {
 		return err
 	}
-	st, err := recordStubs(s.Rootfs, s.UpperDir, mountDestinations(spec.Mounts))
+	if !r.caps.FreshProc {
+		bindProc(spec)
+	}
+	var dropped []string
+	if r.caps.Rootless {
+		if dropped, err = toRootless(spec); err != nil {
+			return err
+		}
+	}
+	st, err := recordStubs(s.Rootfs, s.UpperDir, stubDestinations(s))
 	if err != nil {
 		return err
 	}
@@ -134,6 +149,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 		return err
 	}
 	runErr := r.runContainer(ctx, b, s.Stdout, s.Stderr)
+	if runErr == nil && len(dropped) > 0 {
+		runErr = makeDroppedStubs(s.Rootfs, dropped)
+	}
 	if s.UpperDir != "" {
 		if err := st.clean(s.UpperDir); err != nil {
 			return errors.Join(runErr, err)
@@ -163,6 +181,15 @@ func validate(s *Spec) error {
 	}
 	if s.Stderr == nil {
 		s.Stderr = io.Discard
+	}
+	return nil
+}
+
+// refuse names what s needs and the mode cannot give, instead of running
+// the step without it.
+func (r *Runner) refuse(s Spec) error {
+	if s.Network == NetworkNone && !r.caps.NetNS {
+		return fmt.Errorf("RUN --network=none needs a network namespace, which the %s mode cannot make: not supported yet", r.caps.Mode)
 	}
 	return nil
 }

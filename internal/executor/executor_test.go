@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moby/buildkit/util/system"
+
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/testutil"
 )
 
@@ -24,7 +27,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	state := t.TempDir()
-	r, err := NewRunner(state)
+	r, err := NewRunner(state, snapshot.RootCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func TestEnvCwdUser(t *testing.T) {
 	out := e.mustRun(t, Spec{Env: []string{"FOO=bar"}, Cwd: "/work/dir", User: "app"},
 		`echo "$FOO $PATH"; pwd; id -u; id -g; id -G; hostname; cat /etc/hosts`)
 	lines := strings.Split(out, "\n")
-	want := []string{"bar " + DefaultPathEnv, "/work/dir", "1234", "2345", "2345 3000", DefaultHostname}
+	want := []string{"bar " + system.DefaultPathEnvUnix, "/work/dir", "1234", "2345", "2345 3000", DefaultHostname}
 	for i, w := range want {
 		if i >= len(lines) || lines[i] != w {
 			t.Fatalf("line %d: got %q, want %q\nfull output:\n%s", i, lines[i], w, out)
@@ -134,14 +137,14 @@ func TestCancelledBeforeStart(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if ids, _ := e.r.list(context.Background()); len(ids) != 0 {
+	if ids, _ := e.r.state().List(context.Background()); len(ids) != 0 {
 		t.Errorf("containers left: %v", ids)
 	}
 }
 
 func TestNewRunnerWithoutRunc(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	_, err := NewRunner(t.TempDir())
+	_, err := NewRunner(t.TempDir(), snapshot.RootCaps)
 	if err == nil || !strings.Contains(err.Error(), "install the runc package") {
 		t.Fatalf("error %v, want a hint to install runc", err)
 	}

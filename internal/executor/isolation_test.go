@@ -132,7 +132,7 @@ func TestCancelKillsContainer(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Run took %v to return after cancel", d)
 	}
-	if ids, err := e.r.list(context.Background()); err != nil || len(ids) != 0 {
+	if ids, err := e.r.state().List(context.Background()); err != nil || len(ids) != 0 {
 		t.Errorf("containers left: %v %v", ids, err)
 	}
 	if entries, _ := os.ReadDir(e.r.bundles); len(entries) != 0 {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kiln-build/kiln/internal/runcstate"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
@@ -40,7 +41,7 @@ func (r *Runner) newBundle(prefix string) (*bundle, error) {
 	if err := os.Mkdir(b.dir, 0o711); err != nil {
 		return nil, fmt.Errorf("creating bundle: %w", err)
 	}
-	if err := writeOwner(b.dir); err != nil {
+	if err := runcstate.WriteOwner(b.dir); err != nil {
 		os.RemoveAll(b.dir)
 		return nil, err
 	}
@@ -123,18 +124,10 @@ func (r *Runner) kill(cmd *exec.Cmd, id string, done <-chan error) {
 }
 
 // delete removes the container's runc state, killing what is left of it.
-func (r *Runner) delete(ctx context.Context, id string) error {
-	return r.runcCmd(ctx, "delete", "--force", id)
-}
+func (r *Runner) delete(ctx context.Context, id string) error { return r.state().Delete(ctx, id) }
 
 func (r *Runner) runcCmd(ctx context.Context, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, r.runc, append([]string{"--root", r.root}, args...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("running runc %s: %w: %s", args[0], err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return r.state().Cmd(ctx, args...)
 }
 
 // exitResult tells the process's exit status from a failure of runc itself:

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/moby/buildkit/util/system"
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // defaultCaps is Docker's (and BuildKit's) default capability set; for root
@@ -57,12 +61,28 @@ type procUser struct {
 	sgids    []uint32
 }
 
+// withPrimaryGid puts the primary gid first among the additional gids unless
+// it is there, as BuildKit's runc worker does (containerd's
+// ensureAdditionalGids): USER 1234 runs with groups=0(root).
+func withPrimaryGid(gid uint32, sgids []uint32) []uint32 {
+	if slices.Contains(sgids, gid) {
+		return sgids
+	}
+	return append([]uint32{gid}, sgids...)
+}
+
 // buildSpec makes the runtime spec BuildKit's runc worker would: containerd's
 // default Linux spec without /run, the host network unless "none", Docker's
 // capabilities and seccomp profile, and new privileges allowed (BuildKit's
 // oci.WithNewPrivileges) so setuid binaries such as su work in RUN.
-func buildSpec(s Spec, u procUser, files etcFiles) (*specs.Spec, error) {
+//
+// A mode that cannot make device nodes leaves CAP_MKNOD out, so mknod fails
+// in the step (EPERM) rather than making a node the layer cannot hold.
+func buildSpec(s Spec, u procUser, files etcFiles, mode snapshot.Capabilities) (*specs.Spec, error) {
 	caps := append([]string(nil), defaultCaps...)
+	if !mode.Mknod {
+		caps = slices.DeleteFunc(caps, func(c string) bool { return c == "CAP_MKNOD" })
+	}
 	spec := &specs.Spec{
 		Version:  specs.Version,
 		Root:     &specs.Root{Path: s.Rootfs},
@@ -71,7 +91,7 @@ func buildSpec(s Spec, u procUser, files etcFiles) (*specs.Spec, error) {
 			Args: s.Args,
 			Env:  withDefaultPath(s.Env),
 			Cwd:  s.Cwd,
-			User: specs.User{UID: u.uid, GID: u.gid, AdditionalGids: u.sgids},
+			User: specs.User{UID: u.uid, GID: u.gid, AdditionalGids: withPrimaryGid(u.gid, u.sgids)},
 			// Inheritable and ambient stay empty (CVE-2022-24769).
 			Capabilities: &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
 			// No rlimits: like BuildKit without --ulimit, the process
@@ -147,30 +167,24 @@ func withDefaultPath(env []string) []string {
 			return env
 		}
 	}
-	return append(append([]string(nil), env...), "PATH="+DefaultPathEnv)
+	return append(append([]string(nil), env...), "PATH="+system.DefaultPathEnvUnix)
 }
 
-// mountDestinations are the mount points whose stubs are removed after the
-// step. The runtime's own /proc, /dev and /sys stay, as BuildKit keeps them
-// (the directories runc creates there become part of the layer).
-func mountDestinations(ms []specs.Mount) []string {
-	out := make([]string, 0, len(ms))
-	for _, m := range ms {
-		if keptMountPoint(m.Destination) {
-			continue
-		}
-		out = append(out, m.Destination)
+// stubDestinations are the mount points whose stubs are removed after the
+// step, as BuildKit's MountStubsCleaner removes them: /etc/resolv.conf,
+// /etc/hosts and the step's own mounts (RUN --mount, a heredoc's /dev/pipes,
+// the /dev/shm that --shm-size adds), with the directories made for them,
+// /dev included. The runtime's default /proc, /dev and /sys mounts are no
+// step mounts: the directories runc makes for them stay in the layer.
+func stubDestinations(s Spec) []string {
+	out := []string{"/etc/resolv.conf", "/etc/hosts"}
+	if s.ShmSize > 0 {
+		out = append(out, "/dev/shm")
+	}
+	for _, m := range s.Mounts {
+		out = append(out, filepath.Join("/", m.Destination))
 	}
 	return out
-}
-
-func keptMountPoint(dest string) bool {
-	for _, top := range []string{"/proc", "/dev", "/sys"} {
-		if dest == top || strings.HasPrefix(dest, top+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 func writeJSON(path string, v any) error {

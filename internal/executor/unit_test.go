@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/moby/buildkit/util/system"
 )
 
 func writeRootFile(t *testing.T, root, name, data string) {
@@ -120,13 +122,13 @@ func TestContainerID(t *testing.T) {
 			t.Errorf("containerID(%q) = %q", prefix, id)
 		}
 	}
-	if first, second := containerID("a"), containerID("a"); first == second {
+	if a, b := containerID("a"), containerID("a"); a == b {
 		t.Error("ids repeat")
 	}
 }
 
 func TestDefaultPath(t *testing.T) {
-	if got := withDefaultPath([]string{"A=1"}); strings.Join(got, " ") != "A=1 PATH="+DefaultPathEnv {
+	if got := withDefaultPath([]string{"A=1"}); strings.Join(got, " ") != "A=1 PATH="+system.DefaultPathEnvUnix {
 		t.Errorf("got %v", got)
 	}
 	if got := withDefaultPath([]string{"PATH=/x"}); strings.Join(got, " ") != "PATH=/x" {

@@ -39,17 +39,16 @@ const (
 // entry is everything hashed about one path. Fields that must not enter the
 // digest (host path, stat key) live next to it for the content pass.
 type entry struct {
-	rel    string // slash path relative to the match; "." for the match
-	typ    byte
-	mode   uint32 // permission bits plus setuid, setgid, sticky
-	uid    uint32
-	gid    uint32
-	rdev   uint64
-	link   string
-	sum    digest.Digest // regular files only
-	abs    string        // host path, not hashed
-	stat   statKey       // not hashed
-	hashed bool          // sum is set
+	rel  string // slash path relative to the match; "." for the match
+	typ  byte
+	mode uint32 // permission bits plus setuid, setgid, sticky
+	uid  uint32
+	gid  uint32
+	rdev uint64
+	link string
+	sum  digest.Digest // regular files only
+	abs  string        // host path, not hashed
+	stat statKey       // not hashed
 }
 
 func (en *entry) encode(e *encoder) {

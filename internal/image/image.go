@@ -3,10 +3,12 @@
 package image
 
 import (
-	"encoding/json"
-	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/moby/buildkit/util/system"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -28,9 +30,6 @@ type Image struct {
 	Annotations map[string]string
 }
 
-// DefaultPath is the PATH BuildKit gives an image with none (FROM scratch).
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // New returns an empty image (FROM scratch) for a platform, configured as
 // BuildKit's empty image: the default PATH and working directory "/".
 func New(p ocispec.Platform) *Image {
@@ -38,22 +37,57 @@ func New(p ocispec.Platform) *Image {
 	img.Config.Platform = p
 	img.Config.RootFS.Type = "layers"
 	img.Config.RootFS.DiffIDs = []digest.Digest{}
-	img.Config.Config.Env = []string{"PATH=" + DefaultPath}
+	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
 	img.Config.Config.WorkingDir = "/"
 	return img
 }
 
-// Clone returns a deep copy, so steps never alias each other's slices and maps.
+// Clone returns a deep copy, annotations included, so steps never alias
+// each other's slices, maps and pointers.
 func (img *Image) Clone() *Image {
-	data, err := json.Marshal(img.Config)
-	if err != nil {
-		panic(fmt.Sprintf("cloning image config: %v", err))
+	return &Image{
+		Config:      cloneConfig(img.Config),
+		Layers:      slices.Clone(img.Layers),
+		Annotations: maps.Clone(img.Annotations),
 	}
-	c := &Image{Layers: append([]Layer(nil), img.Layers...)}
-	if err := json.Unmarshal(data, &c.Config); err != nil {
-		panic(fmt.Sprintf("cloning image config: %v", err))
+}
+
+func cloneConfig(c dockerspec.DockerOCIImage) dockerspec.DockerOCIImage {
+	c.Created = cloneTime(c.Created)
+	c.OSFeatures = slices.Clone(c.OSFeatures)
+	c.Image.Config = cloneImageConfig(c.Image.Config) // shadowed by c.Config, copied all the same
+	c.Config.ImageConfig = cloneImageConfig(c.Config.ImageConfig)
+	if h := c.Config.Healthcheck; h != nil {
+		hc := *h
+		hc.Test = slices.Clone(h.Test)
+		c.Config.Healthcheck = &hc
+	}
+	c.Config.OnBuild = slices.Clone(c.Config.OnBuild)
+	c.Config.Shell = slices.Clone(c.Config.Shell)
+	c.RootFS.DiffIDs = slices.Clone(c.RootFS.DiffIDs)
+	c.History = slices.Clone(c.History)
+	for i := range c.History {
+		c.History[i].Created = cloneTime(c.History[i].Created)
 	}
 	return c
+}
+
+func cloneImageConfig(c ocispec.ImageConfig) ocispec.ImageConfig {
+	c.ExposedPorts = maps.Clone(c.ExposedPorts)
+	c.Env = slices.Clone(c.Env)
+	c.Entrypoint = slices.Clone(c.Entrypoint)
+	c.Cmd = slices.Clone(c.Cmd)
+	c.Volumes = maps.Clone(c.Volumes)
+	c.Labels = maps.Clone(c.Labels)
+	return c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 // AddHistory records an instruction that made no layer.
@@ -89,19 +123,10 @@ func (img *Image) Env() []string { return img.Config.Config.Env }
 func (img *Image) SetEnv(key, value string) {
 	kv := key + "=" + value
 	for i, e := range img.Config.Config.Env {
-		if k, _, _ := cut(e); k == key {
+		if k, _, _ := strings.Cut(e, "="); k == key {
 			img.Config.Config.Env[i] = kv
 			return
 		}
 	}
 	img.Config.Config.Env = append(img.Config.Config.Env, kv)
-}
-
-func cut(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }

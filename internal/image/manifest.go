@@ -35,7 +35,7 @@ func Commit(s *store.Store, img *Image) (ocispec.Descriptor, error) {
 		Annotations: img.Annotations,
 	}
 	for _, l := range img.Layers {
-		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size})
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ociLayerType(l.MediaType), Digest: l.Digest, Size: l.Size})
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -47,6 +47,22 @@ func Commit(s *store.Store, img *Image) (ocispec.Descriptor, error) {
 	}
 	p := img.Config.Platform
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(data)), Platform: &p}, nil
+}
+
+// dockerToOCILayer maps Docker's layer media types to OCI's: a base layer
+// copied unchanged goes into an OCI manifest with the OCI type, as BuildKit
+// converts it (umoci and buildah refuse Docker types in an OCI manifest).
+var dockerToOCILayer = map[string]string{
+	"application/vnd.docker.image.rootfs.diff.tar.gzip": ocispec.MediaTypeImageLayerGzip,
+	"application/vnd.docker.image.rootfs.diff.tar":      ocispec.MediaTypeImageLayer,
+	"application/vnd.docker.image.rootfs.diff.tar.zstd": ocispec.MediaTypeImageLayerZstd,
+}
+
+func ociLayerType(mt string) string {
+	if oci, ok := dockerToOCILayer[mt]; ok {
+		return oci
+	}
+	return mt
 }
 
 // CommitIndex writes an image index over several platform manifests.

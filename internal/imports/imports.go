@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/moby/buildkit/util/system"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
@@ -42,7 +43,7 @@ func Rootfs(ctx context.Context, s *store.Store, src string, o Options) (ocispec
 		}
 	}
 	opts := layer.Options{Compression: layer.Compression(o.Compression)}
-	var desc layer.Descriptor
+	var desc image.Layer
 	if _, _, err := s.WriteBlob(func(w io.Writer) error {
 		desc, err = layer.WriteDir(ctx, w, dir, opts)
 		return err
@@ -52,8 +53,8 @@ func Rootfs(ctx context.Context, s *store.Store, src string, o Options) (ocispec
 	img := image.New(o.Platform)
 	epoch := time.Unix(0, 0).UTC()
 	img.Config.Created = &epoch
-	img.Config.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	img.AddLayer(&image.Layer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType},
+	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
+	img.AddLayer(&desc,
 		"kiln import "+filepath.Base(src), epoch)
 	return image.Commit(s, img)
 }

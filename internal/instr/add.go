@@ -9,6 +9,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
@@ -16,15 +17,12 @@ import (
 // dispatchAdd is COPY plus ADD's extras: local tar archives are extracted
 // into the destination, and http(s) URLs are downloaded (with --checksum
 // verified), as BuildKit does.
-func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddCommand) error {
-	cp := &instructions.CopyCommand{
-		SourcesAndDest: c.SourcesAndDest, Chown: c.Chown, Chmod: c.Chmod, Link: c.Link,
-		ExcludePatterns: c.ExcludePatterns,
-	}
-	spec, err := newCopySpec(s, cp)
+func dispatchAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCommand) error {
+	cp, err := convert.AddOf(&s.State, c)
 	if err != nil {
 		return err
 	}
+	spec := copySpec{Copy: cp}
 	gits, urls, err := splitRemote(c.SourcePaths)
 	if err != nil {
 		return err
@@ -35,45 +33,42 @@ func dispatchAdd(ctx context.Context, e *Env, s *State, c *instructions.AddComma
 	if c.KeepGitDir != nil && len(gits) == 0 {
 		return fmt.Errorf("ADD --keep-git-dir applies only to git sources")
 	}
-	var srcRoot func(context.Context) (string, error)
-	var inputs cachekey.Input
-	release := func() {}
+	var src Source
+	var input string // the name of the key's input
 	switch {
 	case len(gits) > 0:
-		srcRoot, inputs, release, err = e.gitRoot(ctx, &spec, gits, c.KeepGitDir, c.Checksum)
-		if err != nil {
+		if src, err = e.gitSource(ctx, &spec, gits, c.KeepGitDir, c.Checksum); err != nil {
 			return err
 		}
+		input = "git"
 	case len(urls) > 0:
 		dl, err := e.download(ctx, urls, c.Checksum)
 		if err != nil {
 			return err
 		}
-		release = dl.release
-		spec.srcs, spec.fromCtx = dl.names, false
+		spec.Srcs, spec.FromContext = dl.names, false
 		spec.unpack = c.Unpack != nil && *c.Unpack
-		srcRoot = func(context.Context) (string, error) { return dl.dir, nil }
-		inputs = cachekey.Input{Name: "urls", Digest: dl.digest}
+		src = Source{Digest: dl.digest, Root: func(context.Context) (string, error) { return dl.dir, nil }, Release: dl.release}
+		input = "urls"
 	default:
 		spec.unpack = c.Unpack == nil || *c.Unpack
-		root, d, rel, err := e.copySource(ctx, s, "", &spec)
-		if err != nil {
+		if src, err = e.copySource(ctx, s, "", &spec); err != nil {
 			return err
 		}
-		srcRoot, inputs, release = root, cachekey.Input{Name: "sources", Digest: d}, rel
+		input = "sources"
 	}
-	defer release()
+	defer src.Release()
 	ch := change{
-		linked: spec.link,
+		linked: spec.Link,
 		key: cachekey.Step{
 			Op:     "add",
-			Args:   append(append([]string{spec.dest, spec.chown, spec.chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.excludes...),
-			Inputs: []cachekey.Input{inputs},
+			Args:   append(append([]string{spec.Dest, spec.Chown, spec.Chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.Excludes...),
+			Inputs: []cachekey.Input{{Name: input, Digest: src.Digest}},
 		},
-		name:    "ADD " + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " "),
-		history: fileOpHistory("ADD", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
-			root, err := srcRoot(ctx)
+		name:    spec.Name,
+		history: spec.History,
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			root, err := src.Root(ctx)
 			if err != nil {
 				return err
 			}
@@ -105,23 +100,23 @@ func splitRemote(srcs []string) (gits, urls []string, err error) {
 
 // gitRoot resolves git sources to commits now (the key) and fetches them
 // only when the step runs.
-func (e *Env) gitRoot(ctx context.Context, spec *copySpec, srcs []string, keep *bool, checksum string) (func(context.Context) (string, error), cachekey.Input, func(), error) {
+func (e *Worker) gitSource(ctx context.Context, spec *copySpec, srcs []string, keep *bool, checksum string) (Source, error) {
 	gits, d, err := e.resolveGit(ctx, srcs, keep, checksum)
 	if err != nil {
-		return nil, cachekey.Input{}, nil, err
+		return Source{}, err
 	}
 	dir, err := e.Store.TempDir("git")
 	if err != nil {
-		return nil, cachekey.Input{}, nil, err
+		return Source{}, err
 	}
-	spec.fromCtx, spec.unpack = false, false
+	spec.FromContext, spec.unpack = false, false
 	root := func(ctx context.Context) (string, error) {
 		paths, err := e.gitCmd().fetch(ctx, dir, gits)
 		if err != nil {
 			return "", err
 		}
-		spec.srcs = paths
+		spec.Srcs = paths
 		return dir, nil
 	}
-	return root, cachekey.Input{Name: "git", Digest: d}, func() { os.RemoveAll(dir) }, nil
+	return Source{Digest: d, Root: root, Release: func() { os.RemoveAll(dir) }}, nil
 }

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	fscopy "github.com/tonistiigi/fsutil/copy"
+	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/layer"
 )
@@ -54,7 +56,56 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 	if err := fscopy.Copy(ctx, tmp, "/", dstRoot, dest+"/", fscopy.WithCopyInfo(info)); err != nil {
 		return false, err
 	}
+	if err := restoreBlockDevices(tmp, dstRoot, dest); err != nil {
+		return false, err
+	}
 	return true, nil
+}
+
+// restoreBlockDevices remakes as block devices the archive's block devices
+// that fsutil's copy turned into character devices: its copyDevice clears
+// S_IFSOCK's bits from the mode to stub sockets, and S_IFBLK (0060000)
+// shares one of them with S_IFSOCK (0140000), leaving S_IFCHR. Owner, mode
+// and times are those fsutil gave the copy.
+func restoreBlockDevices(tmp, dstRoot, dest string) error {
+	return filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.Type()&os.ModeDevice == 0 || d.Type()&os.ModeCharDevice != 0 {
+			return err
+		}
+		var src unix.Stat_t
+		if err := unix.Lstat(p, &src); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(tmp, p)
+		if err != nil {
+			return err
+		}
+		target, err := securejoin.SecureJoin(dstRoot, filepath.Join(dest, rel))
+		if err != nil {
+			return err
+		}
+		var got unix.Stat_t
+		if err := unix.Lstat(target, &got); err != nil {
+			return err
+		}
+		if got.Mode&unix.S_IFMT != unix.S_IFCHR || got.Rdev != src.Rdev {
+			return nil // already right, or not the copy of this entry
+		}
+		if err := os.Remove(target); err != nil {
+			return err
+		}
+		if err := unix.Mknod(target, unix.S_IFBLK|got.Mode&0o7777, int(got.Rdev)); err != nil {
+			return fmt.Errorf("creating block device %s: %w", rel, err)
+		}
+		if err := unix.Lchown(target, int(got.Uid), int(got.Gid)); err != nil {
+			return err
+		}
+		if err := unix.Chmod(target, got.Mode&0o7777); err != nil { // mknod applies the umask
+			return err
+		}
+		ts := []unix.Timespec{got.Atim, got.Mtim}
+		return unix.UtimesNanoAt(unix.AT_FDCWD, target, ts, unix.AT_SYMLINK_NOFOLLOW)
+	})
 }
 
 // archiveReader recognizes a tar stream, decompressing bzip2 itself (the

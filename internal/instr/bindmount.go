@@ -4,23 +4,19 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/fshash"
-	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
 // bindMount is RUN --mount=type=bind: a path of the context, a stage or an
 // image, read-only unless rw (then writes go to a throwaway overlay). Its
 // content is part of the step's key.
-func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
+func (e *Worker) bindMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
 	source := m.Source
 	if source == "" {
 		source = "/"
@@ -28,14 +24,16 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 	if target == "" {
 		return nil, fmt.Errorf("--mount=type=bind needs target=")
 	}
-	view, sum, err := e.bindSource(ctx, s, m.From, source)
+	view, err := e.bindSource(ctx, s, m.From, source)
 	if err != nil {
 		return nil, err
 	}
-	pm := &preparedMount{key: cachekey.Mount{Type: "bind", Target: target, Source: sum, Readonly: m.ReadOnly}}
+	pm := &preparedMount{key: cachekey.Mount{Type: "bind", Target: target, Source: view.Digest, Readonly: m.ReadOnly}}
 	pm.setup = func(ctx context.Context) (*executor.Mount, func(), error) {
-		root, release, err := view(ctx)
+		release := view.Release
+		root, err := view.Root(ctx)
 		if err != nil {
+			release()
 			return nil, nil, err
 		}
 		src, err := securejoin.SecureJoin(root, source)
@@ -46,7 +44,7 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 		if m.ReadOnly {
 			return &executor.Mount{Type: "bind", Source: src, Destination: target, Options: []string{"rbind", "ro"}}, release, nil
 		}
-		rw, releaseRW, err := e.writableCopy(src)
+		rw, releaseRW, err := e.writableCopy(ctx, src)
 		if err != nil {
 			release()
 			return nil, nil, err
@@ -57,52 +55,42 @@ func (e *Env) bindMount(ctx context.Context, s *State, m *instructions.Mount, ta
 	return pm, nil
 }
 
-// bindSource hashes the mounted path now and returns how to mount its root later.
-func (e *Env) bindSource(ctx context.Context, s *State, from, source string) (func(context.Context) (string, func(), error), digest.Digest, error) {
+// bindSource hashes the mounted path now; its root is mounted only when the
+// step runs, and released with the mount.
+func (e *Worker) bindSource(ctx context.Context, s *State, from, source string) (Source, error) {
 	if from == "" {
 		sum, err := e.Context.Hash(ctx, []string{source}, nil, true)
 		if err != nil {
-			return nil, "", err
+			return Source{}, err
 		}
-		return func(ctx context.Context) (string, func(), error) {
-			dir, err := e.StagedContext(ctx)
-			return dir, func() {}, err
-		}, sum, nil
+		return dirSource(sum, e.StagedContext), nil
 	}
-	src, err := s.From(ctx, from)
+	named, err := s.From(ctx, from)
 	if err != nil {
-		return nil, "", err
+		return Source{}, err
 	}
-	if src.Local != nil {
-		sum, err := src.Local.Context.Hash(ctx, []string{source}, nil, true)
+	if named.Local != nil {
+		sum, err := named.Local.Context.Hash(ctx, []string{source}, nil, true)
 		if err != nil {
-			return nil, "", fmt.Errorf("--mount from=%s: %w", from, err)
+			return Source{}, fmt.Errorf("--mount from=%s: %w", from, err)
 		}
-		return func(ctx context.Context) (string, func(), error) {
-			dir, err := src.Local.View(ctx)
-			return dir, func() {}, err
-		}, sum, nil
+		return dirSource(sum, named.Local.View), nil
 	}
-	m, err := e.MountImage(ctx, src.Image, "")
+	v, err := e.Snap.View(ctx, named.Image.Layers)
 	if err != nil {
-		return nil, "", err
+		return Source{}, err
 	}
-	sum, err := fshash.Paths(ctx, m.Root, []string{source}, fshash.Options{FollowLinks: true})
-	UnmountImage(m)
+	sum, err := fshash.Paths(ctx, v.Root, []string{source}, fshash.Options{FollowLinks: true})
+	v.Close()
 	if err != nil {
-		return nil, "", fmt.Errorf("--mount from=%s: %w", from, err)
+		return Source{}, fmt.Errorf("--mount from=%s: %w", from, err)
 	}
-	return func(ctx context.Context) (string, func(), error) {
-		m, err := e.MountImage(ctx, src.Image, "")
-		if err != nil {
-			return "", nil, err
-		}
-		return m.Root, func() { UnmountImage(m) }, nil
-	}, sum, nil
+	root, release := e.imageMount(named.Image)
+	return Source{Digest: sum, Root: root, Release: release}, nil
 }
 
-// writableCopy puts an overlay over dir whose writes are thrown away.
-func (e *Env) writableCopy(dir string) (string, func(), error) {
+// writableCopy mounts dir writable; its writes are thrown away.
+func (e *Worker) writableCopy(ctx context.Context, dir string) (string, func(), error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return "", nil, err
@@ -110,20 +98,9 @@ func (e *Env) writableCopy(dir string) (string, func(), error) {
 	if !fi.IsDir() {
 		return "", nil, fmt.Errorf("rw bind mounts of single files are not supported yet")
 	}
-	work, err := e.Store.TempDir("bind")
+	a, err := e.Snap.PrepareDirs(ctx, []string{dir})
 	if err != nil {
 		return "", nil, err
 	}
-	target := filepath.Join(work, "merged")
-	if err := os.Mkdir(target, 0o755); err != nil {
-		return "", nil, err
-	}
-	m, err := snapshot.MountOverlay(snapshot.Options{Lowers: []string{dir}, Empty: e.Store.EmptyDir(), Target: target, WorkArea: work})
-	if err != nil {
-		os.RemoveAll(work)
-		return "", nil, err
-	}
-	return target, func() { m.Unmount(); os.RemoveAll(work) }, nil
+	return a.Root, func() { e.Snap.Remove(a) }, nil
 }
-
-func after(ms int) <-chan time.Time { return time.After(time.Duration(ms) * time.Millisecond) }

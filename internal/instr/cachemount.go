@@ -10,22 +10,17 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
 	fscopy "github.com/tonistiigi/fsutil/copy"
-	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/snapshot"
 )
-
-// seededDir is the directory, inside a from= cache mount's store
-// directory, that holds the cache: it appears whole (by rename) once seeded.
-const seededDir = "c"
 
 // cacheOptions is a cache mount's interpreted flags.
 type cacheOptions struct {
@@ -63,7 +58,7 @@ type cacheSeed struct {
 // without it (a different mode, uid or gid is a different cache; a cache
 // given none stays id-only). BuildKit mounts /cache of that base; kiln
 // mounts the directory itself, made with those permissions.
-func (e *Env) cacheMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
+func (e *Worker) cacheMount(ctx context.Context, s *State, m *instructions.Mount, target string) (*preparedMount, error) {
 	o, err := e.cacheOptions(ctx, s, m, target)
 	if err != nil {
 		return nil, err
@@ -74,7 +69,7 @@ func (e *Env) cacheMount(ctx context.Context, s *State, m *instructions.Mount, t
 	}
 	pm := &preparedMount{key: cachekey.Mount{Type: "cache", Target: target, Source: o.keySource, Readonly: o.readonly, Options: o.keyOptions}}
 	pm.setup = func(ctx context.Context) (*executor.Mount, func(), error) {
-		dir, release, err := e.cacheDir(ctx, o)
+		dir, release, err := e.Snap.CacheDir(ctx, o.request())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -91,7 +86,7 @@ func (e *Env) cacheMount(ctx context.Context, s *State, m *instructions.Mount, t
 // cacheOptions interprets the flags as BuildKit's dispatchRunMounts does:
 // the default id is the cleaned target; mode, uid and gid apply only
 // without source=.
-func (e *Env) cacheOptions(ctx context.Context, s *State, m *instructions.Mount, target string) (*cacheOptions, error) {
+func (e *Worker) cacheOptions(ctx context.Context, s *State, m *instructions.Mount, target string) (*cacheOptions, error) {
 	o := &cacheOptions{id: m.CacheID, sharing: string(m.CacheSharing), source: path.Join("/", m.Source),
 		mode: 0o755, readonly: m.ReadOnly}
 	if o.id == "" {
@@ -155,7 +150,7 @@ func permsIdentity(o *cacheOptions) digest.Digest {
 // BuildKit, mode=, uid= or gid= without source= make the cache the base's
 // /cache directory (created with them if the base lacks one) instead of its
 // root. Only the seeded path is copied, not the whole base.
-func (e *Env) newCacheSeed(ctx context.Context, s *State, from string, o *cacheOptions) (*cacheSeed, error) {
+func (e *Worker) newCacheSeed(ctx context.Context, s *State, from string, o *cacheOptions) (*cacheSeed, error) {
 	seed := &cacheSeed{path: o.source}
 	if o.source == "/" && o.permsSet {
 		seed.path, seed.mkdir = "/cache", true
@@ -186,11 +181,11 @@ func (e *Env) newCacheSeed(ctx context.Context, s *State, from string, o *cacheO
 		id.Layers = layerIDs(src.Image)
 		img := src.Image
 		seed.root = func(ctx context.Context) (string, func(), error) {
-			m, err := e.MountImage(ctx, img, "")
+			v, err := e.Snap.View(ctx, img.Layers)
 			if err != nil {
 				return "", nil, err
 			}
-			return m.Root, func() { UnmountImage(m) }, nil
+			return v.Root, func() { v.Close() }, nil
 		}
 	}
 	data, err := json.Marshal(id)
@@ -211,61 +206,26 @@ func layerIDs(img *image.Image) []digest.Digest {
 	return ids
 }
 
-// cacheDir returns the cache directory to mount (before source=), after
-// sharing= is applied, and how to release it.
-func (e *Env) cacheDir(ctx context.Context, o *cacheOptions) (string, func(), error) {
-	dir, created, err := e.Store.CacheMountDir(o.storeID)
-	if err != nil {
-		return "", nil, err
-	}
-	if o.seed == nil && created {
-		if err := initCacheDir(dir, o); err != nil {
-			return "", nil, err
+// request is what the snapshotter needs to find the cache's directory.
+func (o *cacheOptions) request() snapshot.CacheRequest {
+	r := snapshot.CacheRequest{ID: o.storeID, Sharing: o.sharing, Mode: os.FileMode(o.mode), UID: int(o.uid), GID: int(o.gid)}
+	if seed := o.seed; seed != nil {
+		r.Seed = func(ctx context.Context, dst string) error {
+			if err := seed.copyTo(ctx, dst, o); err != nil {
+				return fmt.Errorf("seeding cache mount from %s: %w", seed.path, err)
+			}
+			return nil
 		}
 	}
-	dir, release, err := e.shareCacheDir(ctx, dir, o)
-	if err != nil {
-		return "", nil, err
-	}
-	if o.seed != nil {
-		if err := e.seedCacheDir(ctx, dir, o); err != nil {
-			release()
-			return "", nil, err
-		}
-		dir = filepath.Join(dir, seededDir)
-	}
-	return dir, release, nil
+	return r
 }
 
-// initCacheDir gives a new cache directory its mode and owner.
+// initCacheDir gives a new directory a cache's mode and owner.
 func initCacheDir(dir string, o *cacheOptions) error {
 	if err := os.Chmod(dir, os.FileMode(o.mode)); err != nil {
 		return err
 	}
 	return os.Chown(dir, int(o.uid), int(o.gid))
-}
-
-// seedCacheDir fills dir/c from the seed unless it is there already. The
-// copy is made beside it and renamed into place, so a crash or a
-// concurrent build never leaves a half-seeded cache.
-func (e *Env) seedCacheDir(ctx context.Context, dir string, o *cacheOptions) error {
-	dst := filepath.Join(dir, seededDir)
-	if _, err := os.Lstat(dst); err == nil {
-		return nil
-	}
-	tmp, err := os.MkdirTemp(dir, ".seed-")
-	if err != nil {
-		return fmt.Errorf("seeding cache mount: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := o.seed.copyTo(ctx, filepath.Join(tmp, seededDir), o); err != nil {
-		return fmt.Errorf("seeding cache mount from %s: %w", o.seed.path, err)
-	}
-	err = os.Rename(filepath.Join(tmp, seededDir), dst)
-	if err != nil && (errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY)) {
-		return nil // another build seeded it first
-	}
-	return err
 }
 
 // copyTo copies the seed's path of its base to dst, a new name.
@@ -312,134 +272,4 @@ func cacheSubdir(dir, source string) (string, error) {
 		return "", fmt.Errorf("--mount=type=cache source=%s: not a directory", source)
 	}
 	return src, nil
-}
-
-// shareCacheDir applies sharing= with flock (so across kiln processes too):
-// shared users hold a shared lock and run together; locked waits for an
-// exclusive one, so it never runs beside a shared user, as in BuildKit where
-// a cache in shared use counts as busy; private uses the directory when no
-// one holds it, else the first free instance of the cache, else a new one
-// (see privateInstance).
-func (e *Env) shareCacheDir(ctx context.Context, dir string, o *cacheOptions) (string, func(), error) {
-	how := syscall.LOCK_EX
-	switch o.sharing {
-	case string(instructions.MountSharingShared):
-		how = syscall.LOCK_SH
-	case string(instructions.MountSharingPrivate):
-		unlock, ok, err := tryLockDir(dir)
-		if err != nil {
-			return "", nil, err
-		}
-		if ok {
-			return dir, unlock, nil
-		}
-		return e.privateInstance(o)
-	}
-	for {
-		unlock, ok, err := tryFlock(dir, how)
-		if err != nil || ok {
-			return dir, unlock, err
-		}
-		select {
-		case <-ctx.Done():
-			return "", nil, ctx.Err()
-		case <-after(50):
-		}
-	}
-}
-
-// privateInstance is sharing=private when the cache's directory is in use.
-// Like BuildKit (getRefCacheDirNoCache: reuse any instance of the cache
-// that is not locked, else create a new one, which is kept), the store
-// keeps extra instances beside the directory, <dir>.private-1, -2, ...
-// (store.CacheMountPath), each with its own lock: the first free one is
-// used, else a new one is made, fresh (empty, or seeded from from=), and
-// persists for later private users. Only sharing=private uses the extra
-// instances; shared and locked use the directory.
-func (e *Env) privateInstance(o *cacheOptions) (string, func(), error) {
-	n := 1
-	for ; ; n++ {
-		p := e.Store.CacheMountPath(o.storeID, n)
-		unlock, ok, err := tryLockDir(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			return "", nil, err
-		}
-		if ok {
-			return p, unlock, nil
-		}
-	}
-	// All in use: make a new instance. It is made ready (and locked) under
-	// a temporary name, then renamed into the first free place, so no other
-	// build sees it half made.
-	tmp, err := e.Store.TempDir("cache-private")
-	if err != nil {
-		return "", nil, err
-	}
-	if o.seed == nil {
-		err = initCacheDir(tmp, o)
-	} else {
-		err = os.Chmod(tmp, 0o755) // seeded later, in c/ (seedCacheDir)
-	}
-	var unlock func()
-	if err == nil {
-		unlock, _, err = tryLockDir(tmp)
-	}
-	if err != nil {
-		os.RemoveAll(tmp)
-		return "", nil, err
-	}
-	for ; ; n++ {
-		p := e.Store.CacheMountPath(o.storeID, n)
-		err := renameNoReplace(tmp, p)
-		if err == nil {
-			return p, unlock, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			unlock()
-			os.RemoveAll(tmp)
-			return "", nil, fmt.Errorf("adding a private cache instance: %w", err)
-		}
-	}
-}
-
-// tryLockDir takes dir's exclusive lock if no one holds it; ok reports
-// whether it did, and unlock releases it.
-func tryLockDir(dir string) (unlock func(), ok bool, err error) {
-	return tryFlock(dir, syscall.LOCK_EX)
-}
-
-// tryFlock is tryLockDir for a shared (LOCK_SH) or exclusive lock.
-func tryFlock(dir string, how int) (unlock func(), ok bool, err error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, true, nil
-}
-
-// renameNoReplace renames old to new unless new exists (fs.ErrExist).
-func renameNoReplace(old, new string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, old, unix.AT_FDCWD, new, unix.RENAME_NOREPLACE)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-		// No RENAME_NOREPLACE here: check, then rename (a directory would
-		// replace an empty one).
-		if _, err := os.Lstat(new); err == nil {
-			return fs.ErrExist
-		}
-		return os.Rename(old, new)
-	}
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: old, New: new, Err: err}
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package instr
 
 import (
 	"context"
-	"github.com/kiln-build/kiln/internal/buildctx"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/snapshot"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	digest "github.com/opencontainers/go-digest"
@@ -19,10 +21,10 @@ import (
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-// cacheFixture is an Env on a fresh store and a State whose from= names
+// cacheFixture is a Worker on a fresh store and a State whose from= names
 // resolve to local directories (as --build-context name=DIR does).
 type cacheFixture struct {
-	env   *Env
+	env   *Worker
 	state *State
 	dirs  map[string]string
 }
@@ -36,14 +38,14 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &cacheFixture{env: &Env{Store: s}, dirs: map[string]string{}}
-	f.state = &State{From: func(_ context.Context, name string) (*Source, error) {
+	f := &cacheFixture{env: &Worker{Store: s, Snap: snapshot.NewOverlay(s, nil)}, dirs: map[string]string{}}
+	f.state = &State{From: func(_ context.Context, name string) (*Named, error) {
 		c, err := buildctx.LoadDir(f.dirs[name])
 		if err != nil {
 			return nil, err
 		}
 		view := func(context.Context) (string, error) { return c.Root, nil }
-		return &Source{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
+		return &Named{Name: name, Local: &LocalDir{Context: c, View: view}}, nil
 	}}
 	return f
 }

@@ -12,12 +12,13 @@ import (
 
 // resolveChown turns COPY --chown's user[:group] into ids, reading names from
 // the destination rootfs as BuildKit does: a user given by name brings its
-// primary group, a user given by id brings the same number as group.
+// primary group, a user given by id brings the same number as group, and
+// no user (":group") is root.
 func resolveChown(rootfs, spec string) (uid, gid int, err error) {
 	u, g, hasGroup := strings.Cut(spec, ":")
 	if uid, err = strconv.Atoi(u); err == nil {
 		gid = uid
-	} else {
+	} else if u != "" {
 		pw, err := lookupPasswd(rootfs, u)
 		if err != nil {
 			return 0, 0, err

@@ -10,54 +10,48 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	digest "github.com/opencontainers/go-digest"
 	fscopy "github.com/tonistiigi/fsutil/copy"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// copySpec is a COPY after expansion and validation.
+// copySpec is a converted COPY or ADD (convert.Copy) and what its sources
+// add: ADD's extraction, and local directories' root ownership.
 type copySpec struct {
-	srcs     []string
-	dest     string
-	chown    string
-	chmod    string
-	excludes []string
-	fromCtx  bool
-	inline   []instructions.SourceContent // COPY <<EOF heredocs
-	unpack   bool                         // ADD: extract local tar archives
-	link     bool                         // --link: a layer independent of the ones below
-	parents  bool                         // --parents: keep the source paths below the pivot
+	convert.Copy
+	unpack bool // ADD: extract local tar archives
 	// rootOwned: files from a local directory land as 0:0, as BuildKit's
 	// client sends every local file as root's.
 	rootOwned bool
 }
 
-func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCommand) error {
-	spec, err := newCopySpec(s, c)
+func dispatchCopy(ctx context.Context, e *Worker, s *State, c *instructions.CopyCommand) error {
+	cp, err := convert.CopyOf(&s.State, c)
 	if err != nil {
 		return err
 	}
-	srcRoot, inputDigest, release, err := e.copySource(ctx, s, c.From, &spec)
+	spec := copySpec{Copy: cp}
+	src, err := e.copySource(ctx, s, c.From, &spec)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer src.Release()
 	ch := change{
-		linked: spec.link,
+		linked: spec.Link,
 		key: cachekey.Step{
 			Op:      "copy",
-			Options: copyFlags(spec),
-			Args:    append(append([]string{spec.dest, spec.chown, spec.chmod}, spec.srcs...), spec.excludes...),
-			Inputs:  []cachekey.Input{{Name: "sources", Digest: inputDigest}},
+			Options: spec.KeyOptions(),
+			Args:    append(append([]string{spec.Dest, spec.Chown, spec.Chmod}, spec.Srcs...), spec.Excludes...),
+			Inputs:  []cachekey.Input{{Name: "sources", Digest: src.Digest}},
 		},
-		name:    "COPY " + copyDisplay(c),
-		history: fileOpHistory("COPY", c.Chown, c.Chmod, c.SourcePaths, spec.dest) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
-			root, err := srcRoot(ctx)
+		name:    spec.Name,
+		history: spec.History,
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			root, err := src.Root(ctx)
 			if err != nil {
 				return err
 			}
@@ -67,72 +61,32 @@ func dispatchCopy(ctx context.Context, e *Env, s *State, c *instructions.CopyCom
 	return e.commit(ctx, s, ch)
 }
 
-func newCopySpec(s *State, c *instructions.CopyCommand) (copySpec, error) {
-	if c.Link && chownByName(c.Chown) {
-		return copySpec{}, fmt.Errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead", c.Chown)
-	}
-	if c.Chmod != "" {
-		if err := checkChmod(c.Chmod); err != nil {
-			return copySpec{}, err
-		}
-	}
-	spec := copySpec{
-		srcs: c.SourcePaths, dest: s.resolvePath(c.DestPath), chown: c.Chown, chmod: c.Chmod,
-		excludes: c.ExcludePatterns, fromCtx: c.From == "" && len(c.SourceContents) == 0,
-		inline: c.SourceContents, link: c.Link, parents: c.Parents,
-	}
-	for _, sc := range c.SourceContents {
-		spec.srcs = append(spec.srcs, path.Base(sc.Path))
-	}
-	if (len(spec.srcs) > 1 || hasWildcard(spec.srcs[0])) && !strings.HasSuffix(c.DestPath, "/") && !isDirLike(c.DestPath) {
-		return copySpec{}, fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
-	}
-	return spec, nil
-}
-
-func isDirLike(p string) bool { return p == "." || p == "./" || strings.HasSuffix(p, "/.") }
-
-func hasWildcard(p string) bool { return strings.ContainsAny(p, "*?[") }
-
-func checkChmod(m string) error {
-	if p, err := strconv.ParseUint(m, 8, 32); err == nil {
-		if p > 0o7777 {
-			return fmt.Errorf("invalid chmod parameter: '%v'. it should be octal string and between 0 and 07777", m)
-		}
-		return nil
-	}
-	if strings.Trim(m, "0123456789") == "" {
-		return fmt.Errorf("invalid chmod parameter: '%v'. it should be octal string and between 0 and 07777", m)
-	}
-	return nil // symbolic modes are checked by the copier
-}
-
-// copySource hashes the selected sources and returns a function giving the
-// directory to copy from (only called on a cache miss) and a release func.
-func (e *Env) copySource(ctx context.Context, s *State, from string, spec *copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
-	if len(spec.inline) > 0 {
+// copySource hashes the selected sources: the directory to copy from is
+// made only on a cache miss.
+func (e *Worker) copySource(ctx context.Context, s *State, from string, spec *copySpec) (Source, error) {
+	if len(spec.Inline) > 0 {
 		return e.inlineSource(ctx, *spec)
 	}
-	if spec.fromCtx {
-		d, err := e.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, e.fileRecorder(s))
+	if spec.FromContext {
+		d, err := e.Context.HashRecord(ctx, spec.Srcs, spec.Excludes, true, e.fileRecorder(s))
 		if err != nil {
-			return nil, "", nil, err
+			return Source{}, err
 		}
-		return e.StagedContext, d, func() {}, nil
+		return dirSource(d, e.StagedContext), nil
 	}
-	src, err := s.From(ctx, from)
+	named, err := s.From(ctx, from)
 	if err != nil {
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	if src.Local != nil {
-		d, err := src.Local.Context.HashRecord(ctx, spec.srcs, spec.excludes, true, nil)
+	if named.Local != nil {
+		d, err := named.Local.Context.HashRecord(ctx, spec.Srcs, spec.Excludes, true, nil)
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+			return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)
 		}
 		spec.rootOwned = true
-		return src.Local.View, d, func() {}, nil
+		return dirSource(d, named.Local.View), nil
 	}
-	return e.imageSource(ctx, from, src.Image, spec)
+	return e.imageSource(ctx, from, named.Image, spec)
 }
 
 // copyInto copies each source into the mounted rootfs with BuildKit's copier.
@@ -140,35 +94,35 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 	info := fscopy.CopyInfo{
 		FollowLinks:     true,
 		CopyDirContents: true,
-		ExcludePatterns: spec.excludes,
+		ExcludePatterns: spec.Excludes,
 	}
-	if spec.chown != "" {
-		uid, gid, err := resolveChown(dstRoot, spec.chown)
+	if spec.Chown != "" {
+		uid, gid, err := resolveChown(dstRoot, spec.Chown)
 		if err != nil {
 			return err
 		}
 		info.Chown = fixedOwner(uid, gid)
-	} else if spec.fromCtx || spec.rootOwned || len(spec.inline) > 0 {
+	} else if spec.FromContext || spec.rootOwned || len(spec.Inline) > 0 {
 		info.Chown = fixedOwner(0, 0) // context files always land as root:root
 	}
-	if spec.chmod != "" {
-		if p, err := strconv.ParseUint(spec.chmod, 8, 32); err == nil {
+	if spec.Chmod != "" {
+		if p, err := strconv.ParseUint(spec.Chmod, 8, 32); err == nil {
 			mode := int(p)
 			info.Mode = &mode
 		} else {
-			info.ModeStr = spec.chmod
+			info.ModeStr = spec.Chmod
 		}
 	}
-	for _, src := range spec.srcs {
+	for _, src := range spec.Srcs {
 		matches := []string{src}
-		if hasWildcard(src) {
+		if convert.HasWildcard(src) {
 			var err error
 			if matches, err = fscopy.ResolveWildcards(srcRoot, src, true); err != nil {
 				return err
 			}
 		}
-		if spec.parents {
-			if err := copyParents(ctx, srcRoot, src, dstRoot, spec.dest, info); err != nil {
+		if spec.Parents {
+			if err := copyParents(ctx, srcRoot, src, dstRoot, spec.Dest, info); err != nil {
 				return err
 			}
 			continue
@@ -177,10 +131,10 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 			if spec.unpack {
 				// Extracted files keep the archive's owners unless --chown is given.
 				var chown fscopy.Chowner
-				if spec.chown != "" {
+				if spec.Chown != "" {
 					chown = info.Chown
 				}
-				done, err := unpackArchive(ctx, srcRoot, m, dstRoot, spec.dest, chown)
+				done, err := unpackArchive(ctx, srcRoot, m, dstRoot, spec.Dest, chown)
 				if err != nil {
 					return fmt.Errorf("extracting %s: %w", m, err)
 				}
@@ -188,7 +142,10 @@ func copyInto(ctx context.Context, srcRoot, dstRoot string, spec copySpec) error
 					continue
 				}
 			}
-			if err := fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.dest, fscopy.WithCopyInfo(info)); err != nil {
+			err := copyGuarded(srcRoot, func() error {
+				return fscopy.Copy(ctx, srcRoot, m, dstRoot, spec.Dest, fscopy.WithCopyInfo(info))
+			})
+			if err != nil {
 				return fmt.Errorf("copying %s: %w", m, err)
 			}
 		}
@@ -200,49 +157,26 @@ func fixedOwner(uid, gid int) fscopy.Chowner {
 	return func(*fscopy.User) (*fscopy.User, error) { return &fscopy.User{UID: uid, GID: gid}, nil }
 }
 
-func copyDisplay(c *instructions.CopyCommand) string {
-	parts := []string{}
-	if c.From != "" {
-		parts = append(parts, "--from="+c.From)
-	}
-	return strings.Join(append(append(parts, c.SourcePaths...), c.DestPath), " ")
-}
-
-// fileOpHistory is BuildKit's created_by for COPY and ADD.
-func fileOpHistory(op, chown, chmod string, srcs []string, dest string) string {
-	msg := op
-	if chown != "" {
-		msg += " --chown=" + chown
-	}
-	if chmod != "" {
-		msg += " --chmod=" + chmod
-	}
-	for _, src := range srcs {
-		msg += " " + src
-	}
-	return msg + " " + dest
-}
-
 // inlineSource writes COPY heredocs as files (mode 0644, as BuildKit makes
 // them) into a private directory the copy reads from.
-func (e *Env) inlineSource(ctx context.Context, spec copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+func (e *Worker) inlineSource(ctx context.Context, spec copySpec) (Source, error) {
 	dir, err := e.Store.TempDir("heredoc")
 	if err != nil {
-		return nil, "", nil, err
+		return Source{}, err
 	}
 	release := func() { os.RemoveAll(dir) }
-	for _, sc := range spec.inline {
+	for _, sc := range spec.Inline {
 		if err := os.WriteFile(filepath.Join(dir, path.Base(sc.Path)), []byte(sc.Data), 0o644); err != nil {
 			release()
-			return nil, "", nil, err
+			return Source{}, err
 		}
 	}
-	d, err := fshash.Paths(ctx, dir, spec.srcs, fshash.Options{})
+	d, err := fshash.Paths(ctx, dir, spec.Srcs, fshash.Options{})
 	if err != nil {
 		release()
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	return func(context.Context) (string, error) { return dir, nil }, d, release, nil
+	return Source{Digest: d, Root: func(context.Context) (string, error) { return dir, nil }, Release: release}, nil
 }
 
 // copyParents is COPY --parents: the source path is kept below the
@@ -261,22 +195,4 @@ func copyParents(ctx context.Context, srcRoot, src, dstRoot, dest string, info f
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
 	return nil
-}
-
-func chownByName(chown string) bool {
-	u, g, _ := strings.Cut(chown, ":")
-	_, errU := strconv.Atoi(u)
-	_, errG := strconv.Atoi(g)
-	return chown != "" && (errU != nil || (g != "" && errG != nil))
-}
-
-func copyFlags(spec copySpec) []string {
-	var f []string
-	if spec.link {
-		f = append(f, "link")
-	}
-	if spec.parents {
-		f = append(f, "parents")
-	}
-	return f
 }

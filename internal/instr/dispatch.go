@@ -6,43 +6,20 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
-	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/convert"
 )
 
-// Dispatch runs one instruction of a stage. The command is expanded in place
-// against the stage's environment first: each plan has its own copies.
-func Dispatch(ctx context.Context, e *Env, s *State, cmd instructions.Command) error {
-	if err := plan.ExpandCommand(s.File, s.Escape, cmd, s.ExpandEnv()); err != nil {
+// Dispatch runs one instruction of a stage. The command (a fresh copy,
+// see plan.Instructions) is expanded in place against the stage's
+// environment first; the metadata instructions are convert's.
+func Dispatch(ctx context.Context, e *Worker, s *State, cmd instructions.Command) error {
+	if err := convert.Expand(s.File, s.Escape, cmd, s.ExpandEnv()); err != nil {
 		return err
 	}
-	epoch := e.Epoch
+	if handled, err := convert.Meta(&s.State, cmd); handled {
+		return err
+	}
 	switch c := cmd.(type) {
-	case *instructions.EnvCommand:
-		dispatchEnv(s, c, epoch)
-	case *instructions.LabelCommand:
-		dispatchLabel(s, c, epoch)
-	case *instructions.ExposeCommand:
-		return dispatchExpose(s, c, epoch)
-	case *instructions.VolumeCommand:
-		return dispatchVolume(s, c, epoch)
-	case *instructions.UserCommand:
-		dispatchUser(s, c, epoch)
-	case *instructions.CmdCommand:
-		dispatchCmd(s, c, epoch)
-	case *instructions.EntrypointCommand:
-		dispatchEntrypoint(s, c, epoch)
-	case *instructions.ShellCommand:
-		dispatchShell(s, c, epoch)
-	case *instructions.StopSignalCommand:
-		dispatchStopSignal(s, c, epoch)
-	case *instructions.MaintainerCommand:
-		dispatchMaintainer(s, c, epoch)
-	case *instructions.HealthCheckCommand:
-		dispatchHealthcheck(s, c, epoch)
-	case *instructions.OnbuildCommand:
-		dispatchOnbuild(s, c, epoch)
-	case *instructions.ArgCommand:
-		return dispatchArg(e, s, c, epoch)
 	case *instructions.WorkdirCommand:
 		return dispatchWorkdir(ctx, e, s, c)
 	case *instructions.RunCommand:
@@ -54,5 +31,4 @@ func Dispatch(ctx context.Context, e *Env, s *State, cmd instructions.Command) e
 	default:
 		return fmt.Errorf("%s is not supported yet", cmd.Name())
 	}
-	return nil
 }

@@ -26,7 +26,7 @@ type downloaded struct {
 
 // download fetches each URL into a file named after the URL path (mode
 // 0600 and the server's Last-Modified time, as BuildKit sets them).
-func (e *Env) download(ctx context.Context, urls []string, checksum string) (*downloaded, error) {
+func (e *Worker) download(ctx context.Context, urls []string, checksum string) (*downloaded, error) {
 	dir, err := e.Store.TempDir("add")
 	if err != nil {
 		return nil, err

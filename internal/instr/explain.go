@@ -15,7 +15,7 @@ import (
 
 // explainPath is where the key inputs of "this step of this Dockerfile" were
 // recorded last time, so a miss can say what changed.
-func (e *Env) explainPath(s *State) string {
+func (e *Worker) explainPath(s *State) string {
 	id := digest.FromString(strings.Join([]string{e.Context.Root, e.Context.Dockerfile, s.Stage, fmt.Sprint(s.Step), s.Platform}, "\x00"))
 	return filepath.Join(e.Store.Root(), "cache", "explain-"+id.Encoded()[:32])
 }
@@ -28,7 +28,7 @@ type explained struct {
 }
 
 // fileRecorder collects the files a COPY hashes, when --explain-cache is on.
-func (e *Env) fileRecorder(s *State) func(rel, summary string) {
+func (e *Worker) fileRecorder(s *State) func(rel, summary string) {
 	if !e.ExplainCache {
 		return nil
 	}
@@ -37,7 +37,7 @@ func (e *Env) fileRecorder(s *State) func(rel, summary string) {
 }
 
 // recordKey remembers the step's key inputs for the next build's --explain-cache.
-func (e *Env) recordKey(s *State, k cachekey.Step) {
+func (e *Worker) recordKey(s *State, k cachekey.Step) {
 	files := s.files
 	s.files = nil
 	if !e.ExplainCache && files == nil {
@@ -57,7 +57,7 @@ func (e *Env) recordKey(s *State, k cachekey.Step) {
 	_ = os.WriteFile(p, data, 0o600) // best effort: it only explains
 }
 
-func (e *Env) loadExplained(s *State) (explained, bool) {
+func (e *Worker) loadExplained(s *State) (explained, bool) {
 	var old explained
 	data, err := os.ReadFile(e.explainPath(s))
 	if err != nil || json.Unmarshal(data, &old) != nil {
@@ -67,7 +67,7 @@ func (e *Env) loadExplained(s *State) (explained, bool) {
 }
 
 // explainMiss says which input of the step differs from the last build.
-func (e *Env) explainMiss(s *State, k cachekey.Step) string {
+func (e *Worker) explainMiss(s *State, k cachekey.Step) string {
 	old, ok := e.loadExplained(s)
 	if !ok {
 		return "no earlier build of this step in this store"

@@ -46,7 +46,7 @@ var fullCommit = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 // resolveGit finds the commit each source names with `git ls-remote` and
 // checks it against --checksum.
-func (e *Env) resolveGit(ctx context.Context, srcs []string, keepFlag *bool, checksum string) ([]gitSource, digest.Digest, error) {
+func (e *Worker) resolveGit(ctx context.Context, srcs []string, keepFlag *bool, checksum string) ([]gitSource, digest.Digest, error) {
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, "", errors.New("ADD of a git repository needs git on this machine (apt-get install git)")
 	}
@@ -183,7 +183,7 @@ func (g gitCmd) checkout(ctx context.Context, repo string, src gitSource) error 
 // must not reach the host's files (file://) or run commands (ext::).
 type gitCmd struct{ env []string }
 
-func (e *Env) gitCmd() gitCmd {
+func (e *Worker) gitCmd() gitCmd {
 	g := gitCmd{env: append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "LC_ALL=C",
 		"GIT_ALLOW_PROTOCOL=https:http:ssh:git")}
 	if sock := e.SSH["default"]; sock != "" {

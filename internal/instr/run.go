@@ -9,6 +9,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/emulate"
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/progress"
@@ -16,93 +17,59 @@ import (
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
-func dispatchRun(ctx context.Context, e *Env, s *State, c *instructions.RunCommand) error {
+// dispatchRun runs what convert.RunOf says a RUN means, with its mounts,
+// under runc, as a cached step.
+func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCommand) error {
 	if err := emulate.Ensure(s.Arch); err != nil {
 		return err
 	}
-	cmdLine := c.ShellDependantCmdLine
-	var heredocMount *preparedMount
-	if len(c.Files) > 0 {
-		var err error
-		if cmdLine.CmdLine, heredocMount, err = heredocArgs(c, e.Store.TempDir); err != nil {
-			return err
-		}
-	}
-	args := s.shellForm(cmdLine)
-	network := e.Network
-	// GetNetwork says "default" when RUN has no --network flag: only a
-	// real flag overrides the build's --network.
-	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
-		network = n
-	}
-	if network == "" {
-		network = "default"
+	r, err := convert.RunOf(&s.State, c, e.Network)
+	if err != nil {
+		return err
 	}
 	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
 	if err != nil {
 		return err
 	}
-	if heredocMount != nil {
-		pms = append(pms, *heredocMount)
+	if r.Script != nil {
+		pms = append(pms, scriptMount(r.Script, e.Store.TempDir))
 	}
-	env := s.RunEnv()
-	cwd, user := s.WorkDir(), s.Img.Config.Config.User
-	text := strings.Join(args, " ")
+	options := e.RunOpts.keyOptions()
+	if r.Hostname != "" {
+		options = append(options, "hostname="+r.Hostname)
+	}
 	ch := change{
 		key: cachekey.Step{
-			Op: "run", Args: args, Env: env, WorkDir: cwd, User: user,
-			Network: network, Mounts: mountKeys(pms), Options: e.RunOpts.keyOptions(),
+			Op: "run", Args: r.Args, Env: r.Env, WorkDir: r.Cwd, User: r.User,
+			Network: r.Network, Mounts: mountKeys(pms), Options: options,
 		},
-		name:    "RUN " + strings.Join(c.CmdLine, " "),
-		history: "RUN " + runHistory(args, s.Args) + " # buildkit",
-		apply: func(ctx context.Context, m *snapshot.Mount, v *progress.Vertex) error {
-			mounts, release, err := setupMounts(ctx, pms)
-			if err != nil {
-				return err
-			}
-			defer release()
-			err = e.Runner.Run(ctx, executor.Spec{
-				ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
-				Args: args, Env: append(append(append([]string(nil), env...), mountEnv(pms)...), e.proxyEnv()...),
-				Cwd: cwd, User: user, Network: network,
-				Mounts: mounts, Stdout: v, Stderr: v,
-				ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
-			})
-			testhook.Point(testhook.Run) // exited, its changes not yet taken
-			var exit *executor.ExitError
-			if errors.As(err, &exit) {
-				return fmt.Errorf("process %q did not complete successfully: exit code: %d", text, exit.Code)
-			}
-			return err
+		name:    r.Name,
+		history: r.History,
+		apply: func(ctx context.Context, m *snapshot.Active, v *progress.Vertex) error {
+			return e.run(ctx, r, pms, m, v)
 		},
 	}
 	return e.commit(ctx, s, ch)
 }
 
-// runHistory is BuildKit's created_by text: declared build args, counted,
-// before the command ("|2 A=1 B=2 /bin/sh -c make").
-func runHistory(args []string, buildArgs []KV) string {
-	if len(buildArgs) == 0 {
-		return strings.Join(args, " ")
+// run sets up the mounts and runs the process in the step's filesystem.
+func (e *Worker) run(ctx context.Context, r convert.Run, pms []preparedMount, m *snapshot.Active, v *progress.Vertex) error {
+	mounts, release, err := setupMounts(ctx, pms)
+	if err != nil {
+		return err
 	}
-	parts := []string{fmt.Sprintf("|%d", len(buildArgs))}
-	for _, a := range buildArgs {
-		parts = append(parts, a.Key+"="+a.Value)
+	defer release()
+	err = e.Runner.Run(ctx, executor.Spec{
+		ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
+		Args: r.Args, Env: append(append(append([]string(nil), r.Env...), mountEnv(pms)...), r.ProxyEnv...),
+		Cwd: r.Cwd, User: r.User, Network: r.Network, Hostname: r.Hostname,
+		Mounts: mounts, Stdout: v, Stderr: v,
+		ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
+	})
+	testhook.Point(testhook.Run) // exited, its changes not yet taken
+	var exit *executor.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(r.Args, " "), exit.Code)
 	}
-	return strings.Join(append(parts, args...), " ")
-}
-
-// proxyArgs are the build args BuildKit predefines for proxies: RUN sees
-// them without an ARG, but they stay out of the image, history and key.
-var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
-	"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"}
-
-func (e *Env) proxyEnv() []string {
-	var env []string
-	for _, k := range proxyArgs {
-		if v, ok := e.BuildArgs[k]; ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
+	return err
 }

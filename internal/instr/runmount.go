@@ -21,7 +21,7 @@ type preparedMount struct {
 
 // runMounts interprets RUN --mount flags. Cache-mount contents and secret
 // values never enter the key; bind sources enter it by content.
-func (e *Env) runMounts(ctx context.Context, s *State, ms []*instructions.Mount) ([]preparedMount, error) {
+func (e *Worker) runMounts(ctx context.Context, s *State, ms []*instructions.Mount) ([]preparedMount, error) {
 	var out []preparedMount
 	sshCount := 0
 	for _, m := range ms {

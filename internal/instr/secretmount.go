@@ -16,7 +16,7 @@ import (
 // secretMount is RUN --mount=type=secret: the value given with --secret,
 // as a read-only file on a tmpfs outside the store, or as an environment
 // variable. A missing secret is skipped unless required=true, as in BuildKit.
-func (e *Env) secretMount(m *instructions.Mount, target string) (*preparedMount, error) {
+func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMount, error) {
 	id := m.CacheID
 	if id == "" && target != "" {
 		id = filepath.Base(target)

@@ -4,19 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/fshash"
 	"github.com/kiln-build/kiln/internal/image"
-	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// A source memo remembers the content digest of COPY --from sources in an
-// image: a pure function of the image's layers (their diff IDs) and the
-// selection, so a rebuild, or a build that took the stage from a remote
-// cache, keys the COPY without mounting the stage or fetching its layers.
+// A source memo (solver.Source) remembers the content digest of COPY --from
+// sources in an image: a pure function of the image's layers (their diff
+// IDs) and the selection.
 
 // sourceMemoKey names one selection in one filesystem.
 func sourceMemoKey(img *image.Image, spec *copySpec) digest.Digest {
@@ -25,73 +22,28 @@ func sourceMemoKey(img *image.Image, spec *copySpec) digest.Digest {
 		Layers   []digest.Digest `json:"layers"`
 		Srcs     []string        `json:"srcs"`
 		Excludes []string        `json:"excludes,omitempty"`
-	}{1, layerIDs(img), spec.srcs, spec.excludes})
+	}{1, layerIDs(img), spec.Srcs, spec.Excludes})
 	return digest.FromBytes(data)
-}
-
-// memoSource answers from a memo; ok is false when there is none (or
-// --no-cache asks not to trust stored results).
-func (e *Env) memoSource(key digest.Digest) (digest.Digest, bool) {
-	if e.NoCache {
-		return "", false
-	}
-	if data, err := e.Store.ReadMeta("src-" + key.Encoded()); err == nil && data != nil {
-		if d, err := digest.Parse(string(data)); err == nil {
-			return d, true
-		}
-	}
-	for _, r := range e.Remote {
-		if d, ok := r.LookupSource(key); ok {
-			return d, true
-		}
-	}
-	return "", false
-}
-
-func (e *Env) rememberSource(key, d digest.Digest) {
-	// Best effort: a lost memo only costs hashing again.
-	_ = e.Store.WriteMeta("src-"+key.Encoded(), []byte(d.String()))
-	if e.RecordSource != nil {
-		e.RecordSource(key, d)
-	}
 }
 
 // imageSource keys COPY --from an image by its memo when there is one and
 // mounts the image only when the step runs; otherwise it mounts and hashes.
-func (e *Env) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (func(context.Context) (string, error), digest.Digest, func(), error) {
+func (e *Worker) imageSource(ctx context.Context, from string, img *image.Image, spec *copySpec) (Source, error) {
 	key := sourceMemoKey(img, spec)
-	var once sync.Once
-	var m *snapshot.Mount
-	var mountErr error
-	mount := func(ctx context.Context) (string, error) {
-		once.Do(func() { m, mountErr = e.MountImage(ctx, img, "") })
-		if mountErr != nil {
-			return "", mountErr
-		}
-		return m.Root, nil
-	}
-	release := func() {
-		once.Do(func() {}) // no mount may start after release
-		if m != nil {
-			_ = UnmountImage(m)
-		}
-	}
-	if d, ok := e.memoSource(key); ok {
-		if e.RecordSource != nil { // a warm build's --cache-to carries it too
-			e.RecordSource(key, d)
-		}
-		return mount, d, release, nil
+	mount, release := e.imageMount(img)
+	if d, ok := e.Solver.Source(key); ok {
+		return Source{Digest: d, Root: mount, Release: release}, nil
 	}
 	root, err := mount(ctx)
 	if err != nil {
 		release()
-		return nil, "", nil, err
+		return Source{}, err
 	}
-	d, err := fshash.Paths(ctx, root, spec.srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.excludes})
+	d, err := fshash.Paths(ctx, root, spec.Srcs, fshash.Options{FollowLinks: true, ExcludePatterns: spec.Excludes})
 	if err != nil {
 		release()
-		return nil, "", nil, fmt.Errorf("COPY --from=%s: %w", from, err)
+		return Source{}, fmt.Errorf("COPY --from=%s: %w", from, err)
 	}
-	e.rememberSource(key, d)
-	return mount, d, release, nil
+	e.Solver.RememberSource(key, d)
+	return Source{Digest: d, Root: mount, Release: release}, nil
 }

@@ -18,7 +18,7 @@ import (
 // through a private socket (so mode, uid and gid apply to it, not to the
 // user's own socket) and named by SSH_AUTH_SOCK. Missing and not required:
 // skipped, as in BuildKit.
-func (e *Env) sshMount(m *instructions.Mount, target string, n int) (*preparedMount, error) {
+func (e *Worker) sshMount(m *instructions.Mount, target string, n int) (*preparedMount, error) {
 	id := m.CacheID
 	if id == "" {
 		id = "default"
@@ -68,10 +68,17 @@ func forwardAgent(ctx context.Context, agent string, mode os.FileMode, uid, gid 
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("forwarding the ssh agent: %w", err)
 	}
-	if err := os.Chown(sock, uid, gid); err == nil {
-		err = os.Chmod(sock, mode)
-	}
 	stop := func() { l.Close(); os.RemoveAll(dir) }
+	// The RUN user must own the socket to connect, as with BuildKit's
+	// uid/gid/mode options: a socket it cannot use fails the step here.
+	if err := os.Chown(sock, uid, gid); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("forwarding the ssh agent: %w", err)
+	}
+	if err := os.Chmod(sock, mode); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("forwarding the ssh agent: %w", err)
+	}
 	go func() {
 		for {
 			c, err := l.Accept()

@@ -9,22 +9,16 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
-	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// dispatchWorkdir sets the working directory and creates it (owned by the
-// current USER), as BuildKit does; "/" makes no layer.
-func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.WorkdirCommand) error {
-	wd := c.Path
-	if !path.IsAbs(wd) {
-		wd = path.Join(s.WorkDir(), wd)
-	}
-	wd = path.Clean(wd)
-	s.Img.Config.Config.WorkingDir = wd
-	if wd == "/" {
-		s.Img.AddHistory("WORKDIR "+wd, e.Epoch)
+// dispatchWorkdir sets the working directory (convert.Workdir) and creates
+// it, owned by the current USER, as BuildKit does; "/" makes no layer.
+func dispatchWorkdir(ctx context.Context, e *Worker, s *State, c *instructions.WorkdirCommand) error {
+	wd, mkdir := convert.Workdir(&s.State, c)
+	if !mkdir {
 		return nil
 	}
 	user := s.Img.Config.Config.User
@@ -32,22 +26,23 @@ func dispatchWorkdir(ctx context.Context, e *Env, s *State, c *instructions.Work
 		key:     cachekey.Step{Op: "workdir", Args: []string{wd}, User: user},
 		name:    "WORKDIR " + wd,
 		history: "WORKDIR " + wd,
-		apply: func(ctx context.Context, m *snapshot.Mount, _ *progress.Vertex) error {
+		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
 			return mkdirAs(m.Root, wd, user)
 		},
 	}
 	return e.commit(ctx, s, ch)
 }
 
-// mkdirAs creates dir and missing parents inside rootfs, owned by user.
+// mkdirAs creates dir and missing parents inside rootfs, owned by user. As
+// in BuildKit, the owner is resolved like COPY --chown, not like RUN's user:
+// USER 1234 makes the directory 1234:1234.
 func mkdirAs(rootfs, dir, user string) error {
 	uid, gid := 0, 0
 	if user != "" {
-		u, g, _, err := executor.ResolveUser(rootfs, user)
-		if err != nil {
+		var err error
+		if uid, gid, err = resolveChown(rootfs, user); err != nil {
 			return err
 		}
-		uid, gid = int(u), int(g)
 	}
 	var missing []string
 	for d := dir; d != "/"; d = path.Dir(d) {

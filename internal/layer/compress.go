@@ -1,18 +1,19 @@
 package layer
 
 import (
-	"runtime"
-
 	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/klauspost/pgzip"
 	"io"
+	"runtime"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/kiln-build/kiln/internal/image"
 )
 
 // chunkSize fixes the size of the writes the compressor sees, so its output
@@ -99,16 +100,16 @@ func newZstd(w io.Writer, level int) (io.WriteCloser, error) {
 func (b *blobWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }
 
 // finish flushes everything and describes the blob.
-func (b *blobWriter) finish() (Descriptor, error) {
+func (b *blobWriter) finish() (image.Layer, error) {
 	if err := b.buf.Flush(); err != nil {
-		return Descriptor{}, fmt.Errorf("flushing layer: %w", err)
+		return image.Layer{}, fmt.Errorf("flushing layer: %w", err)
 	}
 	if b.comp != nil {
 		if err := b.comp.Close(); err != nil {
-			return Descriptor{}, fmt.Errorf("closing compressor: %w", err)
+			return image.Layer{}, fmt.Errorf("closing compressor: %w", err)
 		}
 	}
-	return Descriptor{
+	return image.Layer{
 		Digest:    b.blob.Digest(),
 		DiffID:    b.diffID.Digest(),
 		Size:      b.size.n,

@@ -4,8 +4,8 @@
 // overlay upperdir written as a tar, and unpacked layers are kept in overlay
 // lower-dir format so they can be mounted as lowerdirs directly.
 //
-//	WriteDiff(ctx, w, upperDir, opts) (Descriptor, error) // upperdir -> layer blob
-//	WriteDir(ctx, w, dir, opts) (Descriptor, error)       // plain tree -> layer blob
+//	WriteDiff(ctx, w, upperDir, opts) (image.Layer, error) // upperdir -> layer blob
+//	WriteDir(ctx, w, dir, opts) (image.Layer, error)       // plain tree -> layer blob
 //	Unpack(ctx, r, dir) (digest.Digest, error)            // layer blob -> lower dir
 //
 // # Written tars are reproducible

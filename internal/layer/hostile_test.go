@@ -61,7 +61,7 @@ func (s sandbox) assertConfined(t testing.TB) {
 	if err := unix.Lstat(s.parent, &pst); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := getXattr(s.parent, opaqueXattr); v != nil || pst.Mode != s.parentMode {
+	if v, _ := getXattr(s.parent, rootXattrs+opaqueXattr); v != nil || pst.Mode != s.parentMode {
 		t.Fatalf("parent touched: mode %o opaque %q", pst.Mode, v)
 	}
 }

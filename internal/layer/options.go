@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -23,6 +22,10 @@ type Options struct {
 	// Epoch clamps mtimes: newer ones are set to it (BuildKit's
 	// rewrite-timestamp). The zero value means Unix time 0.
 	Epoch time.Time
+	// XattrPrefix is the namespace of the overlay mount's opaque-directory
+	// xattr in an upper dir (WriteDiff): "trusted." (the default) or "user."
+	// (a user-namespace mount with userxattr).
+	XattrPrefix string
 	// Compression defaults to Gzip.
 	Compression Compression
 	// Level is the algorithm's level: 1-9 for gzip, 1-22 for zstd (mapped to
@@ -30,12 +33,21 @@ type Options struct {
 	Level int
 }
 
-// Descriptor describes a written layer blob.
-type Descriptor struct {
-	Digest    digest.Digest // of the compressed blob, listed in the manifest
-	DiffID    digest.Digest // of the uncompressed tar, listed in the config
-	Size      int64         // of the compressed blob
-	MediaType string        // OCI layer media type
+// UnpackOptions say how UnpackWith writes overlay marks and special files.
+type UnpackOptions struct {
+	// XattrPrefix is the namespace of opaque-directory marks ("trusted."
+	// when empty; "user." in a user namespace).
+	XattrPrefix string
+	// NoDevices skips block and character devices, which a user namespace
+	// cannot create (containerd does the same); whiteouts are still made.
+	NoDevices bool
+}
+
+func xattrPrefix(p string) string {
+	if p == "" {
+		return rootXattrs
+	}
+	return p
 }
 
 // epoch returns the clamp time in whole seconds.

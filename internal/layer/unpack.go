@@ -29,7 +29,18 @@ const (
 // bytes) and writes it into dir in overlay lower-dir format, never outside
 // dir. It returns the DiffID: the digest of the whole uncompressed stream.
 func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error) {
-	return unpack(ctx, r, dir, nil)
+	return unpack(ctx, r, dir, rootXattrs, nil)
+}
+
+// UnpackOverlay is Unpack for an overlay mount whose xattrs live under
+// xattrPrefix ("trusted." or "user."): opaque directories are marked there.
+func UnpackOverlay(ctx context.Context, r io.Reader, dir, xattrPrefix string) (digest.Digest, error) {
+	return unpack(ctx, r, dir, xattrPrefix, nil)
+}
+
+// UnpackWith is UnpackOverlay with the snapshotter's limits too.
+func UnpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions) (digest.Digest, error) {
+	return unpackWith(ctx, r, dir, o, nil)
 }
 
 // UnpackArchive is Unpack for ADD's archives: it also returns the relative
@@ -37,11 +48,15 @@ func Unpack(ctx context.Context, r io.Reader, dir string) (digest.Digest, error)
 // that only exist because an entry implied them.
 func UnpackArchive(ctx context.Context, r io.Reader, dir string) (map[string]bool, error) {
 	entries := map[string]bool{}
-	_, err := unpack(ctx, r, dir, func(rel string) { entries[rel] = true })
+	_, err := unpack(ctx, r, dir, rootXattrs, func(rel string) { entries[rel] = true })
 	return entries, err
 }
 
-func unpack(ctx context.Context, r io.Reader, dir string, seen func(rel string)) (digest.Digest, error) {
+func unpack(ctx context.Context, r io.Reader, dir, prefix string, seen func(rel string)) (digest.Digest, error) {
+	return unpackWith(ctx, r, dir, UnpackOptions{XattrPrefix: prefix}, seen)
+}
+
+func unpackWith(ctx context.Context, r io.Reader, dir string, o UnpackOptions, seen func(rel string)) (digest.Digest, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("resolving layer directory: %w", err)
@@ -56,7 +71,7 @@ func unpack(ctx context.Context, r io.Reader, dir string, seen func(rel string))
 	defer release()
 	d := digest.SHA256.Digester()
 	tee := io.TeeReader(ur, d.Hash())
-	u := &unpacker{root: root, dirTimes: map[string]times{}}
+	u := &unpacker{root: root, opaque: xattrPrefix(o.XattrPrefix) + opaqueXattr, noDevices: o.NoDevices, dirTimes: map[string]times{}}
 	tr := tar.NewReader(tee)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -94,7 +109,10 @@ type times struct{ atime, mtime time.Time }
 
 // unpacker writes tar entries under root.
 type unpacker struct {
-	root string
+	root   string
+	opaque string // the opaque dir xattr's name
+	// noDevices skips device nodes (a user namespace cannot make them).
+	noDevices bool
 	// dirTimes are applied last, since writing children changes them.
 	dirTimes map[string]times
 }
@@ -157,8 +175,13 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return u.dir(rel, hdr)
-	case tar.TypeReg, tar.TypeGNUSparse:
+	case tar.TypeReg:
 		return u.file(rel, hdr, r)
+	case tar.TypeGNUSparse:
+		// As BuildKit's and containerd's untar ("unhandled tar header
+		// type 83"): expanding it would write every hole (10 KB of tar
+		// giving a 5 GB file).
+		return errors.New("a GNU sparse file (tar entry type 'S') is not supported, as in BuildKit")
 	case tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		return u.special(rel, hdr)
 	case tar.TypeLink:
@@ -179,7 +202,7 @@ func (u *unpacker) whiteout(dirRel, base string) error {
 		if err != nil {
 			return err
 		}
-		if err := unix.Lsetxattr(p, opaqueXattr, []byte("y"), 0); err != nil {
+		if err := unix.Lsetxattr(p, u.opaque, []byte("y"), 0); err != nil {
 			return fmt.Errorf("marking directory opaque: %w", err)
 		}
 		return nil

@@ -79,6 +79,9 @@ func (u *unpacker) file(rel string, hdr *tar.Header, r io.Reader) error {
 
 // special creates a symlink, device node or fifo.
 func (u *unpacker) special(rel string, hdr *tar.Header) error {
+	if u.noDevices && (hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock) {
+		return nil
+	}
 	p, err := u.resolve(rel)
 	if err != nil {
 		return err

@@ -94,10 +94,10 @@ func TestUnpackWhiteouts(t *testing.T) {
 			t.Errorf("%s: mode %o rdev %d, want a 0/0 character device", p, st.Mode, st.Rdev)
 		}
 	}
-	if v, _ := getXattr(filepath.Join(dst, "d"), opaqueXattr); string(v) != "y" {
+	if v, _ := getXattr(filepath.Join(dst, "d"), rootXattrs+opaqueXattr); string(v) != "y" {
 		t.Errorf("d: opaque xattr %q", v)
 	}
-	if v, _ := getXattr(filepath.Join(dst, "e"), opaqueXattr); v != nil {
+	if v, _ := getXattr(filepath.Join(dst, "e"), rootXattrs+opaqueXattr); v != nil {
 		t.Errorf("e: unexpected opaque xattr %q", v)
 	}
 	for _, name := range []string{".wh..wh.plnk", "x/.wh..", ".wh...", ".wh."} {
@@ -138,5 +138,33 @@ func TestUnpackCanceled(t *testing.T) {
 	cancel()
 	if _, err := Unpack(ctx, bytes.NewReader(makeTar(t, reg("f", ""))), t.TempDir()); err == nil {
 		t.Error("want an error")
+	}
+}
+
+// A user-namespace overlay (userxattr) keeps its opaque marks under user.:
+// unpacking marks there, and WriteDiff reads them back there.
+func TestOpaqueXattrPrefix(t *testing.T) {
+	requireRoot(t)
+	dst := t.TempDir()
+	blob := makeTar(t, dirEntry("d/"), reg("d/.wh..wh..opq", ""), reg("d/x", "x"))
+	_, err := UnpackOverlay(context.Background(), bytes.NewReader(blob), dst, "user.")
+	must(t, err)
+	if v, _ := getXattr(filepath.Join(dst, "d"), "user."+opaqueXattr); string(v) != "y" {
+		t.Errorf("user. opaque xattr %q, want y", v)
+	}
+	if v, _ := getXattr(filepath.Join(dst, "d"), rootXattrs+opaqueXattr); v != nil {
+		t.Errorf("trusted. opaque xattr %q set, want none", v)
+	}
+	for prefix, want := range map[string]bool{"user.": true, "": false} {
+		var buf bytes.Buffer
+		_, err := WriteDiff(context.Background(), &buf, dst, Options{XattrPrefix: prefix})
+		must(t, err)
+		found := false
+		for _, e := range readEntries(t, buf.Bytes()) {
+			found = found || e.Name == "d/.wh..wh..opq"
+		}
+		if found != want {
+			t.Errorf("WriteDiff with prefix %q: opaque marker written = %v, want %v", prefix, found, want)
+		}
 	}
 }

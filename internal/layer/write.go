@@ -13,13 +13,16 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kiln-build/kiln/internal/image"
 )
 
 const (
 	whiteoutPrefix = ".wh."
 	whiteoutMeta   = whiteoutPrefix + whiteoutPrefix
 	opaqueMarker   = whiteoutMeta + ".opq"
-	opaqueXattr    = "trusted.overlay.opaque"
+	opaqueXattr    = "overlay.opaque" // after the overlay mount's xattr prefix
+	rootXattrs     = "trusted."
 	capXattr       = "security.capability"
 	paxXattr       = "SCHILY.xattr."
 )
@@ -27,13 +30,13 @@ const (
 // WriteDiff writes the changes recorded in an overlayfs upperdir (mounted
 // with redirect_dir=off and metacopy=off) as a layer blob to w, translating
 // whiteouts and opaque directories into OCI markers.
-func WriteDiff(ctx context.Context, w io.Writer, upperDir string, opts Options) (Descriptor, error) {
+func WriteDiff(ctx context.Context, w io.Writer, upperDir string, opts Options) (image.Layer, error) {
 	return write(ctx, w, upperDir, opts, true)
 }
 
 // WriteDir writes a whole directory tree as a layer blob to w. Every file is
 // written as it is: a 0/0 character device stays a device.
-func WriteDir(ctx context.Context, w io.Writer, dir string, opts Options) (Descriptor, error) {
+func WriteDir(ctx context.Context, w io.Writer, dir string, opts Options) (image.Layer, error) {
 	return write(ctx, w, dir, opts, false)
 }
 
@@ -45,15 +48,16 @@ type treeWriter struct {
 	ctx     context.Context
 	root    string
 	tw      *tar.Writer
-	epoch   int64 // seconds
-	overlay bool  // translate overlay whiteouts and opaque dirs
+	epoch   int64  // seconds
+	overlay bool   // translate overlay whiteouts and opaque dirs
+	opaque  string // the opaque dir xattr's name
 	links   map[inode]string
 }
 
-func write(ctx context.Context, w io.Writer, root string, opts Options, overlay bool) (Descriptor, error) {
+func write(ctx context.Context, w io.Writer, root string, opts Options, overlay bool) (image.Layer, error) {
 	bw, err := newBlobWriter(w, opts)
 	if err != nil {
-		return Descriptor{}, err
+		return image.Layer{}, err
 	}
 	t := &treeWriter{
 		ctx:     ctx,
@@ -61,13 +65,14 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 		tw:      tar.NewWriter(bw),
 		epoch:   opts.epoch().Unix(),
 		overlay: overlay,
+		opaque:  xattrPrefix(opts.XattrPrefix) + opaqueXattr,
 		links:   map[inode]string{},
 	}
 	if err := t.walkDir(""); err != nil {
-		return Descriptor{}, err
+		return image.Layer{}, err
 	}
 	if err := t.tw.Close(); err != nil {
-		return Descriptor{}, fmt.Errorf("closing layer tar: %w", err)
+		return image.Layer{}, fmt.Errorf("closing layer tar: %w", err)
 	}
 	return bw.finish()
 }
@@ -137,7 +142,7 @@ func (t *treeWriter) entry(relDir string, c child) error {
 		return t.copyFile(abs, rel, hdr.Size)
 	case tar.TypeDir:
 		if t.overlay {
-			opaque, err := getXattr(abs, opaqueXattr)
+			opaque, err := getXattr(abs, t.opaque)
 			if err != nil {
 				return fmt.Errorf("writing %s: %w", rel, err)
 			}

@@ -11,8 +11,11 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/suggest"
+	"github.com/moby/buildkit/util/system"
 	"github.com/moby/patternmatcher"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // The checks BuildKit makes while it expands variables during conversion
@@ -22,9 +25,6 @@ import (
 // statically: build arguments take the --build-arg values given (Options),
 // else their defaults, and the base image's env is known for scratch and
 // for the images Options.BaseEnv knows (and stages built on them).
-
-// defaultPath is the PATH BuildKit gives a stage whose image has none.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // nonEnvArgs never reach the env, and BuildKit never reports them.
 var nonEnvArgs = map[string]bool{"BUILDKIT_SBOM_SCAN_CONTEXT": true, "BUILDKIT_SBOM_SCAN_STAGE": true}
@@ -56,17 +56,17 @@ func (v vars) Keys() []string {
 	return keys
 }
 
-// scope is what one stage's instructions can expand, as BuildKit's
+// stageScope is what one stage's instructions can expand, as BuildKit's
 // dispatchState holds it.
-type scope struct {
+type stageScope struct {
 	env       vars            // the state's env: base image env, ENV, ARGs with a value
 	args      map[string]bool // every ARG declared so far (BuildKit's buildArgs)
 	unsure    map[string]bool // env names whose value lint cannot know
 	baseKnown bool            // the base image's env is known (scratch, or Options.BaseEnv)
 }
 
-func (s *scope) clone() *scope {
-	c := &scope{env: vars{}, args: map[string]bool{}, unsure: map[string]bool{}, baseKnown: s.baseKnown}
+func (s *stageScope) clone() *stageScope {
+	c := &stageScope{env: vars{}, args: map[string]bool{}, unsure: map[string]bool{}, baseKnown: s.baseKnown}
 	for k, v := range s.env {
 		c.env[k] = v
 	}
@@ -79,7 +79,7 @@ func (s *scope) clone() *scope {
 	return c
 }
 
-func (s *scope) set(k, v string, unsure bool) {
+func (s *stageScope) set(k, v string, unsure bool) {
 	s.env[k] = v
 	if unsure {
 		s.unsure[k] = true
@@ -103,21 +103,16 @@ type globals struct {
 // twice: with the build arguments, and with none (the predefined ARGs take
 // build arguments both times); ok is false when a value BuildKit would use
 // fails to expand (BuildKit then fails the build).
-func newGlobals(metaArgs []instructions.ArgCommand, lex *shell.Lex, target string, o Options) (g *globals, ok bool) {
+func newGlobals(metaArgs []instructions.ArgCommand, escape rune, target string, o Options) (g *globals, ok bool) {
 	g = &globals{declared: map[string]bool{}, platform: platforms.Normalize(platforms.DefaultSpec())}
 	if o.Platform != nil {
 		g.platform = platforms.Normalize(*o.Platform)
 	}
-	predefined := predefinedArgs(g.platform, target)
-	for k, v := range o.BuildArgs {
-		if _, ok := predefined[k]; ok {
-			predefined[k] = v
-		}
-	}
+	predefined := scope.Predefined(platforms.Normalize(platforms.DefaultSpec()), g.platform, target, o.BuildArgs)
 	// A default that fails to expand only abandons InvalidDefaultArgInFrom
 	// when a build argument replaces it.
-	g.defaults, _ = metaArgEnv(predefined, metaArgs, lex, nil)
-	if g.env, ok = metaArgEnv(predefined, metaArgs, lex, o.BuildArgs); !ok {
+	g.defaults, _ = metaArgEnv(predefined, metaArgs, escape, nil)
+	if g.env, ok = metaArgEnv(predefined, metaArgs, escape, o.BuildArgs); !ok {
 		return nil, false
 	}
 	for _, cmd := range metaArgs {
@@ -139,45 +134,14 @@ func newGlobals(metaArgs []instructions.ArgCommand, lex *shell.Lex, target strin
 	return g, true
 }
 
-// metaArgEnv is the predefined ARGs and the global ARGs: a build
-// argument's value, else the ARG's default, expanded.
-func metaArgEnv(predefined vars, metaArgs []instructions.ArgCommand, lex *shell.Lex, buildArgs map[string]string) (vars, bool) {
-	env := vars{}
-	for k, v := range predefined {
-		env[k] = v
+// metaArgEnv is the predefined ARGs and the global ARGs (scope.Globals);
+// ok is false when a value fails to expand.
+func metaArgEnv(predefined []scope.KV, metaArgs []instructions.ArgCommand, escape rune, buildArgs map[string]string) (vars, bool) {
+	env, _, err := scope.Globals(predefined, metaArgs, escape, buildArgs)
+	if err != nil {
+		return nil, false
 	}
-	for _, cmd := range metaArgs {
-		for _, a := range cmd.Args {
-			if v, ok := buildArgs[a.Key]; ok {
-				env[a.Key] = v
-				continue
-			}
-			if a.Value == nil {
-				continue
-			}
-			v, _, err := lex.ProcessWord(*a.Value, env)
-			if err != nil {
-				return nil, false
-			}
-			env[a.Key] = v
-		}
-	}
-	return env, true
-}
-
-// predefinedArgs are BuildKit's platform ARGs for a build on this host
-// for the target platform t.
-func predefinedArgs(t ocispec.Platform, target string) vars {
-	p := platforms.Normalize(platforms.DefaultSpec())
-	if target == "" {
-		target = "default"
-	}
-	return vars{
-		"BUILDPLATFORM": platforms.Format(p), "BUILDOS": p.OS, "BUILDOSVERSION": p.OSVersion,
-		"BUILDARCH": p.Architecture, "BUILDVARIANT": p.Variant,
-		"TARGETPLATFORM": platforms.FormatAll(t), "TARGETOS": t.OS, "TARGETOSVERSION": t.OSVersion,
-		"TARGETARCH": t.Architecture, "TARGETVARIANT": t.Variant, "TARGETSTAGE": target,
-	}
+	return vars(scope.Map(env)), true
 }
 
 // expansions replays the variable expansion of every stage (BuildKit's
@@ -188,7 +152,7 @@ func (c *checker) expansions(o Options) {
 		return
 	}
 	lex := shell.NewLex(c.df.Escape)
-	g, ok := newGlobals(metaArgs, lex, stages[len(stages)-1].Name, o)
+	g, ok := newGlobals(metaArgs, c.df.Escape, stages[len(stages)-1].Name, o)
 	if !ok {
 		return
 	}
@@ -197,7 +161,7 @@ func (c *checker) expansions(o Options) {
 	if len(o.Ignore) > 0 {
 		pm, _ = patternmatcher.New(o.Ignore) // nil (no check) if the patterns do not compile
 	}
-	done := map[string]*scope{}
+	done := map[string]*stageScope{}
 	for i := range stages {
 		st := &stages[i]
 		lint := c.lint.WithMergedConfigFromComments(st.Comments)
@@ -217,11 +181,11 @@ func (c *checker) expansions(o Options) {
 // newScope starts a stage: a copy of an earlier stage's scope, scratch's
 // env, the env baseEnv gives for the image on the stage's platform (nil:
 // the platform is not known), or an image whose env lint does not know.
-func newScope(base string, platform *ocispec.Platform, stages map[string]*scope, baseEnv BaseEnvFunc) *scope {
+func newScope(base string, platform *ocispec.Platform, stages map[string]*stageScope, baseEnv BaseEnvFunc) *stageScope {
 	if s, ok := stages[strings.ToLower(base)]; ok {
 		return s.clone()
 	}
-	s := (&scope{}).clone()
+	s := (&stageScope{}).clone()
 	var env []string
 	switch {
 	case base == "scratch":
@@ -238,7 +202,7 @@ func newScope(base string, platform *ocispec.Platform, stages map[string]*scope,
 	}
 	// As BuildKit: PATH is always set (except on Windows, left to the OS).
 	if _, ok := s.env["PATH"]; !ok && (platform == nil || platform.OS != "windows") {
-		s.env["PATH"] = defaultPath
+		s.env["PATH"] = system.DefaultPathEnvUnix
 	}
 	return s
 }
@@ -305,7 +269,7 @@ func sortedSet(m map[string]struct{}) []string {
 // dispatcher replays one instruction.
 type dispatcher struct {
 	c      *checker
-	sc     *scope
+	sc     *stageScope
 	g      *globals
 	lex    *shell.Lex
 	ignore *patternmatcher.PatternMatcher
@@ -352,7 +316,9 @@ func (d *dispatcher) expander(lex *shell.Lex) instructions.SingleWordExpander {
 		res, err := lex.ProcessWordWithMatches(word, d.sc.env)
 		d.undefined(res.Unmatched)
 		d.note(res)
-		return res.Result, err
+		// The build fails such a word (scope.MaxExpanded); lint must not
+		// grow it tenfold per ARG meanwhile.
+		return scope.Bounded(res.Result, err)
 	}
 }
 
@@ -380,8 +346,8 @@ func (d *dispatcher) arg(cmd *instructions.ArgCommand) {
 		} else if a.Value != nil {
 			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env)
 			d.undefined(res.Unmatched)
-			if err != nil {
-				return
+			if _, err = scope.Bounded(res.Result, err); err != nil {
+				return // the build fails it; lint must not grow it tenfold per ARG meanwhile
 			}
 			d.note(res)
 			value = &res.Result

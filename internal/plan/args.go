@@ -5,43 +5,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/containerd/platforms"
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-)
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
-// predefinedArgs returns the platform ARGs BuildKit defines for every build
-// (dockerfile2llb/platform.go defaultArgs), in its order, as KEY=VALUE; a
-// --build-arg of the same name overrides one.
-func predefinedArgs(opts Options, target string) []string {
-	bp, tp := opts.BuildPlatform, opts.TargetPlatform
-	if target == "" {
-		target = "default"
-	}
-	kvs := [...][2]string{
-		{"BUILDPLATFORM", platforms.Format(bp)},
-		{"BUILDOS", bp.OS},
-		{"BUILDOSVERSION", bp.OSVersion},
-		{"BUILDARCH", bp.Architecture},
-		{"BUILDVARIANT", bp.Variant},
-		{"TARGETPLATFORM", platforms.FormatAll(tp)},
-		{"TARGETOS", tp.OS},
-		{"TARGETOSVERSION", tp.OSVersion},
-		{"TARGETARCH", tp.Architecture},
-		{"TARGETVARIANT", tp.Variant},
-		{"TARGETSTAGE", target},
-	}
-	env := make([]string, 0, len(kvs))
-	for _, kv := range kvs {
-		v := kv[1]
-		if ov, ok := opts.BuildArgs[kv[0]]; ok {
-			v = ov
-		}
-		env = append(env, kv[0]+"="+v)
-	}
-	return env
-}
+	"github.com/kiln-build/kiln/internal/dockerfile"
+	"github.com/kiln-build/kiln/internal/scope"
+)
 
 // targetName is the name TARGETSTAGE reports: --target, else the last
 // stage's name.
@@ -52,28 +22,15 @@ func targetName(stages []instructions.Stage, target string) string {
 	return stages[len(stages)-1].Name
 }
 
-// globalArgs evaluates the ARGs before the first FROM in order, as BuildKit's
-// buildMetaArgs: a --build-arg wins over the default; a default is expanded
-// with the ARGs before it; an ARG with neither stays unset.
+// globalArgs evaluates the predefined platform ARGs and the ARGs before the
+// first FROM (scope.Globals), as KEY=VALUE.
 func (p *Plan) globalArgs(metaArgs []instructions.ArgCommand, opts Options, target string) ([]string, error) {
-	env := predefinedArgs(opts, target)
-	for _, cmd := range metaArgs {
-		for _, kv := range cmd.Args {
-			v, ok := opts.BuildArgs[kv.Key]
-			if !ok && kv.Value != nil {
-				var err error
-				v, err = Expand(*kv.Value, p.Escape, env)
-				if err != nil {
-					return nil, dockerfile.ErrorAt(dockerfile.Locate(p.File, cmd.Location()), err)
-				}
-				ok = true
-			}
-			if ok {
-				env = append(env, kv.Key+"="+v)
-			}
-		}
+	predefined := scope.Predefined(opts.BuildPlatform, opts.TargetPlatform, target, opts.BuildArgs)
+	env, failed, err := scope.Globals(predefined, metaArgs, p.Escape, opts.BuildArgs)
+	if err != nil {
+		return nil, dockerfile.ErrorAt(dockerfile.Locate(p.File, failed.Location()), err)
 	}
-	return env, nil
+	return scope.Env(env), nil
 }
 
 // envMap turns KEY=VALUE pairs into a map, later pairs winning.
@@ -86,21 +43,15 @@ func envMap(env []string) map[string]string {
 	return m
 }
 
-// ArgValue is the value an `ARG key[=default]` inside a stage gives key, as
-// BuildKit's dispatchArg computes it: the --build-arg if given; else the
-// default expanded in env (the stage's environment so far); else the global
-// ARG value of the same name (predefined platform ARGs included). ok is
-// false if the ARG stays unset. A set ARG joins the stage's environment.
+// ArgValue is the value an `ARG key[=default]` inside a stage gives key
+// (scope.ArgValue): the --build-arg if given; else the default expanded in
+// env (the stage's environment so far); else the global ARG value of the
+// same name (predefined platform ARGs included). ok is false if the ARG
+// stays unset.
 func (p *Plan) ArgValue(kv instructions.KeyValuePairOptional, env []string) (value string, ok bool, err error) {
-	if v, ok := p.BuildArgs[kv.Key]; ok {
-		return v, true, nil
-	}
-	if kv.Value != nil {
-		v, err := Expand(*kv.Value, p.Escape, env)
-		return v, err == nil, err
-	}
-	v, ok := envMap(p.GlobalArgs)[kv.Key]
-	return v, ok, nil
+	return scope.ArgValue(kv, p.BuildArgs, envMap(p.GlobalArgs), func(w string) (string, error) {
+		return scope.Expand(w, p.Escape, env)
+	})
 }
 
 // builtinArgs are build args BuildKit consumes without an ARG declaring them.
@@ -114,9 +65,8 @@ var builtinArgs = map[string]bool{
 // stage in Order and no builtin consumes.
 func (p *Plan) unusedBuildArgs(metaArgs []instructions.ArgCommand) []string {
 	used := map[string]bool{}
-	for _, kv := range predefinedArgs(Options{}, "") {
-		k, _, _ := strings.Cut(kv, "=")
-		used[k] = true
+	for _, kv := range scope.Predefined(ocispecs.Platform{}, ocispecs.Platform{}, "", nil) {
+		used[kv.Key] = true
 	}
 	declare := func(cmd *instructions.ArgCommand) {
 		for _, kv := range cmd.Args {

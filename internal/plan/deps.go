@@ -5,9 +5,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
 )
 
 // errFromExpansion is BuildKit's error for a variable in COPY --from.

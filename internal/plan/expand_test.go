@@ -4,29 +4,9 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-)
 
-func TestExpand(t *testing.T) {
-	env := []string{"A=1", "B=two words", "A=3"}
-	tests := []struct {
-		word   string
-		escape rune
-		want   string
-	}{
-		{"$A", '\\', "3"},
-		{"${B}-x", '\\', "two words-x"},
-		{"${UNSET:-def}", '\\', "def"},
-		{`\$A`, '\\', "$A"},
-		{"`$A", '`', "$A"},
-		{`"q $A"`, '\\', "q 3"},
-	}
-	for _, tt := range tests {
-		got, err := Expand(tt.word, tt.escape, env)
-		if err != nil || got != tt.want {
-			t.Errorf("Expand(%q) = %q, %v; want %q", tt.word, got, err, tt.want)
-		}
-	}
-}
+	"github.com/kiln-build/kiln/internal/convert"
+)
 
 func TestExpandCommand(t *testing.T) {
 	src := "FROM alpine\nARG DIR\nWORKDIR $DIR/sub\nCOPY --chown=$U:$U a $DIR/\nENV PATH=$DIR/bin:$PATH\nRUN echo $DIR\nUSER ${U:?user required}\n"
@@ -34,7 +14,7 @@ func TestExpandCommand(t *testing.T) {
 	env := []string{"PATH=/bin", "DIR=/app", "U=app"}
 	cmds := p.Target.Commands
 	for _, c := range cmds {
-		if err := p.ExpandCommand(c, env); err != nil {
+		if err := convert.Expand(p.File, p.Escape, c, env); err != nil {
 			t.Fatalf("%s: %v", c.Name(), err)
 		}
 	}
@@ -59,7 +39,7 @@ func TestExpandCommand(t *testing.T) {
 
 func TestExpandCommandError(t *testing.T) {
 	p := mustPlan(t, "FROM alpine\n\nUSER ${U:?user required}\n", opts("", nil))
-	err := p.ExpandCommand(p.Target.Commands[0], nil)
+	err := convert.Expand(p.File, p.Escape, p.Target.Commands[0], nil)
 	if err == nil || err.Error()[:13] != "Dockerfile:3:" {
 		t.Fatalf("want error at Dockerfile:3, got %v", err)
 	}
@@ -75,7 +55,7 @@ func TestPlansHaveOwnCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p1.ExpandCommand(p1.Target.Commands[0], []string{"TARGETARCH=arm64"}); err != nil {
+	if err := convert.Expand(p1.File, p1.Escape, p1.Target.Commands[0], []string{"TARGETARCH=arm64"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := p2.Target.Commands[0].(*instructions.WorkdirCommand).Path; got != "/$TARGETARCH" {
@@ -92,7 +72,7 @@ func TestEscapeDirective(t *testing.T) {
 	}
 	cmds := p.Stages[0].Commands
 	for _, c := range cmds {
-		if err := p.ExpandCommand(c, nil); err != nil {
+		if err := convert.Expand(p.File, p.Escape, c, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,5 +85,31 @@ func TestEscapeDirective(t *testing.T) {
 	}
 	if loc := p.Stages[0].Location; loc.Line != 3 {
 		t.Errorf("FROM line %d", loc.Line)
+	}
+}
+
+// A solve expands fresh copies: the plan's commands stay as parsed, and a
+// second solve of the same plan expands the unexpanded text again.
+func TestInstructionsAreFreshCopies(t *testing.T) {
+	p := mustPlan(t, "FROM alpine\nWORKDIR $DIR/sub\nRUN echo $DIR\n", opts("", nil))
+	for _, dir := range []string{"/a", "/b"} {
+		cmds, err := p.Instructions(p.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmds {
+			if err := convert.Expand(p.File, p.Escape, c, []string{"DIR=" + dir}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := cmds[0].(*instructions.WorkdirCommand).Path; got != dir+"/sub" {
+			t.Errorf("solve with DIR=%s: WORKDIR %q", dir, got)
+		}
+	}
+	if got := p.Target.Commands[0].(*instructions.WorkdirCommand).Path; got != "$DIR/sub" {
+		t.Errorf("the plan's WORKDIR became %q: a solve changed the plan", got)
+	}
+	if got := p.Target.Commands[1].(*instructions.RunCommand).CmdLine; got[0] != "echo $DIR" {
+		t.Errorf("the plan's RUN became %q", got)
 	}
 }

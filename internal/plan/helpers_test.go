@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
 )
 
 var (

@@ -10,9 +10,10 @@ package plan
 import (
 	"fmt"
 
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
 )
 
 // Location is a place in the Dockerfile.
@@ -47,6 +48,8 @@ type Plan struct {
 	// UnusedBuildArgs lists, sorted, the --build-arg names no ARG in the
 	// global scope or in a stage of Order declares (BuildKit warns of them).
 	UnusedBuildArgs []string
+
+	df *dockerfile.Dockerfile // for fresh copies of the commands (Instructions)
 }
 
 // Stage is one FROM block.
@@ -61,7 +64,8 @@ type Stage struct {
 	Platform *ocispecs.Platform
 	// Commands are the instructions as parsed, not expanded: their values
 	// depend on the environment of the base image, known only when solving.
-	// They are this plan's own copies; ExpandCommand changes them in place.
+	// The plan never changes them; a solve expands the copies Instructions
+	// gives.
 	Commands []instructions.Command
 	// Deps are the stages this one needs, without duplicates, in order of
 	// first use: the FROM stage, then COPY --from and RUN --mount=from=.
@@ -113,7 +117,7 @@ func New(df *dockerfile.Dockerfile, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{File: df.Name, Escape: df.Escape, BuildArgs: opts.BuildArgs}
+	p := &Plan{File: df.Name, Escape: df.Escape, BuildArgs: opts.BuildArgs, df: df}
 	p.GlobalArgs, err = p.globalArgs(metaArgs, opts, targetName(stages, opts.Target))
 	if err != nil {
 		return nil, err
@@ -139,4 +143,18 @@ func New(df *dockerfile.Dockerfile, opts Options) (*Plan, error) {
 
 func (p *Plan) errorAt(loc Location, format string, args ...any) error {
 	return &dockerfile.LocationError{File: loc.File, Line: loc.Line, Err: fmt.Errorf(format, args...)}
+}
+
+// Instructions returns fresh copies of a stage's commands, parsed again, for
+// a solve to expand (convert.Expand changes a command in place): the plan
+// stays as planned, and every solve of it gets its own.
+func (p *Plan) Instructions(st *Stage) ([]instructions.Command, error) {
+	stages, _, err := p.df.Reparse()
+	if err != nil {
+		return nil, err
+	}
+	if st.Index >= len(stages) {
+		return nil, fmt.Errorf("stage %d is not in %s", st.Index, p.File)
+	}
+	return stages[st.Index].Commands, nil
 }

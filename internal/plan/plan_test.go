@@ -6,8 +6,9 @@ import (
 
 	"github.com/containerd/platforms"
 
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/kiln-build/kiln/internal/dockerfile"
 )
 
 func argKV(key string) instructions.KeyValuePairOptional {

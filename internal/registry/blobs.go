@@ -59,7 +59,12 @@ func fetchBlob(ctx context.Context, s *store.Store, puller *remote.Puller, src s
 	defer rc.Close()
 	_, _, err = s.WriteBlob(func(w io.Writer) error {
 		h := d.Digest.Algorithm().Digester()
-		n, err := io.Copy(io.MultiWriter(w, h.Hash()), rc)
+		// One byte past the declared size is enough to know the registry
+		// sends too much: a layer declared as 100 B must not fill the disk.
+		n, err := io.Copy(io.MultiWriter(w, h.Hash()), io.LimitReader(rc, d.Size+1))
+		if n > d.Size {
+			return fmt.Errorf("fetching blob %s: the registry sent more than the %d bytes the manifest declares", d.Digest, d.Size)
+		}
 		got := h.Digest()
 		// go-containerregistry verifies too and fails at the end of a bad
 		// blob; the full length read with a wrong hash is that case.

@@ -160,10 +160,7 @@ func shortCause(err error) string {
 	if !errors.As(err, &uerr) {
 		return err.Error()
 	}
-	u := uerr.URL
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		u = u[:i]
-	}
+	u, _, _ := strings.Cut(uerr.URL, "?")
 	return fmt.Sprintf("%s %s: %v", strings.ToUpper(uerr.Op), u, uerr.Err)
 }
 

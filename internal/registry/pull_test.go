@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -283,4 +284,60 @@ func TestPullDigestMismatch(t *testing.T) {
 	if _, err := s.Lookup(ref); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a failed pull tagged the image: %v", err)
 	}
+}
+
+// A registry that sends far more than a layer's declared size is cut off
+// one byte past it: the pull fails and kiln reads (and stores) no more.
+func TestPullStopsAtDeclaredSize(t *testing.T) {
+	img := randomImage(t)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := mustDigest(t, layers[1]).String()
+	const flood = 256 << 20
+	var sent atomic.Int64
+	reg := newTestRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+bad) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			w.WriteHeader(rec.Code) // no Content-Length: the body is the blob, then more
+			buf := make([]byte, 64<<10)
+			copy(buf, rec.Body.Bytes())
+			for sent.Load() < flood {
+				n, err := w.Write(buf)
+				sent.Add(int64(n))
+				if err != nil {
+					return
+				}
+			}
+		})
+	})
+	ref := reg.host + "/test/img:v1"
+	put(t, ref, img)
+	s := newStore(t)
+	_, err = New(nil).Pull(context.Background(), s, ref, linuxAmd64)
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("want an error naming %s, got %v", bad, err)
+	}
+	if got := sent.Load(); got >= flood {
+		t.Fatalf("kiln read the whole %d-byte flood for a %d-byte layer", got, mustSize(t, layers[1]))
+	}
+	t.Logf("the registry got %d bytes of a %d-byte flood out before the pull failed: %v", sent.Load(), flood, err)
+	if s.HasBlob(digest.Digest(bad)) {
+		t.Error("the flooded blob was stored")
+	}
+}
+
+func mustSize(t *testing.T, l interface{ Size() (int64, error) }) int64 {
+	t.Helper()
+	n, err := l.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

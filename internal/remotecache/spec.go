@@ -38,6 +38,59 @@ var typeAttrs = map[string][]string{
 	"s3":       s3Attrs,
 }
 
+// cacheRefusals are the attributes BuildKit documents for a cache type
+// that kiln does not honour (beyond typeAttrs, mode= and ignore-error=):
+// each value is refused "not supported yet" unless it is what kiln does
+// anyway. Unknown attributes stay errors, so a valid buildx command line
+// is never rejected as unknown and a typo never passes.
+var cacheRefusals = map[string]map[string]func(v string) string{
+	"registry": {
+		"image-manifest":    onlyValue("image-manifest=false is not supported yet: kiln writes the cache as an OCI image manifest", "true"),
+		"oci-mediatypes":    onlyValue("oci-mediatypes=false is not supported yet: kiln writes OCI media types", "true"),
+		"compression":       onlyValue("compression= is not supported yet for caches: cache layers are the build's own layers, compressed as -o compression= says"),
+		"compression-level": onlyValue("compression-level= is not supported yet for caches (see -o compression-level=)"),
+		"force-compression": onlyValue("force-compression=true is not supported yet", "false"),
+	},
+	"local": {
+		"image-manifest":    onlyValue("image-manifest=false is not supported yet: kiln writes the cache as an OCI image manifest", "true"),
+		"oci-mediatypes":    onlyValue("oci-mediatypes=false is not supported yet: kiln writes OCI media types", "true"),
+		"compression":       onlyValue("compression= is not supported yet for caches: cache layers are the build's own layers, compressed as -o compression= says"),
+		"compression-level": onlyValue("compression-level= is not supported yet for caches (see -o compression-level=)"),
+		"force-compression": onlyValue("force-compression=true is not supported yet", "false"),
+		"tag":               onlyValue("tag= is not supported yet: the cache is index.json's last manifest", "latest"),
+		"digest":            onlyValue("digest= is not supported yet: the cache is index.json's last manifest"),
+		"reset":             onlyValue("reset=true is not supported yet: blobs of earlier exports stay in the directory", "false"),
+	},
+	"s3": {
+		"compression":       onlyValue("compression= is not supported yet for caches: cache layers are the build's own layers, compressed as -o compression= says"),
+		"compression-level": onlyValue("compression-level= is not supported yet for caches (see -o compression-level=)"),
+		"force-compression": onlyValue("force-compression=true is not supported yet", "false"),
+	},
+}
+
+// onlyValue refuses every value but ok with why.
+func onlyValue(why string, ok ...string) func(string) string {
+	return func(v string) string {
+		if slices.Contains(ok, strings.ToLower(v)) {
+			return ""
+		}
+		return why
+	}
+}
+
+func isRefusable(typ, k string) bool {
+	_, ok := cacheRefusals[typ][k]
+	return ok
+}
+
+// refusedAttr says why kiln refuses k=v for a cache of type typ, or "".
+func refusedAttr(typ, k, v string) string {
+	if f, ok := cacheRefusals[typ][k]; ok {
+		return f(v)
+	}
+	return ""
+}
+
 // ParseSpec reads buildx's CSV form: type=registry,ref=R[,mode=max],
 // type=local,dest=DIR / type=local,src=DIR, type=s3,bucket=B,region=R,…
 // (BuildKit's attributes, see parseS3), or type=inline (the cache goes into
@@ -67,6 +120,10 @@ func ParseSpec(s string) (Spec, error) {
 			}
 		case sp.Type == "inline" && slices.Contains([]string{"ref", "dest", "src"}, k):
 			return sp, fmt.Errorf("cache type=inline takes no ref=, dest= or src=: the cache goes into the image (read it with type=registry,ref=IMAGE)")
+		case refusedAttr(sp.Type, k, v) != "":
+			return sp, fmt.Errorf("cache type=%s: %s", sp.Type, refusedAttr(sp.Type, k, v))
+		case isRefusable(sp.Type, k):
+			// documented by BuildKit, and this value is kiln's own behaviour
 		case !slices.Contains(known, k):
 			return sp, fmt.Errorf("unknown cache option %q for type=%s", k, sp.Type)
 		}

@@ -5,13 +5,13 @@ package runimage
 import (
 	"context"
 	"io"
-	"os"
 
 	"github.com/containerd/platforms"
 
 	"github.com/kiln-build/kiln/internal/executor"
 	"github.com/kiln-build/kiln/internal/image"
-	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/isolation"
+	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
@@ -22,6 +22,7 @@ type Options struct {
 	Entrypoint     []string // replaces the image's ENTRYPOINT when set
 	Network        string
 	Stdout, Stderr io.Writer
+	Isolation      isolation.Mode // "" means root
 }
 
 // Run starts the image's entrypoint and waits for it.
@@ -34,21 +35,16 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	if err != nil {
 		return err
 	}
-	runner, err := executor.NewRunner(s.RunDir())
+	snap := snapshot.NewOverlayFor(o.Isolation, s, nil)
+	runner, err := executor.NewRunner(s.RunDir(), snap.Caps())
 	if err != nil {
 		return err
 	}
-	work, err := s.TempDir("run")
+	m, err := snap.Prepare(ctx, img.Layers)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	env := &instr.Env{Store: s}
-	m, err := env.MountImage(ctx, img, work)
-	if err != nil {
-		return err
-	}
-	defer instr.UnmountImage(m)
+	defer snap.Remove(m)
 	cfg := img.Config.Config
 	return runner.Run(ctx, executor.Spec{
 		ID: "kiln-run", Rootfs: m.Root, Args: command(cfg.Entrypoint, cfg.Cmd, o), Env: cfg.Env,

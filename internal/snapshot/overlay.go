@@ -1,80 +1,294 @@
-// Package snapshot mounts root filesystems as overlayfs over unpacked layers.
 package snapshot
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
-// Mount is a mounted root filesystem. With a writable mount, UpperDir
-// collects exactly the changes made through Root.
-type Mount struct {
-	Root     string
-	UpperDir string // "" for a read-only view
-	workDir  string
+// rootOverlayOptions keep the upperdir a faithful description of the
+// change: without them a rename of a directory or a chmod leaves a redirect
+// or metacopy xattr instead of the real content (BuildKit mounts the same
+// way).
+const rootOverlayOptions = "redirect_dir=off,metacopy=off,index=off"
+
+// RootCaps are the capabilities of kiln run as root: overlayfs with
+// trusted.* xattrs, and RUN in its own pid and network namespaces.
+var RootCaps = Capabilities{
+	Mode:           "root overlay",
+	XattrPrefix:    "trusted.",
+	OverlayOptions: rootOverlayOptions,
+	FreshProc:      true,
+	Mknod:          true,
+	NetNS:          true,
 }
 
-// Options for a mount. Lowers are listed top layer first.
-type Options struct {
-	Lowers   []string
-	Empty    string // an empty directory, the bottom lower of every mount
-	Target   string // the mount point
-	WorkArea string // directory for upper and work dirs; "" for a read-only mount
+// Overlay is the Snapshotter over overlayfs: the store's unpacked layers
+// are the lower dirs, a step's upper dir becomes its layer's unpacked copy.
+type Overlay struct {
+	store *store.Store
+	fetch func(ctx context.Context, l image.Layer) error
+	caps  Capabilities
+	cacheDirs
 }
 
-// overlayFlags keep the upperdir a faithful description of the change:
-// without them a rename of a directory or a chmod leaves a redirect or
-// metacopy xattr instead of the real content (BuildKit mounts the same way).
-const overlayFlags = "redirect_dir=off,metacopy=off,index=off"
+// NewOverlay returns the overlay snapshotter of a store for root. fetch
+// brings a layer's blob into the store when it is not there (from an
+// imported cache); nil means a missing blob is an error.
+func NewOverlay(st *store.Store, fetch func(ctx context.Context, l image.Layer) error) *Overlay {
+	return newOverlay(st, fetch, RootCaps)
+}
 
-// MountOverlay mounts the layers at o.Target.
-func MountOverlay(o Options) (*Mount, error) {
-	lowers := append(append([]string(nil), o.Lowers...), o.Empty)
-	opts := "lowerdir=" + strings.Join(lowers, ":")
-	m := &Mount{Root: o.Target}
-	if o.WorkArea != "" {
-		m.UpperDir = filepath.Join(o.WorkArea, "upper")
-		m.workDir = filepath.Join(o.WorkArea, "work")
-		for _, d := range []string{m.UpperDir, m.workDir} {
+func newOverlay(st *store.Store, fetch func(ctx context.Context, l image.Layer) error, caps Capabilities) *Overlay {
+	return &Overlay{store: st, fetch: fetch, caps: caps, cacheDirs: cacheDirs{store: st}}
+}
+
+// Caps says what this mode can do.
+func (o *Overlay) Caps() Capabilities { return o.caps }
+
+// Prepare mounts layers writable over a new upper dir.
+func (o *Overlay) Prepare(ctx context.Context, layers []image.Layer) (*Active, error) {
+	lowers, err := o.lowerDirs(ctx, layers)
+	if err != nil {
+		return nil, err
+	}
+	return o.prepare(lowers)
+}
+
+// PrepareDirs mounts plain directories writable; see Snapshotter.
+func (o *Overlay) PrepareDirs(_ context.Context, dirs []string) (*Active, error) {
+	return o.prepare(dirs)
+}
+
+func (o *Overlay) prepare(lowers []string) (*Active, error) {
+	work, err := o.store.TempDir("step")
+	if err != nil {
+		return nil, err
+	}
+	target, err := o.store.MountDir()
+	if err != nil {
+		os.RemoveAll(work)
+		return nil, err
+	}
+	a := &Active{Root: target, UpperDir: filepath.Join(work, "upper"), work: work, target: target}
+	if err := o.mount(lowers, target, a.UpperDir, filepath.Join(work, "work")); err != nil {
+		o.discard(a)
+		return nil, err
+	}
+	a.mounted = true
+	return a, nil
+}
+
+// View mounts layers read-only.
+func (o *Overlay) View(ctx context.Context, layers []image.Layer) (*View, error) {
+	lowers, err := o.lowerDirs(ctx, layers)
+	if err != nil {
+		return nil, err
+	}
+	return o.ViewDirs(ctx, lowers)
+}
+
+// ViewDirs mounts plain directories read-only; see Snapshotter.
+func (o *Overlay) ViewDirs(_ context.Context, dirs []string) (*View, error) {
+	target, err := o.store.MountDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.mount(dirs, target, "", ""); err != nil {
+		os.Remove(target)
+		return nil, err
+	}
+	return &View{Root: target, close: func() error {
+		if err := unmount(target); err != nil {
+			return err
+		}
+		return os.Remove(target)
+	}}, nil
+}
+
+// Commit writes the upper dir as a layer: its tar goes to the blob store
+// and the directory itself becomes the layer's unpacked copy, so it is
+// never unpacked again.
+func (o *Overlay) Commit(ctx context.Context, a *Active, lo layer.Options) (*image.Layer, error) {
+	defer o.discard(a)
+	if err := o.unmountActive(a); err != nil {
+		return nil, err
+	}
+	if empty, err := isEmptyDir(a.UpperDir); err != nil || empty {
+		return nil, err
+	}
+	lo.XattrPrefix = o.caps.XattrPrefix
+	var l image.Layer
+	_, _, err := o.store.WriteBlob(func(w io.Writer) error {
+		var err error
+		l, err = layer.WriteDiff(ctx, w, a.UpperDir, lo)
+		testhook.Point(testhook.Commit) // the blob is written, not yet in place
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing layer: %w", err)
+	}
+	testhook.Point(testhook.Commit)
+	if err := store.MarkLayerDir(a.UpperDir, o.caps.LayerMark()); err != nil {
+		return nil, err
+	}
+	if err := o.store.CommitLayerDir(a.UpperDir, l.DiffID); err != nil {
+		return nil, err
+	}
+	testhook.Point(testhook.Commit) // before the cache entry
+	return &l, nil
+}
+
+// Remove unmounts an active mount and throws its changes away.
+func (o *Overlay) Remove(a *Active) error {
+	err := o.unmountActive(a)
+	o.discard(a)
+	return err
+}
+
+func (o *Overlay) unmountActive(a *Active) error {
+	if !a.mounted {
+		return nil
+	}
+	if err := unmount(a.Root); err != nil {
+		return err
+	}
+	a.mounted = false
+	return nil
+}
+
+// discard removes what an active mount made; a mount still in place (its
+// unmount failed) is left for the store's stale cleanup.
+func (o *Overlay) discard(a *Active) {
+	if a.mounted {
+		return
+	}
+	os.Remove(a.target)
+	os.RemoveAll(a.work)
+}
+
+// lowerDirs unpacks the layers that are not yet, and lists their
+// directories top first. overlayfs refuses a directory twice: a layer
+// identical to a higher one adds nothing the higher one does not already
+// show (or hide), so only the topmost copy is listed.
+func (o *Overlay) lowerDirs(ctx context.Context, layers []image.Layer) ([]string, error) {
+	lowers := make([]string, 0, len(layers))
+	seen := map[string]bool{}
+	for i := len(layers) - 1; i >= 0; i-- {
+		dir, err := o.layerDir(ctx, layers[i])
+		if err != nil {
+			return nil, err
+		}
+		if !seen[dir] {
+			seen[dir] = true
+			lowers = append(lowers, dir)
+		}
+	}
+	return lowers, nil
+}
+
+// layerDir returns the unpacked directory of a layer, unpacking its blob
+// (and checking its DiffID) the first time, and again when another mode
+// made the directory: its opaque marks or owners would be wrong here.
+func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
+	replace := false
+	if o.store.HasLayerDir(l.DiffID) {
+		if o.store.LayerDirMark(l.DiffID) == o.caps.LayerMark() {
+			return o.store.LayerDir(l.DiffID), nil
+		}
+		replace = true
+	}
+	if !o.store.HasBlob(l.Digest) {
+		if o.fetch == nil {
+			return "", fmt.Errorf("layer %s is not in the store", l.Digest)
+		}
+		if err := o.fetch(ctx, l); err != nil {
+			return "", err
+		}
+	}
+	tmp, err := o.store.TempDir("unpack")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	f, err := o.store.OpenBlob(l.Digest)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	dir := filepath.Join(tmp, "layer")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	diffID, err := layer.UnpackWith(ctx, f, dir, layer.UnpackOptions{XattrPrefix: o.caps.XattrPrefix, NoDevices: !o.caps.Mknod})
+	if err != nil {
+		return "", fmt.Errorf("unpacking layer %s: %w", l.Digest, err)
+	}
+	if diffID != l.DiffID {
+		return "", fmt.Errorf("layer %s: content has diff ID %s, image says %s", l.Digest, diffID, l.DiffID)
+	}
+	testhook.Point(testhook.Unpack)
+	if err := store.MarkLayerDir(dir, o.caps.LayerMark()); err != nil {
+		return "", err
+	}
+	commit := o.store.CommitLayerDir
+	if replace {
+		commit = o.store.ReplaceLayerDir
+	}
+	if err := commit(dir, l.DiffID); err != nil {
+		return "", err
+	}
+	return o.store.LayerDir(l.DiffID), nil
+}
+
+// mount mounts lowers (top first, over the store's empty directory) at
+// target, writable when upper is set.
+func (o *Overlay) mount(lowers []string, target, upper, work string) error {
+	opts := "lowerdir=" + strings.Join(append(append([]string(nil), lowers...), o.store.EmptyDir()), ":")
+	var flags uintptr = unix.MS_RDONLY
+	if upper != "" {
+		for _, d := range []string{upper, work} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
-				return nil, fmt.Errorf("creating overlay directory: %w", err)
+				return fmt.Errorf("creating overlay directory: %w", err)
 			}
 		}
-		opts += ",upperdir=" + m.UpperDir + ",workdir=" + m.workDir
+		opts += ",upperdir=" + upper + ",workdir=" + work
+		flags = 0
 	}
-	opts += "," + overlayFlags
+	if o.caps.OverlayOptions != "" {
+		opts += "," + o.caps.OverlayOptions
+	}
 	if len(opts) >= unix.Getpagesize() {
-		return nil, fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(o.Lowers))
+		return fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(lowers))
 	}
-	var flags uintptr
-	if o.WorkArea == "" {
-		flags = unix.MS_RDONLY
-	}
-	if err := unix.Mount("overlay", o.Target, "overlay", flags, opts); err != nil {
-		return nil, fmt.Errorf("mounting overlay at %s: %w", o.Target, err)
-	}
-	return m, nil
-}
-
-// Unmount detaches the mount; the upper dir stays for the caller to commit.
-func (m *Mount) Unmount() error {
-	if err := unix.Unmount(m.Root, 0); err != nil {
-		if err2 := unix.Unmount(m.Root, unix.MNT_DETACH); err2 != nil {
-			return fmt.Errorf("unmounting %s: %w", m.Root, err)
-		}
-	}
-	if m.workDir != "" {
-		_ = os.RemoveAll(m.workDir)
+	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
+		return fmt.Errorf("mounting overlay at %s: %w", target, err)
 	}
 	return nil
 }
 
-// IsEmptyDir reports whether a directory has no entries (a step changed nothing).
-func IsEmptyDir(dir string) (bool, error) {
+// unmount detaches a mount, lazily when it is busy.
+func unmount(target string) error {
+	if err := unix.Unmount(target, 0); err != nil {
+		if err2 := unix.Unmount(target, unix.MNT_DETACH); err2 != nil {
+			return fmt.Errorf("unmounting %s: %w", target, err)
+		}
+	}
+	return nil
+}
+
+// isEmptyDir reports whether a directory has no entries (a step changed nothing).
+func isEmptyDir(dir string) (bool, error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return false, err

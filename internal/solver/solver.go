@@ -1,188 +1,259 @@
-// Package solver builds the stages a plan needs: each stage in its own
-// goroutine, waiting only for the stages it reads from, so independent
-// stages run in parallel.
+// Package solver is kiln's cache engine. For each step (an Op on a parent
+// filesystem) it computes the cache key, looks it up in the store and then
+// in the imported remote caches, runs identical work once (the same key
+// asked by several stages, platforms or targets at a time), executes the op
+// on a miss through the snapshotter, and commits its layer and the cache
+// record. It also keeps the log of every step for --cache-to.
 package solver
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"strconv"
+	"sync"
 
-	"github.com/containerd/platforms"
 	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
-	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/image"
-	"github.com/kiln-build/kiln/internal/instr"
-	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
-// Options for one platform's build.
+// Op is one filesystem-changing step. CacheKey says what determines its
+// result, apart from its parent and platform, which the solver adds; it may
+// read content (hash files) but changes nothing. Exec applies the change to
+// a writable mount of the parent filesystem; it runs only on a cache miss.
+type Op interface {
+	Name() string // progress line: "RUN npm ci"
+	CacheKey(ctx context.Context) (cachekey.Step, error)
+	Exec(ctx context.Context, root *snapshot.Active, log *progress.Vertex) error
+}
+
+// Linked is an optional Op capability: COPY --link's key leaves the parent
+// out, and the op is applied on an empty filesystem.
+type Linked interface{ Linked() bool }
+
+// Ref is a solved filesystem: its cache key, layers bottom first, and the
+// platform every key below it is for.
+type Ref struct {
+	Key      digest.Digest
+	Layers   []image.Layer
+	Platform string // os/arch[/variant]
+}
+
+// Request is one step to solve.
+type Request struct {
+	Op     Op
+	Parent Ref
+	Log    *progress.Vertex // the step's progress line
+	// NoCache runs the step even when the cache has it (--no-cache-filter).
+	NoCache bool
+	// OnMiss, if set, is told the full key of a step about to run
+	// (--explain-cache).
+	OnMiss func(key cachekey.Step)
+}
+
+// Result is a solved step.
+type Result struct {
+	Key    digest.Digest
+	Step   cachekey.Step // the full key: parent and platform included
+	Layer  *image.Layer  // nil: the step changed nothing
+	Cached bool
+}
+
+// RemoteCache is an imported build cache whose layer bytes are fetched only
+// when needed.
+type RemoteCache interface {
+	Lookup(key digest.Digest) (*image.Layer, bool)
+	Has(l image.Layer) bool
+	Fetch(ctx context.Context, l image.Layer) error
+	// LookupSource answers a source memo (see Solver.Source).
+	LookupSource(key digest.Digest) (digest.Digest, bool)
+}
+
+// Options of a solver: one per build session.
 type Options struct {
-	Env      *instr.Env
-	Plan     *plan.Plan
-	Platform ocispec.Platform
-	// Images resolves an external image (FROM, COPY --from) to its config and
-	// layers and the manifest digest that identifies it in cache keys.
-	Images func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error)
-	// StageDone, if set, is told each stage's result (for size reports).
-	StageDone func(st *plan.Stage, img *image.Image)
-	// Contexts are --build-context values by name: "docker-image://REF",
-	// "oci-layout://PATH[:TAG|@DIGEST]" or a local directory. FROM and
-	// COPY --from look here first.
-	Contexts map[string]string
-	// Locals are the named contexts that are directories, ready to read.
-	Locals map[string]*instr.LocalDir
+	Store *store.Store
+	Snap  snapshot.Snapshotter
+	Layer layer.Options // how committed layers are written
+	// NoCache trusts nothing stored: every step runs (--no-cache).
+	NoCache bool
 }
 
-// result is one stage's outcome, published once.
-type result struct {
-	done chan struct{}
-	img  *image.Image
-	key  digest.Digest
-	err  error
+// Solver solves steps for one build session; it is safe for concurrent use.
+type Solver struct {
+	o      Options
+	flight singleflight.Group // steps in progress, by cache key
+	// missed, if set, is told when a request missed the cache and is about
+	// to run or join the step (tests wait on it).
+	missed func()
+
+	mu     sync.Mutex
+	remote []RemoteCache
+	log    []Record
+	logged map[digest.Digest]bool
 }
 
-// Build builds the target stage and every stage it needs.
-func Build(ctx context.Context, o Options) (*image.Image, error) {
-	results := map[*plan.Stage]*result{}
-	for _, st := range o.Plan.Order {
-		results[st] = &result{done: make(chan struct{})}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, st := range o.Plan.Order {
-		st := st
-		g.Go(func() error {
-			r := results[st]
-			defer close(r.done)
-			r.img, r.key, r.err = buildStage(gctx, o, st, results)
-			if r.err == nil && o.StageDone != nil {
-				o.StageDone(st, r.img)
-			}
-			return r.err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, firstRealError(o.Plan, results, err)
-	}
-	return results[o.Plan.Target].img, nil
+// New returns a solver.
+func New(o Options) *Solver {
+	return &Solver{o: o, logged: map[digest.Digest]bool{}}
 }
 
-// firstRealError prefers a stage's own failure over the cancellations it
-// caused in the others.
-func firstRealError(p *plan.Plan, results map[*plan.Stage]*result, err error) error {
-	for _, st := range p.Order {
-		if r := results[st]; r.err != nil && !errors.Is(r.err, context.Canceled) {
-			return r.err
-		}
-	}
-	return err
+// AddRemote imports a remote cache (--cache-from): asked after the store.
+func (s *Solver) AddRemote(r RemoteCache) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remote = append(s.remote, r)
 }
 
-func wait(ctx context.Context, r *result) (*image.Image, digest.Digest, error) {
-	select {
-	case <-r.done:
-		if r.err != nil {
-			return nil, "", fmt.Errorf("a stage it depends on failed")
-		}
-		return r.img, r.key, nil
-	case <-ctx.Done():
-		return nil, "", ctx.Err()
-	}
+func (s *Solver) remotes() []RemoteCache {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]RemoteCache(nil), s.remote...)
 }
 
-func stageLabel(st *plan.Stage) string {
-	if st.Name != "" {
-		return st.Name
-	}
-	return "stage-" + strconv.Itoa(st.Index)
+// cacheRecord is what the store keeps for a key: the layer the step made,
+// or none when it changed nothing.
+type cacheRecord struct {
+	Layer *image.Layer `json:"layer,omitempty"`
 }
 
-func buildStage(ctx context.Context, o Options, st *plan.Stage, results map[*plan.Stage]*result) (*image.Image, digest.Digest, error) {
-	p := o.Platform
-	if st.Platform != nil {
-		p = *st.Platform
-	}
-	img, key, err := baseImage(ctx, o, st, p, results)
+// Solve answers a step from the cache or runs it, and reports it on r.Log.
+func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
+	step, err := r.Op.CacheKey(ctx)
 	if err != nil {
-		return nil, "", err
+		r.Log.Done(err)
+		return Result{}, err
 	}
-	s := &instr.State{
-		Stage: stageLabel(st), Img: img, Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
-		Steps: len(st.Commands) + 1, Escape: o.Plan.Escape, File: o.Plan.File, Globals: st.Args,
-		From: func(ctx context.Context, name string) (*instr.Source, error) {
-			return resolveFrom(ctx, o, st, name, p, results)
-		},
+	linked := isLinked(r.Op)
+	if !linked {
+		step.Parent = r.Parent.Key
 	}
-	if err := fromLocal(ctx, o, st, s); err != nil {
-		return nil, "", err
-	}
-	if err := runOnbuild(ctx, o, st, s); err != nil {
-		return nil, "", err
-	}
-	for i, cmd := range st.Commands {
-		s.Step = i + 2
-		if err := instr.Dispatch(ctx, o.Env, s, cmd); err != nil {
-			return nil, "", locate(st, cmd, err)
-		}
-	}
-	return s.Img, s.Key, nil
-}
-
-// baseImage starts a stage from scratch, an earlier stage or an image.
-func baseImage(ctx context.Context, o Options, st *plan.Stage, p ocispec.Platform, results map[*plan.Stage]*result) (*image.Image, digest.Digest, error) {
-	switch {
-	case st.Base.Scratch:
-		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
-	case st.Base.Stage != nil:
-		img, key, err := wait(ctx, results[st.Base.Stage])
-		if err != nil {
-			return nil, "", err
-		}
-		return img.Clone(), key, nil
-	}
-	ref, local := o.namedContext(st.Base.Image, st.Base.Image)
-	if local != nil {
-		// The directory becomes the stage's first layer (see fromLocal).
-		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
-	}
-	v := o.Env.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
-	img, manifest, err := o.Images(ctx, ref, p)
-	if err != nil {
-		v.Done(err)
-		return nil, "", dockerfile.ErrorAt(st.Location, err)
-	}
-	v.Done(nil)
-	return img.Clone(), cachekey.Base(manifest, platforms.Format(p)), nil
-}
-
-// resolveFrom finds what COPY --from names: a stage or an external image.
-func resolveFrom(ctx context.Context, o Options, st *plan.Stage, name string, p ocispec.Platform, results map[*plan.Stage]*result) (*instr.Source, error) {
-	ref, ok := st.Refs[name]
+	step.Platform = r.Parent.Platform
+	key := step.Digest()
+	res := Result{Key: key, Step: step} // returned with errors too: the caller names the step
+	rec, ok := s.lookup(key)
 	if !ok {
-		ref = plan.Ref{Image: name}
+		rec, ok = s.lookupRemote(key)
 	}
-	if ref.Stage != nil {
-		img, _, err := wait(ctx, results[ref.Stage])
+	if ok && !r.NoCache {
+		r.Log.Cached()
+		res.Layer, res.Cached = rec.Layer, true
+		s.record(Record{Key: key, Layer: rec.Layer})
+		return res, nil
+	}
+	if r.OnMiss != nil {
+		r.OnMiss(step)
+	}
+	if s.missed != nil {
+		s.missed()
+	}
+	l, shared, err := s.run(ctx, key, linked, r)
+	if err != nil {
+		r.Log.Done(err)
+		return res, err
+	}
+	res.Layer = l
+	s.record(Record{Key: key, Layer: l})
+	if shared {
+		r.Log.Logf("ran once for several platforms")
+	}
+	r.Log.Done(nil)
+	return res, nil
+}
+
+// run executes a missed step once for everyone asking for its key at the
+// time: the same step of several stages, platforms or targets (a stage on
+// $BUILDPLATFORM) runs once, the others wait and share it (shared).
+func (s *Solver) run(ctx context.Context, key digest.Digest, linked bool, r Request) (l *image.Layer, shared bool, err error) {
+	out, err, shared := s.flight.Do(key.String(), func() (any, error) {
+		// Another request may have finished this step since the lookup.
+		if rec, ok := s.lookup(key); ok && !r.NoCache {
+			return rec.Layer, nil
+		}
+		base := r.Parent.Layers
+		if linked {
+			base = nil
+		}
+		l, err := s.exec(ctx, base, r)
 		if err != nil {
 			return nil, err
 		}
-		return &instr.Source{Name: name, Image: img}, nil
-	}
-	if ref.Scratch {
-		return &instr.Source{Name: name, Image: image.New(p)}, nil
-	}
-	imageRef, local := o.namedContext(name, ref.Image)
-	if local != nil {
-		return &instr.Source{Name: name, Local: local}, nil
-	}
-	img, _, err := o.Images(ctx, imageRef, p)
+		return l, s.store(key, l)
+	})
+	l, _ = out.(*image.Layer)
+	return l, shared, err
+}
+
+func isLinked(op Op) bool {
+	l, ok := op.(Linked)
+	return ok && l.Linked()
+}
+
+// exec mounts the parent writable, runs the op and commits what it changed.
+func (s *Solver) exec(ctx context.Context, base []image.Layer, r Request) (*image.Layer, error) {
+	a, err := s.o.Snap.Prepare(ctx, base)
 	if err != nil {
 		return nil, err
 	}
-	return &instr.Source{Name: name, Image: img}, nil
+	if err := r.Op.Exec(ctx, a, r.Log); err != nil {
+		s.o.Snap.Remove(a)
+		return nil, err
+	}
+	return s.o.Snap.Commit(ctx, a, s.o.Layer)
+}
+
+func (s *Solver) lookup(key digest.Digest) (cacheRecord, bool) {
+	var rec cacheRecord
+	if s.o.NoCache {
+		return rec, false
+	}
+	data, err := s.o.Store.GetCache(key)
+	if err != nil || data == nil || json.Unmarshal(data, &rec) != nil {
+		return rec, false
+	}
+	if rec.Layer != nil && (!s.o.Store.HasBlob(rec.Layer.Digest) || rec.Layer.MediaType != s.o.Layer.MediaType()) {
+		return rec, false // gone, or compressed otherwise than this build asks
+	}
+	return rec, true
+}
+
+// lookupRemote asks the imported caches; the layer's bytes stay remote until
+// a later step or the export needs them (EnsureBlob).
+func (s *Solver) lookupRemote(key digest.Digest) (cacheRecord, bool) {
+	if s.o.NoCache {
+		return cacheRecord{}, false
+	}
+	for _, r := range s.remotes() {
+		if l, ok := r.Lookup(key); ok {
+			return cacheRecord{Layer: l}, true
+		}
+	}
+	return cacheRecord{}, false
+}
+
+func (s *Solver) store(key digest.Digest, l *image.Layer) error {
+	data, err := json.Marshal(cacheRecord{Layer: l})
+	if err != nil {
+		return err
+	}
+	return s.o.Store.PutCache(key, data)
+}
+
+// EnsureBlob makes sure a layer's blob is in the store, fetching it from an
+// imported cache that has it.
+func (s *Solver) EnsureBlob(ctx context.Context, l image.Layer) error {
+	if s.o.Store.HasBlob(l.Digest) {
+		return nil
+	}
+	for _, r := range s.remotes() {
+		if r.Has(l) {
+			return r.Fetch(ctx, l)
+		}
+	}
+	return fmt.Errorf("layer %s is neither in the store nor in an imported cache", l.Digest)
 }

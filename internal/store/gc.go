@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Usage is the space the store takes, by kind.
@@ -18,17 +21,19 @@ type Usage struct {
 	CacheEntries               int
 }
 
-// DiskUsage measures the store.
+// DiskUsage measures the store. A file with several hard links (the layers
+// kiln links rather than copies) counts once, as du counts it.
 func (s *Store) DiskUsage() (Usage, error) {
 	var u Usage
 	var err error
-	if u.Blobs, u.BlobCount, err = dirSize(s.path(dirBlobs), 1); err != nil {
+	seen := map[inode]bool{}
+	if u.Blobs, u.BlobCount, err = dirSize(s.path(dirBlobs), seen); err != nil {
 		return u, err
 	}
-	if u.Layers, u.LayerCount, err = dirSize(s.path(dirLayers), -1); err != nil {
+	if u.Layers, u.LayerCount, err = dirSize(s.path(dirLayers), seen); err != nil {
 		return u, err
 	}
-	if u.CacheMounts, _, err = dirSize(s.path(dirCacheM), -1); err != nil {
+	if u.CacheMounts, _, err = dirSize(s.path(dirCacheM), seen); err != nil {
 		return u, err
 	}
 	entries, err := os.ReadDir(s.path(dirCache))
@@ -43,18 +48,32 @@ func (s *Store) DiskUsage() (Usage, error) {
 	return u, nil
 }
 
-// dirSize sums file sizes below dir; count is the number of entries at
-// depth 1 (blobs or layer directories).
-func dirSize(dir string, _ int) (size int64, count int, err error) {
+type inode struct{ dev, ino uint64 }
+
+// dirSize sums the sizes of the regular files below dir, each inode once
+// (seen holds those already counted; nil: a fresh set); count is the
+// number of entries at depth 1 (blobs or layer directories).
+func dirSize(dir string, seen map[inode]bool) (size int64, count int, err error) {
 	top, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, 0, err
 	}
+	if seen == nil {
+		seen = map[inode]bool{}
+	}
 	count = len(top)
 	err = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			size += fi.Size()
+		if err != nil || !fi.Mode().IsRegular() {
+			return nil
 		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			id := inode{uint64(st.Dev), st.Ino}
+			if seen[id] {
+				return nil
+			}
+			seen[id] = true
+		}
+		size += fi.Size()
 		return nil
 	})
 	return size, count, err
@@ -107,13 +126,15 @@ func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, 
 		return r, err
 	}
 	for _, b := range blobs {
+		testhook.Point(testhook.Prune)
 		if fi, err := os.Lstat(s.path(dirBlobs, b)); err == nil && os.Remove(s.path(dirBlobs, b)) == nil {
 			r.Blobs++
 			r.Freed += fi.Size()
 		}
 	}
 	for _, l := range layers {
-		size, _, _ := dirSize(s.path(dirLayers, l), -1)
+		testhook.Point(testhook.Prune)
+		size, _, _ := dirSize(s.path(dirLayers, l), nil)
 		if err := removeAll(s.path(dirLayers, l)); err != nil {
 			return r, fmt.Errorf("removing layer %s: %w", l, err)
 		}
@@ -121,6 +142,9 @@ func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, 
 		r.Freed += size
 	}
 	for _, rec := range records {
+		if doomed[rec.name] {
+			testhook.Point(testhook.Prune)
+		}
 		if doomed[rec.name] && os.Remove(s.path(dirCache, rec.name)) == nil {
 			r.CacheEntries++
 		}
@@ -128,7 +152,7 @@ func (s *Store) Prune(o PruneOptions, reachable func() (map[digest.Digest]bool, 
 	if o.All {
 		entries, _ := os.ReadDir(s.path(dirCacheM))
 		for _, e := range entries {
-			size, _, _ := dirSize(s.path(dirCacheM, e.Name()), -1)
+			size, _, _ := dirSize(s.path(dirCacheM, e.Name()), nil)
 			if removeAll(s.path(dirCacheM, e.Name())) == nil {
 				r.CacheMounts++
 				r.Freed += size
@@ -210,7 +234,7 @@ func (s *Store) planCache(o PruneOptions, records []stepRecord, keep map[digest.
 				used -= fi.Size()
 			}
 			if n := LayerDirName(rec.layer.DiffID); n != "" {
-				size, _, _ := dirSize(s.path(dirLayers, n), -1)
+				size, _, _ := dirSize(s.path(dirLayers, n), nil)
 				used -= size
 			}
 		}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
 
 // LayerDir is the unpacked directory (overlay lower-dir format) of a layer,
@@ -58,4 +60,49 @@ func (s *Store) CommitLayerDir(dir string, diffID digest.Digest) error {
 		return removeAll(dir)
 	}
 	return fmt.Errorf("committing layer %s: %w", diffID, err)
+}
+
+// layerMarkXattr holds, on a layer directory, the mark of the mode that
+// made it (snapshot.Capabilities.LayerMark).
+const layerMarkXattr = "user.kiln.made-by"
+
+// LegacyLayerMark is the mark of directories made before marks existed:
+// all of them by root on a host.
+const LegacyLayerMark = "trusted. host"
+
+// LayerDirMark returns the mark of the layer's directory.
+func (s *Store) LayerDirMark(diffID digest.Digest) string {
+	buf := make([]byte, 256)
+	n, err := unix.Getxattr(s.LayerDir(diffID), layerMarkXattr, buf)
+	if err != nil {
+		return LegacyLayerMark
+	}
+	return string(buf[:n])
+}
+
+// MarkLayerDir records mark on a directory about to become a layer's. A
+// filesystem without user xattrs keeps only root's legacy mark.
+func MarkLayerDir(dir, mark string) error {
+	err := unix.Setxattr(dir, layerMarkXattr, []byte(mark), 0)
+	if errors.Is(err, unix.ENOTSUP) && mark == LegacyLayerMark {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("marking layer directory: %w", err)
+	}
+	return nil
+}
+
+// ReplaceLayerDir puts dir in place of the layer's existing directory,
+// made by another mode. The old one moves to tmp/, under this process's
+// name, so it is removed once no mount can be using it.
+func (s *Store) ReplaceLayerDir(dir string, diffID digest.Digest) error {
+	old, err := s.TempDir("oldlayer")
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(s.LayerDir(diffID), filepath.Join(old, "l")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replacing layer %s: %w", diffID, err)
+	}
+	return s.CommitLayerDir(dir, diffID)
 }

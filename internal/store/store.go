@@ -15,8 +15,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/isolation"
 	"github.com/kiln-build/kiln/internal/procinfo"
+	"github.com/kiln-build/kiln/internal/runcstate"
 )
 
 // Store is one store directory. Two kiln processes may use it at once.
@@ -36,9 +37,11 @@ const (
 	dirCacheM = "cachemounts"
 )
 
-// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise.
+// DefaultRoot is /var/lib/kiln for root and $XDG_DATA_HOME/kiln otherwise
+// (~/.local/share/kiln), also once kiln has entered a user namespace as a
+// plain user and become root there.
 func DefaultRoot() string {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !isolation.InEnteredNS() {
 		return "/var/lib/kiln"
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
@@ -64,7 +67,7 @@ func Open(root string) (*Store, error) {
 		}
 	}
 	// Dead builds' containers first: their mounts are busy until then.
-	if err := executor.ReapDead(context.Background(), s.path(dirRun)); err != nil {
+	if err := runcstate.ReapDead(context.Background(), s.path(dirRun)); err != nil {
 		return nil, fmt.Errorf("cleaning up after dead builds: %w", err)
 	}
 	reapSecretDirs()

@@ -286,3 +286,28 @@ func TestOpenCleansLeftoversOfReusedPids(t *testing.T) {
 		}
 	}
 }
+
+// kiln du counts a file with several hard links once, as du does: layers
+// share inodes with each other and with their templates.
+func TestDiskUsageCountsHardlinksOnce(t *testing.T) {
+	s := open(t)
+	dir := filepath.Join(s.Root(), "l", "0123456789abcdef")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big"), bytes.Repeat([]byte("x"), 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 9 {
+		if err := os.Link(filepath.Join(dir, "big"), filepath.Join(dir, "link"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := s.DiskUsage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Layers != 1<<20 {
+		t.Fatalf("layers take %d bytes, want %d (one file, ten links)", u.Layers, 1<<20)
+	}
+}

@@ -24,6 +24,7 @@ const (
 	Run    = "run"    // RUN containers
 	Commit = "commit" // a step's layer blob, layer directory and cache entry
 	Export = "export" // the image's config, manifest and refs, the output file
+	Prune  = "prune"  // kiln prune, between two deletions
 )
 
 var want = parse(os.Getenv("KILN_TEST_KILLPOINT"))

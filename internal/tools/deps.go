@@ -1,11 +1,10 @@
 //go:build tools
 
-// Package tools pins the modules kiln is designed around (see DESIGN.md) until
+// Package tools pins the modules kiln is designed around (see docs/architecture.md) until
 // the packages that import them land.
 package tools
 
 import (
-	_ "github.com/containerd/go-runc"
 	_ "github.com/containerd/platforms"
 	_ "github.com/cyphar/filepath-securejoin"
 	_ "github.com/google/go-containerregistry/pkg/v1/layout"

@@ -574,7 +574,7 @@ func imageFS(t *testing.T, img *ociImage) map[string]fsNode {
 			e := entries[name]
 			n := fsNode{mode: e.hdr.Mode & 0o7777, uid: e.hdr.Uid, gid: e.hdr.Gid}
 			switch e.hdr.Typeflag {
-			case tar.TypeReg: // the reader reports the legacy TypeRegA as TypeReg
+			case tar.TypeReg: // the reader turns the legacy TypeRegA into TypeReg
 				sum := sha256.Sum256(e.data)
 				n.typ, n.sum = "file", hex.EncodeToString(sum[:])
 			case tar.TypeDir:

@@ -3,6 +3,7 @@ package integration
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -58,11 +59,14 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// assertNoSecret fails for every place under dir holding secret.
+// assertNoSecret fails for every place under dir holding secret, as it is
+// or base64-encoded (as an auth header or a JSON []byte would carry it).
 func assertNoSecret(t *testing.T, what, dir, secret string) {
 	t.Helper()
-	for _, hit := range findBytes(t, dir, []byte(secret)) {
-		t.Errorf("secret value found in %s: %s", what, hit)
+	for _, form := range []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret))} {
+		for _, hit := range findBytes(t, dir, []byte(form)) {
+			t.Errorf("secret value found in %s: %s", what, hit)
+		}
 	}
 }
 

@@ -70,9 +70,14 @@ func waitExit(t *testing.T, cmd *exec.Cmd, what string) int {
 	return ws.ExitStatus()
 }
 
-// assertSecretGone fails if a secret directory on tmpfs still holds secret.
-func assertSecretGone(t *testing.T, secret string) {
+// assertSecretGone fails if a secret directory on tmpfs, or the store (a
+// RUN bundle's config.json holds an env= secret while the step runs),
+// still holds secret.
+func assertSecretGone(t *testing.T, store, secret string) {
 	t.Helper()
+	for _, hit := range findBytes(t, store, []byte(secret)) {
+		t.Errorf("the secret is left in the store: %s", hit)
+	}
 	for _, base := range []string{"/dev/shm", os.TempDir()} {
 		dirs, _ := filepath.Glob(filepath.Join(base, "kiln-secret-*"))
 		for _, d := range dirs {
@@ -98,7 +103,7 @@ func TestHangupStopsBuild(t *testing.T) {
 				t.Errorf("exit code %d after %s, want 130", code, sig)
 			}
 			assertStoreClean(t, s.Root)
-			assertSecretGone(t, secret)
+			assertSecretGone(t, s.Root, secret)
 		})
 	}
 }
@@ -114,7 +119,7 @@ func TestClosedOutputStopsBuild(t *testing.T) {
 		t.Errorf("exit code %d, want 130", code)
 	}
 	assertStoreClean(t, s.Root)
-	assertSecretGone(t, secret)
+	assertSecretGone(t, s.Root, secret)
 }
 
 // After a SIGKILL during a RUN that mounts a secret, the next kiln command,
@@ -132,7 +137,7 @@ func TestNextCommandReapsKilledBuild(t *testing.T) {
 			_ = cmd.Wait()
 			s.MustRun(t, next...)
 			assertStoreClean(t, s.Root)
-			assertSecretGone(t, secret)
+			assertSecretGone(t, s.Root, secret)
 		})
 	}
 }

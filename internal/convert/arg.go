@@ -1,0 +1,37 @@
+package convert
+
+import (
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/kiln-build/kiln/internal/scope"
+)
+
+// arg is a stage ARG (scope.ArgValue): a value from --build-arg first,
+// then (for `ARG NAME` without a default) from a global ARG or a
+// predefined platform ARG, then from the default written here.
+func arg(s *State, c *instructions.ArgCommand) error {
+	lex := shell.NewLex(s.Escape)
+	env := shell.EnvsFromSlice(s.ExpandEnv())
+	expand := func(word string) (string, error) {
+		out, _, err := lex.ProcessWord(word, env)
+		return scope.Bounded(out, err)
+	}
+	var parts []string
+	for _, a := range c.Args {
+		value, set, err := scope.ArgValue(a, s.BuildArgs, s.Globals, expand)
+		if err != nil {
+			return err
+		}
+		s.Args.Set(a.Key, value, !set)
+		if set {
+			parts = append(parts, a.Key+"="+value)
+		} else {
+			parts = append(parts, a.Key)
+		}
+	}
+	s.Img.AddHistory("ARG "+strings.Join(parts, " "), s.Epoch)
+	return nil
+}

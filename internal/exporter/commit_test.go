@@ -1,0 +1,71 @@
+package exporter
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Commit stamps, annotates and commits each platform's image, an index
+// over several, and points the tags at the top descriptor; no root needed.
+func TestCommit(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := time.Unix(1700000000, 0).UTC()
+	s := Session{Store: st, Epoch: epoch}
+	amd, arm := ocispec.Platform{OS: "linux", Architecture: "amd64"}, ocispec.Platform{OS: "linux", Architecture: "arm64"}
+	var anns []Annotation
+	for _, a := range []string{"manifest[linux/arm64]:only=arm", "index:idx=1", "manifest-descriptor:d=2"} {
+		ann, err := ParseAnnotation(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		anns = append(anns, ann)
+	}
+	inlined := 0
+	r, err := Commit(s, []*image.Image{image.New(amd), image.New(arm)}, CommitOptions{
+		Labels: map[string]string{"l": "v"}, Annotations: anns, Tags: []string{"app:1"},
+		Inline: func(d ocispec.Descriptor) (ocispec.Descriptor, error) { inlined++; return d, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Desc.MediaType != ocispec.MediaTypeImageIndex || inlined != 2 {
+		t.Fatalf("top %s, inline called %d times: want an index, inline per manifest", r.Desc.MediaType, inlined)
+	}
+	ref, err := st.Lookup("app:1")
+	if err != nil || ref.Descriptor.Digest != r.Desc.Digest {
+		t.Fatalf("tag app:1 -> %v (%v), want the index %s", ref.Descriptor.Digest, err, r.Desc.Digest)
+	}
+	data, err := st.ReadBlob(r.Desc.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Annotations["idx"] != "1" || len(idx.Manifests) != 2 || idx.Manifests[0].Annotations["d"] != "2" {
+		t.Errorf("index %+v", idx)
+	}
+	for i, img := range r.Images {
+		if img.Config.Created == nil || !img.Config.Created.Equal(epoch) || img.Config.Config.Labels["l"] != "v" {
+			t.Errorf("image %d not stamped: %+v", i, img.Config)
+		}
+		if got := img.Annotations["only"]; (i == 1) != (got == "arm") {
+			t.Errorf("image %d manifest annotations %v", i, img.Annotations)
+		}
+	}
+	_, err = Commit(s, []*image.Image{image.New(amd)}, CommitOptions{Annotations: anns})
+	if err == nil || !strings.Contains(err.Error(), "index annotations need a multi-platform build") {
+		t.Errorf("single platform with index annotations: %v", err)
+	}
+}

@@ -1,0 +1,192 @@
+package instr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/containerd/platforms"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kiln-build/kiln/internal/cachekey"
+	"github.com/kiln-build/kiln/internal/convert"
+	"github.com/kiln-build/kiln/internal/dockerfile"
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/plan"
+)
+
+// BuildOptions are one platform's build.
+type BuildOptions struct {
+	Worker   *Worker
+	Plan     *plan.Plan
+	Platform ocispec.Platform
+	// Images resolves an external image (FROM, COPY --from) to its config and
+	// layers and the manifest digest that identifies it in cache keys.
+	Images func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error)
+	// StageDone, if set, is told each stage's result (for size reports).
+	StageDone func(st *plan.Stage, img *image.Image)
+	// Contexts are --build-context values by name: "docker-image://REF",
+	// "oci-layout://PATH[:TAG|@DIGEST]" or a local directory. FROM and
+	// COPY --from look here first.
+	Contexts map[string]string
+	// Locals are the named contexts that are directories, ready to read.
+	Locals map[string]*LocalDir
+}
+
+// result is one stage's outcome, published once.
+type result struct {
+	done chan struct{}
+	img  *image.Image
+	key  digest.Digest
+	err  error
+}
+
+// Build builds the target stage and every stage it needs: each stage in its
+// own goroutine, waiting only for the stages it reads from, so independent
+// stages run in parallel.
+func Build(ctx context.Context, o BuildOptions) (*image.Image, error) {
+	results := map[*plan.Stage]*result{}
+	for _, st := range o.Plan.Order {
+		results[st] = &result{done: make(chan struct{})}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, st := range o.Plan.Order {
+		st := st
+		g.Go(func() error {
+			r := results[st]
+			defer close(r.done)
+			r.img, r.key, r.err = buildStage(gctx, o, st, results)
+			if r.err == nil && o.StageDone != nil {
+				o.StageDone(st, r.img)
+			}
+			return r.err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, firstRealError(o.Plan, results, err)
+	}
+	return results[o.Plan.Target].img, nil
+}
+
+// firstRealError prefers a stage's own failure over the cancellations it
+// caused in the others.
+func firstRealError(p *plan.Plan, results map[*plan.Stage]*result, err error) error {
+	for _, st := range p.Order {
+		if r := results[st]; r.err != nil && !errors.Is(r.err, context.Canceled) {
+			return r.err
+		}
+	}
+	return err
+}
+
+func wait(ctx context.Context, r *result) (*image.Image, digest.Digest, error) {
+	select {
+	case <-r.done:
+		if r.err != nil {
+			return nil, "", fmt.Errorf("a stage it depends on failed")
+		}
+		return r.img, r.key, nil
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+}
+
+func stageLabel(st *plan.Stage) string {
+	if st.Name != "" {
+		return st.Name
+	}
+	return "stage-" + strconv.Itoa(st.Index)
+}
+
+func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map[*plan.Stage]*result) (*image.Image, digest.Digest, error) {
+	p := o.Platform
+	if st.Platform != nil {
+		p = *st.Platform
+	}
+	img, key, err := baseImage(ctx, o, st, p, results)
+	if err != nil {
+		return nil, "", err
+	}
+	s := &State{
+		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},
+		Stage: stageLabel(st), Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
+		Steps: len(st.Commands) + 1, File: o.Plan.File,
+		From: func(ctx context.Context, name string) (*Named, error) {
+			return resolveFrom(ctx, o, st, name, p, results)
+		},
+	}
+	if err := fromLocal(ctx, o, st, s); err != nil {
+		return nil, "", err
+	}
+	if err := runOnbuild(ctx, o, st, s); err != nil {
+		return nil, "", err
+	}
+	cmds, err := o.Plan.Instructions(st)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, cmd := range cmds {
+		s.Step = i + 2
+		if err := Dispatch(ctx, o.Worker, s, cmd); err != nil {
+			return nil, "", locate(st, cmd, err)
+		}
+	}
+	return s.Img, s.Key, nil
+}
+
+// baseImage starts a stage from scratch, an earlier stage or an image.
+func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Platform, results map[*plan.Stage]*result) (*image.Image, digest.Digest, error) {
+	switch {
+	case st.Base.Scratch:
+		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
+	case st.Base.Stage != nil:
+		img, key, err := wait(ctx, results[st.Base.Stage])
+		if err != nil {
+			return nil, "", err
+		}
+		return img.Clone(), key, nil
+	}
+	ref, local := o.namedContext(st.Base.Image, st.Base.Image)
+	if local != nil {
+		// The directory becomes the stage's first layer (see fromLocal).
+		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
+	}
+	v := o.Worker.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
+	img, manifest, err := o.Images(ctx, ref, p)
+	if err != nil {
+		v.Done(err)
+		return nil, "", dockerfile.ErrorAt(st.Location, err)
+	}
+	v.Done(nil)
+	return img.Clone(), cachekey.Base(manifest, platforms.Format(p)), nil
+}
+
+// resolveFrom finds what COPY --from names: a stage or an external image.
+func resolveFrom(ctx context.Context, o BuildOptions, st *plan.Stage, name string, p ocispec.Platform, results map[*plan.Stage]*result) (*Named, error) {
+	ref, ok := st.Refs[name]
+	if !ok {
+		ref = plan.Ref{Image: name}
+	}
+	if ref.Stage != nil {
+		img, _, err := wait(ctx, results[ref.Stage])
+		if err != nil {
+			return nil, err
+		}
+		return &Named{Name: name, Image: img}, nil
+	}
+	if ref.Scratch {
+		return &Named{Name: name, Image: image.New(p)}, nil
+	}
+	imageRef, local := o.namedContext(name, ref.Image)
+	if local != nil {
+		return &Named{Name: name, Local: local}, nil
+	}
+	img, _, err := o.Images(ctx, imageRef, p)
+	if err != nil {
+		return nil, err
+	}
+	return &Named{Name: name, Image: img}, nil
+}

@@ -1,0 +1,131 @@
+package isolation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// envStage marks kiln's own re-execution in a user namespace: "wait" until
+// the parent has written the id maps, then "in".
+const envStage = "_KILN_USERNS_STAGE"
+
+// InitChild must run first in main. In the child Enter started it waits
+// for the parent to map its ids, then executes itself again: the first
+// exec happened before the maps existed, as an unmapped user, and so
+// dropped the namespace's capabilities; the second runs as its root.
+func InitChild() {
+	if os.Getenv(envStage) != "wait" {
+		return
+	}
+	sync := os.NewFile(3, "userns-sync")
+	buf := make([]byte, 1)
+	if n, _ := sync.Read(buf); n != 1 {
+		os.Exit(1) // the parent failed to map ids and reported it
+	}
+	sync.Close()
+	os.Setenv(envStage, "in")
+	exe, err := os.Executable()
+	if err == nil {
+		err = syscall.Exec(exe, os.Args, os.Environ())
+	}
+	fmt.Fprintln(os.Stderr, "kiln: re-executing in the user namespace:", err)
+	os.Exit(1)
+}
+
+// InEnteredNS reports whether this process is kiln re-executed by Enter.
+func InEnteredNS() bool { return os.Getenv(envStage) == "in" }
+
+// Enter runs this program again, with the same arguments, as root of a
+// new user and mount namespace in which the user's id 0 is their own uid
+// and ids from 1 on are their subordinate ranges, all of them. It returns
+// the child's exit status. Cancelling ctx forwards SIGTERM to the child.
+func Enter(ctx context.Context, f Facts) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("entering a user namespace: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("entering a user namespace: %w", err)
+	}
+	defer w.Close()
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), envStage+"=wait")
+	cmd.ExtraFiles = []*os.File{r}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		return 0, fmt.Errorf("entering a user namespace: %w%s", err, seccompHint(f))
+	}
+	r.Close()
+	if err := mapIDs(cmd.Process.Pid, f); err != nil {
+		w.Close() // the child exits without a byte
+		_ = cmd.Wait()
+		return 0, err
+	}
+	if _, err := w.Write([]byte{1}); err != nil {
+		_ = cmd.Wait()
+		return 0, fmt.Errorf("entering a user namespace: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		err = <-done
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("running kiln in the user namespace: %w", err)
+	}
+	return 0, nil
+}
+
+// mapIDs writes the child's uid and gid maps with the setuid helpers.
+func mapIDs(pid int, f Facts) error {
+	for _, m := range []struct {
+		helper string
+		self   int
+		ranges []IDRange
+	}{{f.NewUIDMap, os.Geteuid(), f.SubUIDs}, {f.NewGIDMap, os.Getegid(), f.SubGIDs}} {
+		args := append([]string{strconv.Itoa(pid)}, MapArgs(m.self, m.ranges)...)
+		out, err := exec.Command(m.helper, args...).CombinedOutput()
+		if err != nil {
+			msg := strings.TrimSpace(string(out))
+			if f.NoNewPrivs {
+				msg += " (no_new_privs is set: the setuid helper cannot gain privileges)"
+			}
+			return fmt.Errorf("mapping ids with %s %s: %w: %s", m.helper, strings.Join(args, " "), err, msg)
+		}
+	}
+	return nil
+}
+
+// MapArgs are newuidmap's triples: 0 is self, then every subordinate range
+// back to back from 1.
+func MapArgs(self int, ranges []IDRange) []string {
+	out := []string{"0", strconv.Itoa(self), "1"}
+	next := uint64(1)
+	for _, r := range ranges {
+		out = append(out, strconv.FormatUint(next, 10), strconv.FormatUint(uint64(r.Start), 10), strconv.FormatUint(uint64(r.Count), 10))
+		next += uint64(r.Count)
+	}
+	return out
+}

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"context"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/containerd/platforms"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/config"
+	"github.com/kiln-build/kiln/internal/dockerfile"
+	"github.com/kiln-build/kiln/internal/executor"
+	"github.com/kiln-build/kiln/internal/exporter"
+	"github.com/kiln-build/kiln/internal/fshash"
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/lint"
+	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/progress"
+	"github.com/kiln-build/kiln/internal/registry"
+	"github.com/kiln-build/kiln/internal/snapshot"
+	"github.com/kiln-build/kiln/internal/solver"
+	"github.com/kiln-build/kiln/internal/store"
+)
+
+// Result is what a build made.
+type Result struct {
+	Descriptor ocispec.Descriptor // the image manifest (one platform) or index (several) in the store
+	Image      *image.Image       // the first platform's image
+	Images     []*image.Image     // one per platform, in --platform order
+}
+
+// Run performs the build: load, parse and plan (prepare), then solve and
+// export over one worker.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	// Cancelled on return: releases the store lock and anything else tied to ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := progress.New(o.Out, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer rep.Close()
+	warn(rep, in.df, in.bctx, in.plans[0], o, in.targets[0])
+	w, err := newWorker(ctx, o, in.bctx, rep)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Cleanup()
+	cfg, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	client := registry.New(cfg)
+	images, err := solve(ctx, o, in, w, client)
+	if err != nil {
+		return nil, err
+	}
+	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: in.exporters}, images)
+	if err == nil {
+		err = exportCaches(ctx, w, client, o.CacheTo, images)
+	}
+	if err == nil {
+		// Best effort: a lost stat cache only costs re-reading files.
+		_ = in.bctx.Cache.Save(w.Store.StatCachePath(in.bctx.Root))
+	}
+	return result, err
+}
+
+// planned is what a build knows before it touches the store: its context,
+// Dockerfile, platforms, one plan per platform, and its exporters.
+type planned struct {
+	bctx      *buildctx.Context
+	df        *dockerfile.Dockerfile
+	targets   []ocispec.Platform
+	plans     []*plan.Plan
+	exporters []exporter.Exporter
+}
+
+// prepare loads, parses and plans the build, and resolves its exporters, so a
+// bad flag or Dockerfile fails before any work.
+func prepare(o Options) (*planned, error) {
+	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	in := &planned{bctx: bctx}
+	if in.df, err = parseDockerfile(bctx); err != nil {
+		return nil, err
+	}
+	if in.targets, err = targetPlatforms(o.Platforms); err != nil {
+		return nil, err
+	}
+	in.exporters, err = exporter.Resolve(o.Outputs, exporter.ResolveOptions{Tags: o.Tags, Push: o.Push, Load: o.Load, Platforms: len(in.targets)})
+	if err != nil {
+		return nil, err
+	}
+	if in.plans, err = makePlans(in.df, o, in.targets); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// solve builds every platform's image and makes sure all their layers'
+// blobs are in the store (some may have come from a remote cache).
+func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client) ([]*image.Image, error) {
+	res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
+	importCaches(ctx, w, client, o.CacheFrom)
+	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
+	locals, releaseLocals, err := instr.LocalContexts(w.Store, w.Snap, o.Contexts)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseLocals()
+	common := instr.BuildOptions{Worker: w, Images: res.Image, Contexts: o.Contexts, Locals: locals}
+	images, err := solveAll(ctx, common, in.plans, in.targets, sizes)
+	if err != nil {
+		return nil, err
+	}
+	if o.Report {
+		report(w.Progress, in.plans[0], images[0], sizes)
+	}
+	for _, img := range images {
+		for _, l := range img.Layers {
+			if err := w.Solver.EnsureBlob(ctx, l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return images, nil
+}
+
+func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
+	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
+	if err != nil {
+		return nil, err
+	}
+	return dockerfile.Parse(bctx.DockerfileName, src)
+}
+
+// makePlans plans the build once per target platform: the predefined
+// TARGET* args differ, and each plan expands its own copy of the commands.
+func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform) ([]*plan.Plan, error) {
+	host := platforms.Normalize(platforms.DefaultSpec())
+	plans := make([]*plan.Plan, len(targets))
+	for i, t := range targets {
+		p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: t})
+		if err != nil {
+			return nil, err
+		}
+		plans[i] = p
+	}
+	return plans, nil
+}
+
+// warn reports BuildKit's lint findings before anything is pulled: base
+// images already in the store (as the resolver would use them) give lint
+// their env; the others are judged without it.
+func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan, o Options, target ocispec.Platform) {
+	lo := lint.Options{Ignore: bctx.Ignore, BuildArgs: o.BuildArgs, Platform: &target,
+		BaseEnv: lint.StoreEnv(storeRoot(o)).WithContexts(o.Contexts)}
+	for _, f := range lint.CheckWith(df, lo) {
+		if lint.IsBuildKitRule(f.Rule) {
+			rep.Warn("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
+		}
+	}
+	for _, a := range p.UnusedBuildArgs {
+		rep.Warn("build argument %q was not consumed by any stage", a)
+	}
+}
+
+// solveAll builds every platform at once; steps that are the same for
+// several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
+func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
+	images := make([]*image.Image, len(plans))
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range plans {
+		i := i
+		g.Go(func() error {
+			opts := common
+			opts.Plan, opts.Platform = plans[i], targets[i]
+			if i == 0 {
+				opts.StageDone = sizes.done
+			}
+			img, err := instr.Build(gctx, opts)
+			images[i] = img
+			return err
+		})
+	}
+	return images, g.Wait()
+}
+
+func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Worker, error) {
+	root := o.StoreRoot
+	if root == "" {
+		root = store.DefaultRoot()
+	}
+	st, err := store.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	// Held shared for the whole build: prune waits for it.
+	unlock, err := st.Lock(store.Shared)
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); unlock() }()
+	w := &instr.Worker{Store: st}
+	// Layers missing from the store come from the imported caches.
+	w.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.Cleanup(ctx); err != nil {
+		return nil, err
+	}
+	if err := st.CleanStale(); err != nil {
+		return nil, err
+	}
+	epoch, err := Epoch(bctx.Root, o.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	w.Runner, w.Progress, w.Context, w.Epoch = runner, rep, bctx, epoch
+	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache,
+		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}})
+	w.ExplainCache, w.Network, w.RunOpts = o.Explain, o.Network, o.Run
+	w.BuildArgs, w.Secrets, w.SSH = o.BuildArgs, o.Secrets, o.SSH
+	w.NoCacheStages = map[string]bool{}
+	for _, st := range o.NoCacheFor {
+		w.NoCacheStages[strings.ToLower(st)] = true
+	}
+	for _, v := range o.Secrets {
+		rep.Mask(string(v))
+	}
+	w.StagedContext, w.Cleanup = instr.ContextView(st, w.Snap, bctx)
+	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
+		bctx.Cache = cache
+	}
+	return w, nil
+}

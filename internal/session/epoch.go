@@ -1,0 +1,46 @@
+package session
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Epoch is the build's timestamp for reproducible output: SOURCE_DATE_EPOCH
+// (from --build-arg, then the environment), else the time of the newest
+// commit of the context's git repository, else the Unix epoch.
+func Epoch(contextDir string, buildArgs map[string]string) (time.Time, error) {
+	v, ok := buildArgs["SOURCE_DATE_EPOCH"]
+	if !ok {
+		v, ok = os.LookupEnv("SOURCE_DATE_EPOCH")
+	}
+	if ok && v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("invalid SOURCE_DATE_EPOCH %q: want seconds since 1970", v)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	if t, ok := gitCommitTime(contextDir); ok {
+		return t, nil
+	}
+	return time.Unix(0, 0).UTC(), nil
+}
+
+func gitCommitTime(dir string) (time.Time, bool) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return time.Time{}, false
+	}
+	out, err := exec.Command("git", "-C", dir, "log", "-1", "--format=%ct").Output()
+	if err != nil {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0).UTC(), true
+}

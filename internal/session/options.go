@@ -1,0 +1,56 @@
+// Package session runs one build session (`kiln build`): it opens the
+// store, makes the worker (snapshotter, solver, runner, context views) and
+// runs the phases over it: load the context, parse and plan the
+// Dockerfile, solve the stages for every platform, then commit the image
+// and export it where asked.
+package session
+
+import (
+	"io"
+
+	"github.com/kiln-build/kiln/internal/exporter"
+	"github.com/kiln-build/kiln/internal/instr"
+	"github.com/kiln-build/kiln/internal/isolation"
+	"github.com/kiln-build/kiln/internal/layer"
+	"github.com/kiln-build/kiln/internal/remotecache"
+)
+
+// Options are the build's inputs, as the CLI parsed them.
+type Options struct {
+	ContextDir string
+	Dockerfile string // -f; "" means <context>/Dockerfile
+	Tags       []string
+	Target     string
+	BuildArgs  map[string]string
+	Labels     map[string]string
+	// Annotations are --annotation values for the manifests and the index.
+	Annotations []exporter.Annotation
+	Secrets     map[string][]byte // --secret id → value
+	SSH         map[string]string // --ssh id → agent socket
+	Outputs     []exporter.Output
+	// Compression of the layers this build writes, from the outputs'
+	// compression= and compression-level= (buildx's exporter options).
+	Compression      layer.Compression
+	CompressionLevel int
+	MetadataFile     string // --metadata-file
+	Load             bool   // --load: docker load the result
+	Progress         string // plain, quiet, auto
+	NoCache          bool
+	NoCacheFor       []string // --no-cache-filter stages
+	Explain          bool     // --explain-cache
+	Report           bool     // --report: image size next to the stages it copies from
+	Network          string
+	Run              instr.RunOptions // --add-host, --shm-size, --ulimit
+	IIDFile          string
+	Quiet            bool
+	StoreRoot        string
+	Isolation        isolation.Mode     // the mode the CLI decided; "" means root
+	ConfigPath       string             // --config kiln.toml
+	Platforms        []string           // --platform values; none means this machine's
+	CacheTo          []remotecache.Spec // --cache-to
+	CacheFrom        []remotecache.Spec // --cache-from
+	Contexts         map[string]string  // --build-context name → docker-image://REF or an absolute directory
+	Pull             bool               // --pull: refresh base images from their registries
+	Push             bool               // --push: push every -t name
+	Out              io.Writer          // progress
+}

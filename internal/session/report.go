@@ -1,0 +1,60 @@
+package session
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/docker/go-units"
+
+	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/progress"
+)
+
+// stageSizes keeps each stage's image size for --report.
+type stageSizes struct {
+	mu    sync.Mutex
+	sizes map[*plan.Stage]int64
+}
+
+func (s *stageSizes) done(st *plan.Stage, img *image.Image) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sizes[st] = imageSize(img)
+}
+
+func imageSize(img *image.Image) int64 {
+	var n int64
+	for _, l := range img.Layers {
+		n += l.Size
+	}
+	return n
+}
+
+// report prints the final image's size next to the size of each stage it
+// copies from: what the multi-stage build saved (the seed's "Image Size
+// Comparison", for the user's own build). Sizes are compressed layer sizes.
+func report(rep *progress.Reporter, p *plan.Plan, final *image.Image, sizes *stageSizes) {
+	sizes.mu.Lock()
+	defer sizes.mu.Unlock()
+	finalSize := imageSize(final)
+	var from []*plan.Stage
+	seen := map[*plan.Stage]bool{}
+	for _, ref := range p.Target.Refs {
+		if ref.Stage != nil && !seen[ref.Stage] {
+			seen[ref.Stage] = true
+			from = append(from, ref.Stage)
+		}
+	}
+	sort.Slice(from, func(i, j int) bool { return from[i].Index < from[j].Index })
+	rep.Note("report: final image %s: %s", p.Target.DisplayName(), units.HumanSize(float64(finalSize)))
+	var largest int64
+	for _, st := range from {
+		n := sizes.sizes[st]
+		rep.Note("report:   copies from stage %s: %s", st.DisplayName(), units.HumanSize(float64(n)))
+		largest = max(largest, n)
+	}
+	if largest > finalSize {
+		rep.Note("report: multi-stage saved %s (compared with shipping the largest stage it copies from)", units.HumanSize(float64(largest-finalSize)))
+	}
+}

@@ -1,0 +1,206 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kiln-build/kiln/test/harness"
+)
+
+// rootlessEnv gates the rootless suite: every build runs twice, as root
+// and as a plain user (a few minutes on two cores).
+const rootlessEnv = "KILN_TEST_ROOTLESS"
+
+// rootlessExtras covers, on busybox, what the seed's patterns do not:
+// --network=none, a cache mount shared by two steps, an opaque directory,
+// owners and modes set in RUN, a fifo and a symlink.
+const rootlessExtras = `FROM busybox:test
+RUN --network=none wc -l < /proc/net/dev > /netdevs
+RUN --mount=type=cache,target=/cache echo one >> /cache/log
+RUN --mount=type=cache,target=/cache wc -l < /cache/log > /cachelines
+RUN mkdir -p /o/gone && touch /o/gone/f && chown -R 1234:5678 /o && chmod 2750 /o && ln -s /nowhere /o/link && mkfifo /o/fifo
+RUN rm -rf /o && mkdir /o && echo fresh > /o/only && chmod 0604 /o/only
+`
+
+// TestRootlessMatchesRoot builds the seed's patterns as a user the test
+// creates, with subordinate id ranges and kiln's default store, and as root,
+// and requires the same image: manifest digests equal, so every file,
+// owner, mode, the config and the history are.
+func TestRootlessMatchesRoot(t *testing.T) {
+	if os.Getenv(rootlessEnv) == "" {
+		t.Skip(rootlessEnv + "=1 runs the rootless suite (every pattern built as root and as a plain user)")
+	}
+	requireSuite(t)
+	bases := []*harness.Base{harness.Busybox, harness.Golang}
+	rootStore := harness.NewStore(t, bases...)
+	u := harness.NewUser(t)
+	u.AddBases(t, bases...)
+
+	if r := u.Run(t, "info"); r.Code != 0 || !strings.Contains(r.Stdout, "isolation: rootless") ||
+		!strings.Contains(r.Stdout, "store: "+filepath.Join(u.Data, "kiln")+" ") {
+		t.Fatalf("kiln info as %s does not choose rootless with the XDG store:\n%s", u.Name, r)
+	}
+
+	proxy := startGoProxy(t, "kiln.test/rootless/a")
+	p4 := t.TempDir()
+	writeFiles(t, p4, proxy.appFiles("kiln.test/rootless/a"))
+	p8 := t.TempDir()
+	writeFiles(t, p8, map[string]string{"package.json": `{"name":"app"}`, "index.js": "console.log(1)\n", ".dockerignore": ".npm_token\n"})
+	writeFile(t, filepath.Join(p8, ".npm_token"), randomSecret(t), 0o600)
+	secret := []string{"--secret", "id=npm_token,src=" + filepath.Join(p8, ".npm_token")}
+
+	cases := []struct {
+		name, dockerfile, target, context string
+		args                              []string
+	}{
+		{"pattern1", pattern1Go, "", goAppContext(t, false), nil},
+		{"pattern2-development", pattern2, "development", goAppContext(t, false), nil},
+		{"pattern2-production", pattern2, "production", goAppContext(t, false), nil},
+		{"pattern3-test", pattern3, "test", goAppContext(t, false), nil},
+		{"pattern3-production", pattern3, "production", goAppContext(t, true), nil},
+		{"pattern4-go", fmt.Sprintf(pattern4Go, proxy.url), "", p4, nil},
+		{"pattern5", pattern5, "", goAppContext(t, false), []string{"--platform", "linux/amd64,linux/arm64"}},
+		{"pattern8", pattern8Busybox, "", p8, secret},
+		{"extras", rootlessExtras, "", t.TempDir(), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := buildSpec{Dockerfile: c.dockerfile, Target: c.target, Context: c.context, Args: c.args}
+			r, rootTar := rootStore.Build(t, spec)
+			if r.Code != 0 {
+				t.Fatalf("root build failed:\n%s", r)
+			}
+			spec.Context = u.CopyIn(t, c.context, "ctx-"+c.name)
+			spec.Args = userArgs(c.args, c.context, spec.Context)
+			r, userTar := u.Build(t, c.name, spec)
+			if r.Code != 0 {
+				t.Fatalf("rootless build failed:\n%s", r)
+			}
+			assertSameArchive(t, harness.ReadArchive(t, rootTar), harness.ReadArchive(t, userTar))
+		})
+	}
+}
+
+// userArgs points paths into the root context at the user's copy of it.
+func userArgs(args []string, from, to string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, from, to)
+	}
+	return out
+}
+
+// goNondeterministic are the paths of Go builds that differ between any
+// two runs, in one mode as well: telemetry counters (with a random
+// "weekends" file) and build cache entries (they record times).
+var goNondeterministic = []string{"/root/.config/go/telemetry", "/root/.cache/go-build"}
+
+func nondeterministic(p string) bool {
+	for _, d := range goNondeterministic {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// assertSameArchive requires equal top digests or, where a Go build wrote
+// nondeterministic files, the same configs (but for their diff IDs) and the
+// same files outside those paths: type, mode, owner, content, link.
+func assertSameArchive(t *testing.T, root, user *harness.Archive) {
+	t.Helper()
+	if root.TopDigest == user.TopDigest {
+		return
+	}
+	if len(root.Images) != len(user.Images) {
+		t.Fatalf("%d images as root, %d rootless", len(root.Images), len(user.Images))
+	}
+	for i := range root.Images {
+		ri, ui := root.Images[i], user.Images[i]
+		rc, uc := ri.Config, ui.Config
+		rc.RootFS.DiffIDs, uc.RootFS.DiffIDs = nil, nil
+		if !reflect.DeepEqual(rc, uc) {
+			t.Errorf("%s: configs differ:\nroot     %+v\nrootless %+v", ri.Platform, rc, uc)
+		}
+		rf, uf := ri.Files(t), ui.Files(t)
+		var diffs, skipped []string
+		for p, f := range rf {
+			g, ok := uf[p]
+			switch {
+			case nondeterministic(p):
+				if !ok || !reflect.DeepEqual(f, g) {
+					skipped = append(skipped, p)
+				}
+			case !ok:
+				diffs = append(diffs, "only as root: "+p+" "+f.String())
+			case !reflect.DeepEqual(f, g):
+				diffs = append(diffs, fmt.Sprintf("%s: root %s, rootless %s", p, f, g))
+			}
+		}
+		for p, f := range uf {
+			if _, ok := rf[p]; !ok && !nondeterministic(p) {
+				diffs = append(diffs, "only rootless: "+p+" "+f.String())
+			} else if !ok {
+				skipped = append(skipped, p)
+			}
+		}
+		sort.Strings(diffs)
+		if len(diffs) > 0 {
+			t.Errorf("%s: files differ:\n%s", ri.Platform, strings.Join(diffs, "\n"))
+		}
+		if len(skipped) == 0 && len(diffs) == 0 {
+			t.Errorf("%s: digests differ (root %s, rootless %s) but no file does", ri.Platform, root.TopDigest, user.TopDigest)
+		}
+		t.Logf("%s: %d nondeterministic Go files differ (under %v)", ri.Platform, len(skipped), goNondeterministic)
+	}
+}
+
+// rootlessPID records the pid RUN's shell has: 1 in a pid namespace of its
+// own, kiln's namespace's otherwise.
+const rootlessPID = `FROM busybox:test
+RUN echo $$ > /pid && mkdir -p /made && chown 7:8 /made
+`
+
+// TestRootlessNoProc: --isolation=rootless-noproc runs RUN without a pid
+// namespace (it binds kiln's /proc), rootless with one; the rest of the
+// image is root mode's.
+func TestRootlessNoProc(t *testing.T) {
+	if os.Getenv(rootlessEnv) == "" {
+		t.Skip(rootlessEnv + "=1 runs the rootless suite")
+	}
+	requireSuite(t)
+	rootStore := harness.NewStore(t, harness.Busybox)
+	u := harness.NewUser(t)
+	u.AddBases(t, harness.Busybox)
+	ctx := u.Own(t, "ctx-pid")
+	r, rootTar := rootStore.Build(t, buildSpec{Dockerfile: rootlessPID, Context: t.TempDir()})
+	if r.Code != 0 {
+		t.Fatalf("root build failed:\n%s", r)
+	}
+	rootFiles := harness.ReadImage(t, rootTar).Files(t)
+	for mode, wantPID1 := range map[string]bool{"rootless": true, "rootless-noproc": false} {
+		r, tar := u.Build(t, mode, buildSpec{Dockerfile: rootlessPID, Context: ctx, Args: []string{"--no-cache", "--isolation", mode}})
+		if r.Code != 0 {
+			t.Fatalf("%s build failed:\n%s", mode, r)
+		}
+		img := harness.ReadImage(t, tar)
+		files := img.Files(t)
+		pid := strings.TrimSpace(string(img.LayerEntries(t)["/pid"].Data))
+		if (pid == "1") != wantPID1 {
+			t.Errorf("%s: RUN's shell has pid %s; pid 1 expected: %v", mode, pid, wantPID1)
+		}
+		for p, f := range rootFiles {
+			if p != "/pid" && !reflect.DeepEqual(files[p], f) {
+				t.Errorf("%s: %s = %s, root mode has %s", mode, p, files[p], f)
+			}
+		}
+		if len(files) != len(rootFiles) {
+			t.Errorf("%s: %d files, root mode %d", mode, len(files), len(rootFiles))
+		}
+	}
+}
