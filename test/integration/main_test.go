@@ -43,10 +43,10 @@ var stores sync.Map // string → *harness.Store
 
 // requireSuite skips t when the suite cannot run and gives t's top-level
 // test its own store, holding busybox:test and the extra bases (tests that
-// build Go ask for harness.Golang: cloning its toolchain into a store, and
-// verifying it, costs every test that does). Call it first thing in the
-// top-level test. When the test ends, its store must verify and hold no
-// leftovers of its builds.
+// build Go ask for harness.GolangWarm or Golang: cloning a toolchain into a
+// store, and verifying it, costs every test that does). Call it first
+// thing in the top-level test. When the test ends, its store must verify
+// and hold no leftovers of its builds.
 func requireSuite(t *testing.T, extra ...*harness.Base) {
 	t.Helper()
 	harness.Require(t, prerequisites...)

@@ -43,8 +43,8 @@ func touchTree(t *testing.T, dir string, when time.Time) {
 // without the cache). The two stores build at the same time, to save time.
 func TestReproducibleAcrossStores(t *testing.T) {
 	t.Parallel()
-	requireSuite(t, harness.Golang)
-	golangRootfs := harness.Golang.Rootfs(t)
+	requireSuite(t, harness.GolangWarm)
+	golangRootfs := harness.GolangWarm.Rootfs(t)
 	df := writeDockerfile(t, pattern1Go)
 	stores := []struct {
 		name   string
