@@ -8,34 +8,32 @@ import (
 	"github.com/kiln-build/kiln/internal/attest"
 )
 
-// buildx's attestation flags, read by attest.Parse as buildx reads them.
-// kiln does not write attestations yet: turning them off (--provenance=false,
-// the usual fix for registries that choke on attestation manifests) works
-// unchanged, and asking for one is a clear error rather than an image
-// silently without it. buildx's implicit minimal provenance is not written.
+// buildx's attestation flags, read by attest.Parse as buildx reads them:
+// provenance as BuildKit writes it (buildx's default mode=min,inline-only
+// on every build unless BUILDX_NO_DEFAULT_ATTESTATIONS is set). SBOMs are
+// not written yet: asking for one is a clear error rather than an image
+// silently without it.
 type attestFlags struct {
 	provenance, sbom string
 	attest           []string
 }
 
 func (a *attestFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&a.provenance, "provenance", "", "provenance attestation: only false is accepted (kiln writes no attestations yet)")
+	fl.StringVar(&a.provenance, "provenance", "", "provenance attestation: true, false, mode=min|max[,…] (shorthand for --attest type=provenance)")
 	fl.Lookup("provenance").NoOptDefVal = "true"
-	fl.StringVar(&a.sbom, "sbom", "", "SBOM attestation: only false is accepted (kiln writes no attestations yet)")
+	fl.StringVar(&a.sbom, "sbom", "", "SBOM attestation: only false is accepted (kiln writes no SBOM yet)")
 	fl.Lookup("sbom").NoOptDefVal = "true"
-	fl.StringArrayVar(&a.attest, "attest", nil, "attestation parameters: only type=provenance|sbom,disabled=true is accepted")
+	fl.StringArrayVar(&a.attest, "attest", nil, "attestation parameters: type=provenance[,mode=min|max,version=v1|v0.2,builder-id=…,filename=…,inline-only=…,reproducible=…]")
 }
 
-func (a *attestFlags) check() error {
-	req, err := attest.Parse(attest.Flags{Provenance: a.provenance, SBOM: a.sbom, Attest: a.attest})
+// parse reads the flags and the BUILDKIT_ATTEST_* build args.
+func (a *attestFlags) parse(buildArgs map[string]string) (attest.Attestations, error) {
+	req, err := attest.Parse(attest.Flags{Provenance: a.provenance, SBOM: a.sbom, Attest: a.attest, BuildArgs: buildArgs})
 	if err != nil {
-		return err
-	}
-	if p := req.Provenance; p != nil && !p.Default {
-		return fmt.Errorf("provenance attestations are not supported yet (kiln writes none); use --provenance=false")
+		return req, err
 	}
 	if req.SBOM != nil {
-		return fmt.Errorf("SBOM attestations are not supported yet (kiln writes none); use --sbom=false")
+		return req, fmt.Errorf("SBOM attestations are not supported yet (kiln writes none); use --sbom=false")
 	}
-	return nil
+	return req, nil
 }

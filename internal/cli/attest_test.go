@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Turning attestations off is accepted as buildx accepts it; asking for
-// one is a clear usage error, and so is a malformed value.
+// Provenance flags are accepted as buildx accepts them; asking for an SBOM
+// is a clear usage error (not written yet), and so is a malformed value.
 func TestAttestationFlags(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -18,8 +18,9 @@ func TestAttestationFlags(t *testing.T) {
 		{[]string{"--provenance=false"}, ""},
 		{[]string{"--sbom=false", "--provenance=0"}, ""},
 		{[]string{"--attest", "type=provenance,disabled=true"}, ""},
-		{[]string{"--provenance"}, "not supported yet"},
-		{[]string{"--provenance=mode=max"}, "not supported yet"},
+		{[]string{"--provenance"}, ""},
+		{[]string{"--provenance=mode=max"}, ""},
+		{[]string{"--attest", "type=provenance,mode=min,version=v0.2"}, ""},
 		{[]string{"--sbom=true"}, "not supported yet"},
 		{[]string{"--attest", "type=sbom"}, "not supported yet"},
 		{[]string{"--attest", "type=provenance,mode=fast"}, `invalid mode "fast"`},
@@ -32,7 +33,7 @@ func TestAttestationFlags(t *testing.T) {
 		if err := fl.Parse(c.args); err != nil {
 			t.Fatalf("%v: %v", c.args, err)
 		}
-		err := a.check()
+		_, err := a.parse(nil)
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%v: err = %v, want %q", c.args, err, c.want)
 		}

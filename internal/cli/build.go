@@ -116,9 +116,6 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (session.Options
 		Progress: f.progress, NoCache: f.noCache, IIDFile: f.iidfile, Quiet: f.quiet,
 		StoreRoot: g.root, NoCacheFor: f.noCacheFilter, Explain: f.explain, Report: f.report, ConfigPath: g.config, Platforms: f.platforms, Pull: f.pull, Push: f.push, BuildArgs: map[string]string{}, Labels: map[string]string{},
 	}
-	if err := f.attest.check(); err != nil {
-		return o, usageError{err}
-	}
 	switch f.network {
 	case "default", "host", "none":
 		o.Network = f.network
@@ -140,6 +137,11 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (session.Options
 		}
 		o.BuildArgs[k] = v
 	}
+	att, err := f.attest.parse(o.BuildArgs)
+	if err != nil {
+		return o, usageError{err}
+	}
+	o.Attest = att
 	for _, a := range f.annotations {
 		ann, err := exporter.ParseAnnotation(a)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/store"
 )
@@ -25,7 +26,7 @@ func newInspectCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			descs, err := platformManifests(s, r.Descriptor)
+			descs, atts, err := platformManifests(s, r.Descriptor)
 			if err != nil {
 				return err
 			}
@@ -38,35 +39,60 @@ func newInspectCmd(g *globalFlags) *cobra.Command {
 				}
 				printImage(w, img)
 			}
-			return nil
+			return printAttestations(w, s, atts)
 		},
 	}
 }
 
-// platformManifests lists the manifests of an index, or the manifest itself.
-func platformManifests(s *store.Store, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+// platformManifests lists the manifests of an index, or the manifest
+// itself, and apart from them the index's attestation manifests.
+func platformManifests(s *store.Store, d ocispec.Descriptor) (images, attestations []ocispec.Descriptor, err error) {
 	if d.MediaType != ocispec.MediaTypeImageIndex {
 		if d.Platform == nil {
 			p := platforms.DefaultSpec()
 			d.Platform = &p
 		}
-		return []ocispec.Descriptor{d}, nil
+		return []ocispec.Descriptor{d}, nil, nil
 	}
 	data, err := s.ReadBlob(d.Digest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []ocispec.Descriptor
 	for _, m := range idx.Manifests {
-		if m.Platform != nil && s.HasBlob(m.Digest) {
-			out = append(out, m)
+		switch {
+		case !s.HasBlob(m.Digest):
+		case attest.IsAttestation(m):
+			attestations = append(attestations, m)
+		case m.Platform != nil:
+			images = append(images, m)
 		}
 	}
-	return out, nil
+	return images, attestations, nil
+}
+
+// printAttestations lists each attestation manifest's statements: what
+// they are about and their predicate type.
+func printAttestations(w io.Writer, s *store.Store, atts []ocispec.Descriptor) error {
+	if len(atts) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nAttestations:")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "FOR MANIFEST\tPREDICATE TYPE\tSIZE")
+	for _, a := range atts {
+		stmts, err := attest.Statements(s, a)
+		if err != nil {
+			return err
+		}
+		for _, st := range stmts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Annotations[attest.AnnotationRefDigest], st.PredicateType, units.HumanSize(float64(len(st.Predicate))))
+		}
+	}
+	return tw.Flush()
 }
 
 func printImage(w io.Writer, img *image.Image) {

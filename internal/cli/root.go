@@ -26,7 +26,7 @@ func New() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&g.root, "root", "", "store directory (default /var/lib/kiln as root)")
 	cmd.PersistentFlags().StringVar(&g.isolation, "isolation", "", "how RUN is isolated: auto, root, rootless, rootless-noproc, container (default kiln.toml's isolation, else auto)")
 	cmd.PersistentFlags().StringVar(&g.config, "config", "", "kiln.toml (default $KILN_CONFIG, $XDG_CONFIG_HOME/kiln/kiln.toml, /etc/kiln/kiln.toml)")
-	cmd.AddCommand(newBuildCmd(g), newImportCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g), newPullCmd(g), newPushCmd(g), newSaveCmd(g), newManifestCmd(g), newRunCmd(g),
+	cmd.AddCommand(newBuildCmd(g), newBakeCmd(g), newImportCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g), newPullCmd(g), newPushCmd(g), newSaveCmd(g), newManifestCmd(g), newRunCmd(g),
 		newDuCmd(g), newPruneCmd(g), newStoreCmd(g), newCheckCmd(),
 		newInspectCmd(g), newGraphCmd(), newLoginCmd(g), newLogoutCmd(), newImagetoolsCmd(g), newInfoCmd(g), newVersionCmd())
 	return cmd

@@ -17,6 +17,11 @@ type CommitOptions struct {
 	// Inline, if set, gives a committed manifest its inline cache
 	// (--cache-to type=inline) and returns the new descriptor.
 	Inline func(desc ocispec.Descriptor) (ocispec.Descriptor, error)
+	// Attest, if set, makes the result's attested forms from the platform
+	// manifests (each with its platform) and the bare result; the -t names
+	// then point at its StoreForm.
+	Attest    func(manifests []ocispec.Descriptor, bare ocispec.Descriptor) (Attested, error)
+	StoreForm Form
 }
 
 // Commit assembles the result: each platform's config stamped with the
@@ -54,8 +59,24 @@ func Commit(s Session, images []*image.Image, o CommitOptions) (Result, error) {
 		}
 		r.Desc = idx
 	}
+	r.Named = r.Desc
+	if o.Attest != nil {
+		withPlatforms := make([]ocispec.Descriptor, len(manifests))
+		for i, m := range manifests {
+			p := images[i].Config.Platform
+			m.Platform = &p
+			withPlatforms[i] = m
+		}
+		var err error
+		if r.Attest, err = o.Attest(withPlatforms, r.Desc); err != nil {
+			return Result{}, err
+		}
+		if r.Named, err = r.Attest.Desc(o.StoreForm); err != nil {
+			return Result{}, err
+		}
+	}
 	for _, t := range o.Tags {
-		if err := s.Store.Tag(t, r.Desc); err != nil {
+		if err := s.Store.Tag(t, r.Named); err != nil {
 			return Result{}, fmt.Errorf("tagging %s: %w", t, err)
 		}
 	}

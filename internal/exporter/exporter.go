@@ -43,6 +43,11 @@ type Result struct {
 	Desc   ocispec.Descriptor
 	Images []*image.Image
 	Tags   []string
+	// Attest gives each output its form with attestations; nil: none.
+	Attest Attested
+	// Named is what the -t names point at in the store: Desc, or its
+	// attested form (CommitOptions.StoreForm).
+	Named ocispec.Descriptor
 }
 
 // ResolveOptions are the flags besides --output that ask for exports.

@@ -24,19 +24,32 @@ func (e localDir) Name() string { return e.line }
 
 func (e localDir) Export(ctx context.Context, s Session, r Result) error {
 	if len(r.Images) == 1 {
-		return copyOut(ctx, s, r.Images[0], e.dest)
+		return copyOutAttested(ctx, s, r, 0, e.dest)
 	}
-	for _, img := range r.Images {
+	for i, img := range r.Images {
 		p := img.Config.Platform
 		dir := p.OS + "_" + p.Architecture
 		if p.Variant != "" {
 			dir += "_" + p.Variant
 		}
-		if err := copyOut(ctx, s, img, filepath.Join(e.dest, dir)); err != nil {
+		if err := copyOutAttested(ctx, s, r, i, filepath.Join(e.dest, dir)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// copyOutAttested is copyOut plus the statement files the output gets,
+// about the files it copied.
+func copyOutAttested(ctx context.Context, s Session, r Result, platform int, dest string) error {
+	if err := copyOut(ctx, s, r.Images[platform], dest); err != nil {
+		return err
+	}
+	files, err := r.attestFiles(Form{Type: "local"}, platform, regularFiles(dest))
+	if err != nil {
+		return err
+	}
+	return writeStatementFiles(dest, files)
 }
 
 func copyOut(ctx context.Context, s Session, img *image.Image, dest string) error {
@@ -68,8 +81,22 @@ func (e fsTar) Export(ctx context.Context, s Session, r Result) error {
 		return err
 	}
 	defer v.Close()
-	return writeFileAtomic(e.dest, func(f *os.File) error {
-		_, err := layer.WriteDir(ctx, io.Writer(f), v.Root, layer.Options{Epoch: s.Epoch, Compression: layer.Uncompressed})
+	files, err := r.attestFiles(Form{Type: "tar"}, 0, regularFiles(v.Root))
+	if err != nil {
 		return err
+	}
+	return writeFileAtomic(e.dest, func(f *os.File) error {
+		if len(files) == 0 {
+			_, err := layer.WriteDir(ctx, io.Writer(f), v.Root, layer.Options{Epoch: s.Epoch, Compression: layer.Uncompressed})
+			return err
+		}
+		held := &trailerHolder{w: f}
+		if _, err := layer.WriteDir(ctx, held, v.Root, layer.Options{Epoch: s.Epoch, Compression: layer.Uncompressed}); err != nil {
+			return err
+		}
+		if err := held.held(); err != nil {
+			return err
+		}
+		return appendStatementFiles(f, files, s.Epoch)
 	})
 }

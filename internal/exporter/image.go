@@ -22,12 +22,20 @@ func (e storeImage) Export(ctx context.Context, s Session, r Result) error {
 	if n := e.out.Attrs["name"]; n != "" {
 		names = strings.Split(n, ",")
 	}
+	typ := "image"
+	if e.pushes() {
+		typ = "registry"
+	}
+	desc, err := r.descFor(Form{Type: typ, Names: names, Legacy: e.out.Attrs["oci-artifact"] == "false"})
+	if err != nil {
+		return err
+	}
 	for _, n := range names {
-		if err := s.Store.Tag(n, r.Desc); err != nil {
+		if err := s.Store.Tag(n, desc); err != nil {
 			return err
 		}
 		if e.pushes() {
-			if err := s.Registry.Push(ctx, s.Store, r.Desc, n); err != nil {
+			if err := s.Registry.Push(ctx, s.Store, desc, n); err != nil {
 				return err
 			}
 		}
@@ -43,8 +51,14 @@ type registryPush struct{ name string }
 func (e registryPush) Name() string { return "" } // its line counts bytes: Export starts it
 
 func (e registryPush) Export(ctx context.Context, s Session, r Result) error {
+	// buildx pushes every -t name from one image exporter: each statement
+	// names them all.
+	desc, err := r.descFor(Form{Type: "registry", Names: r.Tags})
+	if err != nil {
+		return err
+	}
 	v := s.Progress.Start("pushing " + e.name)
-	err := s.Registry.Push(registry.WithProgress(ctx, counterOf(v)), s.Store, r.Desc, e.name)
+	err = s.Registry.Push(registry.WithProgress(ctx, counterOf(v)), s.Store, desc, e.name)
 	v.Done(err)
 	return err
 }

@@ -23,6 +23,7 @@ func (dockerLoad) Export(ctx context.Context, s Session, r Result) error {
 	if err != nil {
 		return fmt.Errorf("--load needs the docker CLI and a reachable daemon: %w", err)
 	}
+	r.warnDropped(s, Form{Type: "docker"})
 	pr, pw := io.Pipe()
 	go func() {
 		named := image.Named{Name: nameOf(r.Tags, nil), Descriptor: r.Desc}

@@ -19,7 +19,16 @@ type ociArchive struct {
 func (e ociArchive) Name() string { return e.line }
 
 func (e ociArchive) Export(_ context.Context, s Session, r Result) error {
-	named := []image.Named{{Name: nameOf(r.Tags, e.out.Attrs), Descriptor: r.Desc}}
+	name := nameOf(r.Tags, e.out.Attrs)
+	var names []string
+	if name != "" {
+		names = []string{name}
+	}
+	desc, err := r.descFor(Form{Type: "oci", Names: names, Legacy: e.out.Attrs["oci-artifact"] == "false"})
+	if err != nil {
+		return err
+	}
+	named := []image.Named{{Name: name, Descriptor: desc}}
 	if e.out.Attrs["tar"] == "false" {
 		return image.WriteOCIDir(e.out.Dest, s.Store, named)
 	}
@@ -37,6 +46,7 @@ type dockerArchive struct {
 func (e dockerArchive) Name() string { return e.line }
 
 func (e dockerArchive) Export(_ context.Context, s Session, r Result) error {
+	r.warnDropped(s, Form{Type: "docker"})
 	named := image.Named{Name: nameOf(r.Tags, e.out.Attrs), Descriptor: r.Desc}
 	return writeFileAtomic(e.out.Dest, func(f *os.File) error {
 		return image.WriteDockerTar(f, s.Store, named, dockerTags(r.Tags, e.out.Attrs), s.Epoch)

@@ -37,7 +37,7 @@ func dispatchAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCo
 	var input string // the name of the key's input
 	switch {
 	case len(gits) > 0:
-		if src, err = e.gitSource(ctx, &spec, gits, c.KeepGitDir, c.Checksum); err != nil {
+		if src, err = e.gitSource(ctx, s, &spec, gits, c.KeepGitDir, c.Checksum); err != nil {
 			return err
 		}
 		input = "git"
@@ -45,6 +45,9 @@ func dispatchAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCo
 		dl, err := e.download(ctx, urls, c.Checksum)
 		if err != nil {
 			return err
+		}
+		for i, u := range urls {
+			s.record(Remote{URL: u, Digest: dl.sums[i].String()})
 		}
 		spec.Srcs, spec.FromContext = dl.names, false
 		spec.unpack = c.Unpack != nil && *c.Unpack
@@ -100,10 +103,13 @@ func splitRemote(srcs []string) (gits, urls []string, err error) {
 
 // gitRoot resolves git sources to commits now (the key) and fetches them
 // only when the step runs.
-func (e *Worker) gitSource(ctx context.Context, spec *copySpec, srcs []string, keep *bool, checksum string) (Source, error) {
+func (e *Worker) gitSource(ctx context.Context, s *State, spec *copySpec, srcs []string, keep *bool, checksum string) (Source, error) {
 	gits, d, err := e.resolveGit(ctx, srcs, keep, checksum)
 	if err != nil {
 		return Source{}, err
+	}
+	for i, g := range gits {
+		s.record(Remote{URL: srcs[i], Digest: g.commit, Git: true})
 	}
 	dir, err := e.Store.TempDir("git")
 	if err != nil {

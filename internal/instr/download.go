@@ -20,7 +20,8 @@ import (
 type downloaded struct {
 	dir     string
 	names   []string
-	digest  digest.Digest // over every file's name and content
+	sums    []digest.Digest // each URL's content, in order
+	digest  digest.Digest   // over every file's name and content
 	release func()
 }
 
@@ -44,7 +45,7 @@ func (e *Worker) download(ctx context.Context, urls []string, checksum string) (
 			return nil, fmt.Errorf("ADD %s: checksum mismatch: got %s, want %s", u, sum, checksum)
 		}
 		fmt.Fprintf(all, "%d:%s%s", len(name), name, sum)
-		dl.names = append(dl.names, name)
+		dl.names, dl.sums = append(dl.names, name), append(dl.sums, sum)
 	}
 	dl.digest = digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(all.Sum(nil)))
 	return dl, nil

@@ -44,17 +44,26 @@ func NewResolver(st *store.Store, client *registry.Client, rep *progress.Reporte
 // Image resolves ref for platform p to its image and the manifest digest
 // that names it in cache keys (BuildOptions.Images).
 func (r *Resolver) Image(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
+	img, manifest, _, err := r.Resolve(ctx, ref, p)
+	return img, manifest, err
+}
+
+// Resolve is Image plus the digest the reference resolved to (an index's
+// digest for an index), which provenance records.
+func (r *Resolver) Resolve(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
 	if strings.HasPrefix(ref, "oci-layout://") {
-		return imports.Layout(r.store, ref, p)
+		img, manifest, err := imports.Layout(r.store, ref, p)
+		return img, manifest, manifest, err
 	}
 	if err := r.ensure(ctx, ref, p); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	found, err := r.store.Lookup(ref)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return image.Load(r.store, found.Descriptor, p)
+	img, manifest, err := image.Load(r.store, found.Descriptor, p)
+	return img, manifest, found.Descriptor.Digest, err
 }
 
 // ensure pulls ref when the store lacks it (or always with --pull), once per

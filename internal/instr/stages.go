@@ -34,6 +34,9 @@ type BuildOptions struct {
 	Contexts map[string]string
 	// Locals are the named contexts that are directories, ready to read.
 	Locals map[string]*LocalDir
+	// RecordRemote, if set, is told every ADD URL and git source fetched
+	// (for provenance); it may be called from several stages at once.
+	RecordRemote func(Remote)
 }
 
 // result is one stage's outcome, published once.
@@ -117,6 +120,7 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 		From: func(ctx context.Context, name string) (*Named, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
+		RecordRemote: o.RecordRemote,
 	}
 	if err := fromLocal(ctx, o, st, s); err != nil {
 		return nil, "", err

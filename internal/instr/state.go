@@ -28,6 +28,8 @@ type State struct {
 	files map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
 	From func(ctx context.Context, name string) (*Named, error)
+	// RecordRemote, if set, is told every remote source the stage fetched.
+	RecordRemote func(Remote)
 }
 
 // prefix is the "[stage 2/5]" label of progress lines.

@@ -61,6 +61,10 @@ func (r *Reporter) Finish(s Summary) {
 	defer r.mu.Unlock()
 	s.Seconds = r.since(r.started).Seconds()
 	s.Cached, s.Ran = r.cached, r.ran
+	if r.prefix != "" {
+		r.finishShared(s)
+		return
+	}
 	prefix := fmt.Sprintf("#%d DONE", r.next+1)
 	if r.tty != nil {
 		r.mu.Unlock()
@@ -88,4 +92,21 @@ func humanSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// finishShared is one build's summary on a display others still use: no
+// time or cache counts, which are the display's, not this build's.
+func (r *Reporter) finishShared(s Summary) {
+	name := s.Image
+	if name == "" {
+		name = "(untagged)"
+	}
+	line := fmt.Sprintf("[%s] %s %s, %s in %d layers", r.prefix, name, s.Digest, humanSize(s.Size), s.Layers)
+	if r.tty != nil {
+		r.tty.warns = append(r.tty.warns, line)
+		return
+	}
+	if !r.event(event{Type: "summary", Summary: &s}) {
+		r.printf("%s\n", line)
+	}
 }

@@ -15,6 +15,14 @@ import (
 
 // Reporter renders events from concurrently running steps.
 type Reporter struct {
+	*display
+	// prefix names the build, one of several sharing the display (bake's
+	// targets): its step names read "[dev base 2/3] RUN …", as buildx.
+	prefix string
+}
+
+// display is the output that prefixed reporters share.
+type display struct {
 	mu      sync.Mutex
 	out     io.Writer // nil: quiet
 	json    bool      // rawjson: one event per line
@@ -35,7 +43,7 @@ func New(out io.Writer, mode string) (*Reporter, error) {
 
 // newWithClock is New reading the time from now (a fake clock in tests).
 func newWithClock(out io.Writer, mode string, now func() time.Time) (*Reporter, error) {
-	r := &Reporter{out: out, now: now, started: now()}
+	r := &Reporter{display: &display{out: out, now: now, started: now()}}
 	switch mode {
 	case "", "auto", "plain":
 	case "tty":
@@ -54,7 +62,11 @@ func newWithClock(out io.Writer, mode string, now func() time.Time) (*Reporter, 
 func (r *Reporter) since(t time.Time) time.Duration { return r.now().Sub(t) }
 
 // Close ends the live view, if any; call it when the build ends.
-func (r *Reporter) Close() { r.closeTTY() }
+func (r *Reporter) Close() {
+	if r.prefix == "" {
+		r.closeTTY()
+	}
+}
 
 // Mask hides a value (a secret) wherever it would be printed.
 func (r *Reporter) Mask(value string) {
@@ -115,8 +127,26 @@ func isStep(name string) bool {
 	return ok && strings.HasPrefix(label, "[") && label != "[internal" && !strings.HasPrefix(rest, "FROM ")
 }
 
+// WithPrefix returns a reporter writing to the same display with every
+// step named after the build: "[dev base 2/3] RUN …", "[dev] exporting".
+// Close and Finish of a prefixed reporter leave the display open.
+func (r *Reporter) WithPrefix(name string) *Reporter {
+	return &Reporter{display: r.display, prefix: name}
+}
+
+func (r *Reporter) prefixed(name string) string {
+	if r.prefix == "" {
+		return name
+	}
+	if rest, ok := strings.CutPrefix(name, "["); ok {
+		return "[" + r.prefix + " " + rest
+	}
+	return "[" + r.prefix + "] " + name
+}
+
 // Start announces a step and returns its handle.
 func (r *Reporter) Start(name string) *Vertex {
+	name = r.prefixed(name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.next++

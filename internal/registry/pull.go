@@ -91,9 +91,49 @@ func (c *Client) pullFrom(ctx context.Context, s *store.Store, src source, p oci
 	if err := fetchImageBlobs(ctx, s, puller, src, target, c.jobs()); err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	if isIndex(top.MediaType) {
+		if err := fetchAttestations(ctx, s, puller, src, top, target, c.jobs()); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
 	recordPulled(s, src.ref.Context(), target)
 	return top, nil
 }
+
+// fetchAttestations pulls the attestation manifests of the pulled platform
+// (a few KiB: provenance, SBOM), so that the image keeps them when it is
+// saved or pushed again, as BuildKit's image exporter laid them out.
+func fetchAttestations(ctx context.Context, s *store.Store, puller *remote.Puller, src source, index, target ocispec.Descriptor, jobs int) error {
+	data, err := s.ReadBlob(index.Digest)
+	if err != nil {
+		return fmt.Errorf("reading index: %w", err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return fmt.Errorf("decoding index %s: %w", index.Digest, err)
+	}
+	for _, m := range idx.Manifests {
+		if m.Annotations[attestationRefType] != "attestation-manifest" || m.Annotations[attestationRefDigest] != target.Digest.String() {
+			continue
+		}
+		if !s.HasBlob(m.Digest) {
+			if _, err := fetchManifest(ctx, s, puller, src, m.Digest.String()); err != nil {
+				return fmt.Errorf("fetching attestation manifest %s: %w", m.Digest, err)
+			}
+		}
+		if err := fetchImageBlobs(ctx, s, puller, src, m, jobs); err != nil {
+			return fmt.Errorf("fetching attestation %s: %w", m.Digest, err)
+		}
+	}
+	return nil
+}
+
+// The annotations BuildKit gives an attestation manifest in an index (the
+// registry package does not import attest, which imports the store).
+const (
+	attestationRefType   = "vnd.docker.reference.type"
+	attestationRefDigest = "vnd.docker.reference.digest"
+)
 
 // fetchManifest gets the manifest or index that id (a tag or digest) names
 // in src's repository and stores it; a digest id must match the content.

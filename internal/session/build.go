@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/buildctx"
 	"github.com/kiln-build/kiln/internal/config"
 	"github.com/kiln-build/kiln/internal/dockerfile"
@@ -30,8 +31,13 @@ import (
 // Result is what a build made.
 type Result struct {
 	Descriptor ocispec.Descriptor // the image manifest (one platform) or index (several) in the store
-	Image      *image.Image       // the first platform's image
-	Images     []*image.Image     // one per platform, in --platform order
+	// Bare is the image without attestations; Attested is the result as an
+	// unnamed image output carries it: an index with every attestation
+	// asked for (Bare when there is none). --verify-reproducible compares
+	// both.
+	Bare, Attested ocispec.Descriptor
+	Image          *image.Image   // the first platform's image
+	Images         []*image.Image // one per platform, in --platform order
 }
 
 // Run performs the build: load, parse and plan (prepare), then solve and
@@ -44,7 +50,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := progress.New(o.Out, o.Progress)
+	rep, err := reporter(o)
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +66,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	client := registry.New(cfg)
-	images, err := solve(ctx, o, in, w, client)
+	srcs := make([]*sources, len(in.plans))
+	for i := range srcs {
+		srcs[i] = &sources{}
+	}
+	images, err := solve(ctx, o, in, w, client, srcs)
 	if err != nil {
 		return nil, err
 	}
-	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: in.exporters}, images)
+	prov := func(i int) attest.Build {
+		return provenanceInput(o, in.dockerfile, in.plans[i], in.targets[i], srcs[i])
+	}
+	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: in.exporters, provenance: prov}, images)
 	if err == nil {
 		err = exportCaches(ctx, w, client, o.CacheTo, images)
 	}
@@ -78,22 +91,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // planned is what a build knows before it touches the store: its context,
 // Dockerfile, platforms, one plan per platform, and its exporters.
 type planned struct {
-	bctx      *buildctx.Context
-	df        *dockerfile.Dockerfile
-	targets   []ocispec.Platform
-	plans     []*plan.Plan
-	exporters []exporter.Exporter
+	bctx *buildctx.Context
+	df   *dockerfile.Dockerfile
+	// dockerfile is the Dockerfile's bytes, which mode=max provenance embeds.
+	dockerfile []byte
+	targets    []ocispec.Platform
+	plans      []*plan.Plan
+	exporters  []exporter.Exporter
 }
 
 // prepare loads, parses and plans the build, and resolves its exporters, so a
 // bad flag or Dockerfile fails before any work.
 func prepare(o Options) (*planned, error) {
-	bctx, err := buildctx.Load(o.ContextDir, o.Dockerfile)
+	load := buildctx.Load
+	if o.Shared != nil {
+		load = o.Shared.loadContext
+	}
+	bctx, err := load(o.ContextDir, o.Dockerfile)
 	if err != nil {
 		return nil, err
 	}
 	in := &planned{bctx: bctx}
-	if in.df, err = parseDockerfile(bctx); err != nil {
+	if in.df, in.dockerfile, err = parseDockerfile(bctx); err != nil {
 		return nil, err
 	}
 	if in.targets, err = targetPlatforms(o.Platforms); err != nil {
@@ -111,7 +130,7 @@ func prepare(o Options) (*planned, error) {
 
 // solve builds every platform's image and makes sure all their layers'
 // blobs are in the store (some may have come from a remote cache).
-func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client) ([]*image.Image, error) {
+func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client, srcs []*sources) ([]*image.Image, error) {
 	res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
 	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
@@ -121,7 +140,7 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 	}
 	defer releaseLocals()
 	common := instr.BuildOptions{Worker: w, Images: res.Image, Contexts: o.Contexts, Locals: locals}
-	images, err := solveAll(ctx, common, in.plans, in.targets, sizes)
+	images, err := solveAll(ctx, common, in.plans, in.targets, sizes, res, srcs)
 	if err != nil {
 		return nil, err
 	}
@@ -138,12 +157,22 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 	return images, nil
 }
 
-func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, error) {
+// reporter is the build's progress: its own, or, in a bake, the shared
+// display with the target's name on every step.
+func reporter(o Options) (*progress.Reporter, error) {
+	if o.Shared != nil {
+		return o.Shared.Progress.WithPrefix(o.Name), nil
+	}
+	return progress.New(o.Out, o.Progress)
+}
+
+func parseDockerfile(bctx *buildctx.Context) (*dockerfile.Dockerfile, []byte, error) {
 	src, err := buildctx.ReadDockerfile(bctx.Dockerfile, bctx.DockerfileName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return dockerfile.Parse(bctx.DockerfileName, src)
+	df, err := dockerfile.Parse(bctx.DockerfileName, src)
+	return df, src, err
 }
 
 // makePlans plans the build once per target platform: the predefined
@@ -179,7 +208,7 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Cont
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes) ([]*image.Image, error) {
+func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes, res *instr.Resolver, srcs []*sources) ([]*image.Image, error) {
 	images := make([]*image.Image, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
@@ -187,6 +216,7 @@ func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan
 		g.Go(func() error {
 			opts := common
 			opts.Plan, opts.Platform = plans[i], targets[i]
+			opts.Images, opts.RecordRemote = srcs[i].imagesVia(res), srcs[i].remote
 			if i == 0 {
 				opts.StageDone = sizes.done
 			}
@@ -231,8 +261,8 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 		return nil, err
 	}
 	w.Runner, w.Progress, w.Context, w.Epoch = runner, rep, bctx, epoch
-	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache,
-		Layer: layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}})
+	lo := layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}
+	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache, Layer: lo, Flight: o.Shared.flight(lo)})
 	w.ExplainCache, w.Network, w.RunOpts = o.Explain, o.Network, o.Run
 	w.BuildArgs, w.Secrets, w.SSH = o.BuildArgs, o.Secrets, o.SSH
 	w.NoCacheStages = map[string]bool{}
@@ -241,6 +271,10 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	}
 	for _, v := range o.Secrets {
 		rep.Mask(string(v))
+	}
+	if o.Shared != nil {
+		w.StagedContext, w.Cleanup = o.Shared.attach(st, w.Snap, bctx), func() {}
+		return w, nil
 	}
 	w.StagedContext, w.Cleanup = instr.ContextView(st, w.Snap, bctx)
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {

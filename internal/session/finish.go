@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
@@ -18,6 +21,8 @@ type finishing struct {
 	w         *instr.Worker
 	client    *registry.Client
 	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
+	// provenance describes each platform's build for its provenance.
+	provenance func(platform int) attest.Build
 }
 
 // finish commits the image (or index) to the store, tags it, writes the
@@ -25,8 +30,20 @@ type finishing struct {
 func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, error) {
 	o, w := f.o, f.w
 	session := exporter.Session{Store: w.Store, Epoch: w.Epoch, Progress: w.Progress, Snap: w.Snap, Registry: f.client}
+	// -t names the result in the store as --load would in docker: buildx's
+	// default provenance only on a multi-platform result, an explicit
+	// attestation always. With --push the store holds what was pushed, as
+	// an image exporter with push=true stores it.
+	storeForm := exporter.Form{Type: "docker", Names: o.Tags}
+	if o.Push {
+		storeForm.Type = "registry"
+	}
 	r, err := exporter.Commit(session, images, exporter.CommitOptions{
 		Labels: o.Labels, Annotations: o.Annotations, Tags: o.Tags, Inline: inlineCache(w, o.CacheTo),
+		Attest: func(manifests []ocispec.Descriptor, bare ocispec.Descriptor) (exporter.Attested, error) {
+			return attestResult(f, manifests, bare)
+		},
+		StoreForm: storeForm,
 	})
 	if err != nil {
 		return nil, err
@@ -34,18 +51,41 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 	if err := exporter.Run(ctx, session, r, f.exporters); err != nil {
 		return nil, err
 	}
+	full, err := r.Attest.Desc(exporter.Form{Type: "image"})
+	if err != nil {
+		return nil, err
+	}
 	if o.MetadataFile != "" {
-		if err := writeMetadata(o.MetadataFile, o.Tags, r.Desc); err != nil {
+		if err := writeMetadata(o.MetadataFile, o.Tags, r.Named); err != nil {
 			return nil, err
 		}
 	}
 	if o.IIDFile != "" {
-		if err := os.WriteFile(o.IIDFile, []byte(r.Desc.Digest.String()), 0o644); err != nil {
+		if err := os.WriteFile(o.IIDFile, []byte(r.Named.Digest.String()), 0o644); err != nil {
 			return nil, fmt.Errorf("writing --iidfile: %w", err)
 		}
 	}
 	summarize(w, r)
-	return &Result{Descriptor: r.Desc, Image: images[0], Images: images}, nil
+	return &Result{Descriptor: r.Named, Bare: r.Desc, Attested: full, Image: images[0], Images: images}, nil
+}
+
+// attestResult makes each platform's statements and the attested view of
+// the result the exporters read.
+func attestResult(f finishing, manifests []ocispec.Descriptor, bare ocispec.Descriptor) (*attested, error) {
+	a := &attested{store: f.w.Store, want: f.o.Attest, bare: bare, manifests: manifests,
+		indexAnn: exporter.AnnotationsFor(f.o.Annotations, "index", nil)}
+	if f.o.Attest.Provenance == nil || f.provenance == nil {
+		a.want.Provenance = nil
+		return a, nil
+	}
+	for i := range manifests {
+		st, err := attest.Provenance(f.provenance(i), *f.o.Attest.Provenance)
+		if err != nil {
+			return nil, err
+		}
+		a.provenance = append(a.provenance, st)
+	}
+	return a, nil
 }
 
 func summarize(w *instr.Worker, r exporter.Result) {
@@ -61,5 +101,5 @@ func summarize(w *instr.Worker, r exporter.Result) {
 	if len(r.Tags) > 0 {
 		name = r.Tags[0]
 	}
-	w.Progress.Finish(progress.Summary{Image: name, Digest: r.Desc.Digest.String(), Size: size, Layers: layers})
+	w.Progress.Finish(progress.Summary{Image: name, Digest: r.Named.Digest.String(), Size: size, Layers: layers})
 }

@@ -8,6 +8,7 @@ package session
 import (
 	"io"
 
+	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/isolation"
@@ -53,4 +54,17 @@ type Options struct {
 	Pull             bool               // --pull: refresh base images from their registries
 	Push             bool               // --push: push every -t name
 	Out              io.Writer          // progress
+	// Shared, set by bake, is the state of the other builds running with
+	// this one (see Shared); Name is this build's name on its progress lines.
+	Shared *Shared
+	Name   string
+
+	// Attest is what the build attests (attest.Parse of --provenance,
+	// --sbom, --attest and the BUILDKIT_ATTEST_* build args).
+	Attest attest.Attestations
+
+	// requestedNoCache, when set, is the --no-cache provenance records:
+	// --verify-reproducible's second build runs without the cache but
+	// must describe the same request.
+	requestedNoCache *bool
 }

@@ -25,13 +25,17 @@ func VerifyReproducible(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	again := o
-	again.NoCache = true
+	again.NoCache, again.requestedNoCache = true, &o.NoCache
 	again.Tags, again.Outputs, again.IIDFile = nil, nil, ""
 	second, err := Run(ctx, again)
 	if err != nil {
 		return nil, fmt.Errorf("second build for --verify-reproducible: %w", err)
 	}
-	if first.Descriptor.Digest == second.Descriptor.Digest {
+	if first.Bare.Digest == second.Bare.Digest {
+		if first.Attested.Digest != second.Attested.Digest {
+			return nil, fmt.Errorf("build is not reproducible: the image is, but its attestations are not: %s then %s",
+				first.Attested.Digest, second.Attested.Digest)
+		}
 		return first, nil
 	}
 	s, err := store.Open(storeRoot(o))
@@ -39,7 +43,7 @@ func VerifyReproducible(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	return nil, fmt.Errorf("build is not reproducible: %s then %s: %s",
-		first.Descriptor.Digest, second.Descriptor.Digest, firstDifference(s, first.Image, second.Image))
+		first.Bare.Digest, second.Bare.Digest, firstDifference(s, first.Image, second.Image))
 }
 
 func storeRoot(o Options) string {

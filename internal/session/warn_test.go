@@ -48,7 +48,7 @@ func TestWarnKnowsStoredBaseEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		df, err := parseDockerfile(bctx)
+		df, _, err := parseDockerfile(bctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,7 +82,14 @@ type Options struct {
 	Layer layer.Options // how committed layers are written
 	// NoCache trusts nothing stored: every step runs (--no-cache).
 	NoCache bool
+	// Flight, if set, is shared with the solvers of the other builds of
+	// the process (bake's targets): a step several of them ask for at once
+	// runs once. Unset, the solver keeps its own.
+	Flight *Flight
 }
+
+// Flight holds steps in progress, by cache key.
+type Flight = singleflight.Group
 
 // Solver solves steps for one build session; it is safe for concurrent use.
 type Solver struct {
@@ -152,27 +159,46 @@ func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
 	if s.missed != nil {
 		s.missed()
 	}
-	l, shared, err := s.run(ctx, key, linked, r)
+	l, how, err := s.run(ctx, key, linked, r)
 	if err != nil {
 		r.Log.Done(err)
 		return res, err
 	}
 	res.Layer = l
 	s.record(Record{Key: key, Layer: l})
-	if shared {
+	switch {
+	case how.hit:
+		r.Log.Cached()
+		res.Cached = true
+		return res, nil
+	case how.shared && s.o.Flight != nil && how.ran:
+		r.Log.Logf("ran once for several targets")
+	case how.shared && s.o.Flight != nil:
+		r.Log.Logf("done once by another target's identical step")
+	case how.shared:
 		r.Log.Logf("ran once for several platforms")
 	}
 	r.Log.Done(nil)
 	return res, nil
 }
 
+// ran says how run answered: shared with other requests, by this one
+// running the flight, found in the store after all.
+type ran struct{ shared, ran, hit bool }
+
 // run executes a missed step once for everyone asking for its key at the
 // time: the same step of several stages, platforms or targets (a stage on
 // $BUILDPLATFORM) runs once, the others wait and share it (shared).
-func (s *Solver) run(ctx context.Context, key digest.Digest, linked bool, r Request) (l *image.Layer, shared bool, err error) {
-	out, err, shared := s.flight.Do(key.String(), func() (any, error) {
+func (s *Solver) run(ctx context.Context, key digest.Digest, linked bool, r Request) (l *image.Layer, how ran, err error) {
+	flight := s.o.Flight
+	if flight == nil {
+		flight = &s.flight
+	}
+	out, err, shared := flight.Do(key.String(), func() (any, error) {
+		how.ran = true
 		// Another request may have finished this step since the lookup.
 		if rec, ok := s.lookup(key); ok && !r.NoCache {
+			how.hit = true
 			return rec.Layer, nil
 		}
 		base := r.Parent.Layers
@@ -186,7 +212,8 @@ func (s *Solver) run(ctx context.Context, key digest.Digest, linked bool, r Requ
 		return l, s.store(key, l)
 	})
 	l, _ = out.(*image.Layer)
-	return l, shared, err
+	how.shared = shared
+	return l, how, err
 }
 
 func isLinked(op Op) bool {

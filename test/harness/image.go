@@ -23,6 +23,9 @@ type Archive struct {
 	TopDigest digest.Digest // what index.json points at first
 	TopType   string        // its media type
 	Images    []*Image      // the image manifests, through a nested index if there is one
+	// Attestations are the index's attestation manifests (BuildKit's
+	// vnd.docker.reference.type=attestation-manifest entries), not images.
+	Attestations []ocispec.Descriptor
 }
 
 // Image is one image manifest of an Archive: its config, layers, history
@@ -57,6 +60,10 @@ func ReadArchive(t testing.TB, tarPath string) *Archive {
 		descs = nested.Manifests
 	}
 	for _, d := range descs {
+		if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			a.Attestations = append(a.Attestations, d)
+			continue
+		}
 		img := a.readImage(t, d)
 		if d.Platform != nil && d.Platform.OS+"/"+d.Platform.Architecture != img.Platform {
 			t.Errorf("manifest %s: descriptor platform %s/%s, config says %s", d.Digest, d.Platform.OS, d.Platform.Architecture, img.Platform)

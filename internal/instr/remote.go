@@ -1,0 +1,17 @@
+package instr
+
+// Remote is a source a build fetched from outside the context: an ADD URL
+// with the sha256 of what it downloaded, or an ADD git source with the
+// commit it resolved to. Provenance lists them (resolvedDependencies).
+type Remote struct {
+	URL    string // as the Dockerfile wrote it (a git source keeps its #ref)
+	Digest string // sha256:… of the download, or the git commit
+	Git    bool
+}
+
+// record tells the build's RecordRemote, if any, about a fetched source.
+func (s *State) record(r Remote) {
+	if s.RecordRemote != nil {
+		s.RecordRemote(r)
+	}
+}
