@@ -14,6 +14,7 @@ import (
 // holds, is found in each: the search reads the layers it claims to read.
 func TestSecretsDoNotLeakIntoCachesOrProvenance(t *testing.T) {
 	t.Parallel()
+	harness.Require(t, prerequisites...)
 	reg := harness.StartRegistry(t)
 	s := harness.NewStore(t, harness.Busybox).WithConfig(reg.Config(t, false))
 	secret := randomSecret(t)

@@ -43,6 +43,7 @@ func refsResult(t *testing.T, s *harness.Store, _ string) string {
 // the command again gives what an uninterrupted run gives.
 func TestStoreCommandKillPoints(t *testing.T) {
 	t.Parallel()
+	harness.Require(t, prerequisites...)
 	reg := harness.StartRegistry(t)
 	cfg := reg.Config(t, false)
 	commands := []storeCommand{
