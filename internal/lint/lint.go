@@ -61,6 +61,7 @@ func CheckWith(df *dockerfile.Dockerfile, o Options) []Finding {
 	}
 	c := newChecker(df)
 	c.opts = o
+	c.structure()
 	for i := range df.Stages {
 		c.stage(&df.Stages[i], i == len(df.Stages)-1)
 	}
@@ -146,7 +147,10 @@ func (c *checker) stage(st *instructions.Stage, final bool) {
 			for _, a := range cmd.Args {
 				c.secret("ARG", a.Key, cmd.Location())
 			}
+		case *instructions.LabelCommand:
+			c.legacyKeyValue(cmd)
 		case *instructions.EnvCommand:
+			c.legacyKeyValue(cmd)
 			for _, kv := range cmd.Env {
 				c.secret("ENV", kv.Key, cmd.Location())
 			}
