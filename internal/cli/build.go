@@ -17,10 +17,10 @@ import (
 )
 
 type buildFlags struct {
-	file, target, progress, network, iidfile, shmSize, metadataFile                                                                     string
+	file, target, progress, network, iidfile, shmSize, metadataFile, call                                                               string
 	annotations, tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
 	allow                                                                                                                               []string
-	noCache, quiet, verify, pull, push, explain, load, report, check                                                                    bool
+	noCache, quiet, verify, pull, push, explain, load, report, check, kilnRules                                                         bool
 	attest                                                                                                                              attestFlags
 }
 
@@ -31,6 +31,13 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		Short: "Build an image from a Dockerfile",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			call, err := parseCall(f.call)
+			if err != nil {
+				return err
+			}
+			if call != nil {
+				return runCall(cmd, call, args[0], f.file, f.kilnRules)
+			}
 			if f.check {
 				return runCheck(cmd, args[0], f.file, "text")
 			}
@@ -104,6 +111,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=R or type=local,src=DIR")
 	fl.BoolVar(&f.report, "report", false, "print the image's size next to the size of each stage it copies from")
 	fl.BoolVar(&f.check, "check", false, "lint the Dockerfile (as kiln check) instead of building")
+	fl.StringVar(&f.call, "call", "", "instead of building, as buildx: check (BuildKit's lint rules; exit status 1 on warnings) or targets, with ,format=json and ,ignorestatus=true")
+	fl.BoolVar(&f.kilnRules, "kiln-rules", false, "with --call=check, also report kiln's own rules (UnusedStage, FinalStageRunsAsRoot, ...)")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")
 	fl.BoolVar(&f.verify, "verify-reproducible", false, "build twice (the second time without the cache) and fail if the digests differ")

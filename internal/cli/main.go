@@ -42,6 +42,11 @@ func Main(stderr io.Writer, after func()) int {
 	if after != nil {
 		after()
 	}
+	return exitStatus(err, interrupted, stderr)
+}
+
+// exitStatus prints err as its kind needs and returns the exit status.
+func exitStatus(err error, interrupted bool, stderr io.Writer) int {
 	var child childExit
 	switch {
 	case err == nil:

@@ -30,10 +30,12 @@ type Dockerfile struct {
 
 // Warning is a BuildKit lint finding.
 type Warning struct {
-	Rule     string
-	Message  string
-	URL      string
-	Location Location
+	Rule        string
+	Description string // the rule's one-line summary
+	Message     string
+	URL         string
+	Location    Location
+	Ranges      []parser.Range // BuildKit's source ranges, for --call=check
 }
 
 // Parse parses src, the content of the Dockerfile at name.
@@ -103,9 +105,9 @@ func (df *Dockerfile) linter() (*linter.Linter, error) {
 	if err != nil {
 		return nil, &LocationError{File: df.Name, Line: df.checkLine, Err: fmt.Errorf("parsing check options: %w", err)}
 	}
-	cfg.Warn = func(rule, _, url, msg string, loc []parser.Range) {
+	cfg.Warn = func(rule, desc, url, msg string, loc []parser.Range) {
 		df.Warnings = append(df.Warnings, Warning{
-			Rule: rule, Message: msg, URL: url, Location: df.Locate(loc),
+			Rule: rule, Description: desc, Message: msg, URL: url, Location: df.Locate(loc), Ranges: loc,
 		})
 	}
 	return linter.New(cfg), nil

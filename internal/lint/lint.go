@@ -25,6 +25,11 @@ type Finding struct {
 	Line     int    `json:"line"`
 	Advice   string `json:"advice,omitempty"` // a link-free explanation
 	Severity string `json:"severity"`         // warning or error
+
+	// What BuildKit's lint result carries for its rules (--call=check).
+	Description string         `json:"-"`
+	URL         string         `json:"-"`
+	Ranges      []parser.Range `json:"-"`
 }
 
 // Options are what Check needs beyond the Dockerfile.
@@ -57,7 +62,8 @@ func Check(df *dockerfile.Dockerfile) []Finding {
 func CheckWith(df *dockerfile.Dockerfile, o Options) []Finding {
 	var out []Finding
 	for _, w := range df.Warnings {
-		out = append(out, Finding{Rule: w.Rule, Message: w.Message, File: w.Location.File, Line: w.Location.Line, Severity: "warning"})
+		out = append(out, Finding{Rule: w.Rule, Message: w.Message, File: w.Location.File, Line: w.Location.Line, Severity: "warning",
+			Description: w.Description, URL: w.URL, Ranges: w.Ranges})
 	}
 	c := newChecker(df)
 	c.opts = o
@@ -84,9 +90,10 @@ func newChecker(df *dockerfile.Dockerfile) *checker {
 	if err != nil {
 		cfg = &linter.Config{}
 	}
-	cfg.Warn = func(rule, _, _, msg string, ranges []parser.Range) {
+	cfg.Warn = func(rule, desc, url, msg string, ranges []parser.Range) {
 		loc := df.Locate(ranges)
-		c.found = append(c.found, Finding{Rule: rule, Message: msg, File: loc.File, Line: loc.Line, Severity: "warning"})
+		c.found = append(c.found, Finding{Rule: rule, Message: msg, File: loc.File, Line: loc.Line, Severity: "warning",
+			Description: desc, URL: url, Ranges: ranges})
 	}
 	c.lint = linter.New(cfg)
 	return c
@@ -103,7 +110,8 @@ func (c *checker) add(rule string, ranges []parser.Range, advice, format string,
 		return
 	}
 	loc := c.df.Locate(ranges)
-	c.found = append(c.found, Finding{Rule: rule, Message: fmt.Sprintf(format, args...), File: loc.File, Line: loc.Line, Advice: advice, Severity: "warning"})
+	c.found = append(c.found, Finding{Rule: rule, Message: fmt.Sprintf(format, args...), File: loc.File, Line: loc.Line, Advice: advice, Severity: "warning", Ranges: ranges,
+		Description: buildkitRuleInfo[rule].description, URL: buildkitRuleInfo[rule].url})
 }
 
 var (
