@@ -134,3 +134,25 @@ func TestCallRejectsUnsupported(t *testing.T) {
 		}
 	}
 }
+
+// The warnings' text is what BuildKit v0.34.2's lint subrequest printed for
+// the same Dockerfile (buildctl --opt requestid=frontend.lint, recorded in
+// testdata with the file name as DOCKERFILE); buildx adds the header line.
+func TestCallCheckMatchesBuildKit(t *testing.T) {
+	src, err := os.ReadFile("testdata/callcheck/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/callcheck/buildkit-v0.34.2.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeDockerfile(t, string(src))
+	out, code := callBuild(t, "--call=check", dir)
+	// buildctl starts with an empty line of its own; buildx with its count.
+	oracle := strings.TrimPrefix(string(want), "\n")
+	wantOut := "Check complete, 6 warnings have been found!\n" + strings.ReplaceAll(oracle, "DOCKERFILE:", filepath.Join(dir, "Dockerfile")+":")
+	if code != 1 || out != wantOut {
+		t.Errorf("status %d, output differs from BuildKit's:\n got:\n%s\nwant:\n%s", code, out, wantOut)
+	}
+}
