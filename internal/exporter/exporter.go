@@ -61,6 +61,9 @@ type ResolveOptions struct {
 // Resolve turns --output, --push and --load into exporters, in the order
 // they run: the outputs as given, then the pushes, then the load.
 func Resolve(outputs []Output, o ResolveOptions) ([]Exporter, error) {
+	if err := checkStdout(outputs); err != nil {
+		return nil, err
+	}
 	var out []Exporter
 	for _, op := range outputs {
 		e, err := resolveOutput(op, o)

@@ -18,10 +18,17 @@ type Output struct {
 	Annotations []Annotation
 }
 
+// Stdout is the dest that streams an output to standard output.
+const Stdout = "-"
+
 // ParseOutput reads buildx's CSV form: type=oci,dest=app.tar[,tar=false].
-// A bare path means type=local,dest=path, as in buildx.
+// A bare path means type=local,dest=path and a bare "-" type=tar to
+// standard output, as in buildx.
 func ParseOutput(s string) (Output, error) {
 	o := Output{Attrs: map[string]string{}}
+	if s == Stdout {
+		return Output{Type: "tar", Dest: Stdout, Attrs: o.Attrs}, nil
+	}
 	if !strings.Contains(s, "=") {
 		return Output{Type: "local", Dest: s, Attrs: o.Attrs}, nil
 	}
@@ -47,9 +54,16 @@ func ParseOutput(s string) (Output, error) {
 		}
 	}
 	switch o.Type {
-	case "oci", "docker", "local", "tar":
+	case "oci", "tar":
+		if o.Dest == "" { // buildx streams these to stdout without dest=
+			o.Dest = Stdout
+		}
+	case "docker", "local":
 		if o.Dest == "" {
 			return o, fmt.Errorf("output type=%s needs dest=", o.Type)
+		}
+		if o.Type == "local" && o.Dest == Stdout {
+			return o, fmt.Errorf("dest cannot be stdout for local exporter")
 		}
 	case "image":
 	case "registry": // buildx's shorthand for type=image,push=true
@@ -64,6 +78,9 @@ func ParseOutput(s string) (Output, error) {
 	}
 	if err := checkExporterAttrs(o.Attrs); err != nil {
 		return o, err
+	}
+	if o.Dest == Stdout && o.Attrs["tar"] == "false" {
+		return o, fmt.Errorf("output type=%s,tar=false writes a directory: dest cannot be stdout", o.Type)
 	}
 	for _, k := range []string{"push", "push-by-digest", "name-canonical"} {
 		if v, ok := o.Attrs[k]; ok {

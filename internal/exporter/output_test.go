@@ -1,6 +1,9 @@
 package exporter
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseOutput(t *testing.T) {
 	cases := []struct {
@@ -11,7 +14,12 @@ func TestParseOutput(t *testing.T) {
 		{in: "type=oci,dest=a.tar", typ: "oci", dest: "a.tar"},
 		{in: "type=registry,name=r:5000/a:1", typ: "image", push: "true"},
 		{in: "type=image,name=a:1,push=true", typ: "image", push: "true"},
-		{in: "type=oci", bad: true},
+		{in: "type=oci", typ: "oci", dest: "-"}, // buildx streams to stdout
+		{in: "-", typ: "tar", dest: "-"},
+		{in: "type=tar", typ: "tar", dest: "-"},
+		{in: "type=docker", bad: true},
+		{in: "type=local,dest=-", bad: true},
+		{in: "type=oci,dest=-,tar=false", bad: true},
 		{in: "type=nosuch,dest=x", bad: true},
 		{in: "type=oci,dest=a.tar,oci-mediatypes=false", bad: true},
 		{in: "type=image,name=r:5000/a,push-by-digest=true,push=true", typ: "image", push: "true"},
@@ -30,5 +38,24 @@ func TestParseOutput(t *testing.T) {
 		if err != nil || o.Type != c.typ || o.Dest != c.dest || o.Attrs["push"] != c.push {
 			t.Errorf("%s: got %+v, %v; want type %s dest %q push %q", c.in, o, err, c.typ, c.dest, c.push)
 		}
+	}
+}
+
+// Like buildx, two outputs cannot share stdout, and none is written to a
+// terminal.
+func TestResolveStdout(t *testing.T) {
+	tarOut := Output{Type: "tar", Dest: Stdout}
+	ociOut := Output{Type: "oci", Dest: Stdout}
+	defer func(f func() bool) { stdoutIsTerminal = f }(stdoutIsTerminal)
+	stdoutIsTerminal = func() bool { return false }
+	if _, err := Resolve([]Output{tarOut}, ResolveOptions{}); err != nil {
+		t.Errorf("-o - to a pipe: %v", err)
+	}
+	if _, err := Resolve([]Output{tarOut, ociOut}, ResolveOptions{}); err == nil || !strings.Contains(err.Error(), "multiple outputs configured to write to stdout") {
+		t.Errorf("two stdout outputs: got %v", err)
+	}
+	stdoutIsTerminal = func() bool { return true }
+	if _, err := Resolve([]Output{ociOut}, ResolveOptions{}); err == nil || err.Error() != "dest file is required for oci exporter. refusing to write to console" {
+		t.Errorf("-o type=oci,dest=- to a terminal: got %v", err)
 	}
 }

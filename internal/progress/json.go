@@ -3,26 +3,23 @@ package progress
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
-	"time"
 )
 
-// event is one rawjson line.
+// event is one thing that happened, as the renderers take it.
 type event struct {
-	Type    string   `json:"type"` // start, log, progress, cached, done, error, warning, summary
-	ID      int      `json:"id,omitempty"`
-	Name    string   `json:"name,omitempty"`
-	Data    string   `json:"data,omitempty"`
-	Error   string   `json:"error,omitempty"`
-	Seconds float64  `json:"seconds,omitempty"`
-	Current int64    `json:"current,omitempty"` // progress: bytes moved of Total
-	Total   int64    `json:"total,omitempty"`
-	Time    string   `json:"time"`
-	Summary *Summary `json:"summary,omitempty"`
+	Type    string // start, log, progress, cached, done, error, warning, note, summary
+	ID      int
+	Name    string
+	Data    string
+	Error   string
+	Seconds float64
+	Current int64 // progress: bytes moved of Total
+	Total   int64
+	Summary *Summary
 }
 
-// event writes e as JSON (secrets masked) when in rawjson mode; it reports
-// whether it did. Called with r.mu held.
+// event writes e as one BuildKit SolveStatus line (secrets masked) when in
+// rawjson mode; it reports whether it did. Called with r.mu held.
 func (r *Reporter) event(e event) bool {
 	if r.ttyEvent(e) {
 		return true
@@ -30,13 +27,11 @@ func (r *Reporter) event(e event) bool {
 	if !r.json || r.out == nil {
 		return r.json
 	}
-	e.Time = r.now().UTC().Format(time.RFC3339Nano)
-	for _, m := range r.masks {
-		e.Data = strings.ReplaceAll(e.Data, m, "****")
-		e.Error = strings.ReplaceAll(e.Error, m, "****")
-		e.Name = strings.ReplaceAll(e.Name, m, "****")
+	st, ok := r.solveStatus(e, r.now().UTC())
+	if !ok {
+		return true
 	}
-	data, err := json.Marshal(e)
+	data, err := json.Marshal(st)
 	if err == nil {
 		r.out.Write(append(data, '\n'))
 	}

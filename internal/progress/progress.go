@@ -23,16 +23,19 @@ type Reporter struct {
 
 // display is the output that prefixed reporters share.
 type display struct {
-	mu      sync.Mutex
-	out     io.Writer // nil: quiet
-	json    bool      // rawjson: one event per line
-	next    int
-	masks   []string
-	started time.Time
-	cached  int
-	ran     int
-	tty     *ttyState // the live view, when on a terminal
-	now     func() time.Time
+	mu   sync.Mutex
+	out  io.Writer // nil: quiet
+	json bool      // rawjson: one SolveStatus per line
+	// rawjson's vertexes by step id, and the notes written so far
+	vertexes map[int]*solveVertex
+	notes    int
+	next     int
+	masks    []string
+	started  time.Time
+	cached   int
+	ran      int
+	tty      *ttyState // the live view, when on a terminal
+	now      func() time.Time
 }
 
 // New returns a reporter for mode "plain" (also "auto" for now: the tty view
