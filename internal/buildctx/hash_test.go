@@ -78,7 +78,10 @@ func TestHashIgnoresIgnored(t *testing.T) {
 
 func TestHashNotFound(t *testing.T) {
 	c := loadCtx(t, clone(hashFiles))
-	for _, src := range []string{"secret.txt", "logs/a.log", "missing", "*.nope", "../../etc/passwd"} {
+	if _, err := c.Hash(context.Background(), []string{"*.nope"}, nil, true); err != nil {
+		t.Errorf("Hash(*.nope) = %v: a wildcard matching nothing selects nothing", err)
+	}
+	for _, src := range []string{"secret.txt", "logs/a.log", "missing", "../../etc/passwd"} {
 		_, err := c.Hash(context.Background(), []string{src}, nil, true)
 		var nf *fshash.NotFoundError
 		if !errors.As(err, &nf) || nf.Path != src {

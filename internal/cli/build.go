@@ -19,6 +19,7 @@ import (
 type buildFlags struct {
 	file, target, progress, network, iidfile, shmSize, metadataFile                                                                     string
 	annotations, tags, buildArgs, labels, outputs, secrets, noCacheFilter, platforms, hosts, ulimits, contexts, ssh, cacheTo, cacheFrom []string
+	allow                                                                                                                               []string
 	noCache, quiet, verify, pull, push, explain, load, report, check                                                                    bool
 	attest                                                                                                                              attestFlags
 }
@@ -88,6 +89,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
 	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "rebuild these stages without the cache")
 	fl.StringVar(&f.network, "network", "default", "network for RUN: default, host, none")
+	fl.StringSliceVar(&f.allow, "allow", nil, "grant an entitlement: network.host (RUN --network=host), security.insecure (RUN --security=insecure)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to the file")
 	fl.StringArrayVar(&f.platforms, "platform", nil, "target platforms (linux/amd64,linux/arm64); several make an image index")
 	fl.StringArrayVar(&f.hosts, "add-host", nil, "add a host:ip line to /etc/hosts of RUN steps")
@@ -155,6 +157,9 @@ func (f *buildFlags) options(contextDir string, g *globalFlags) (session.Options
 	}
 	run, err := runOptions(f.hosts, f.shmSize, f.ulimits)
 	if err != nil {
+		return o, err
+	}
+	if run.Allow, err = entitlements(f.allow, o.Network); err != nil {
 		return o, err
 	}
 	o.Run = run

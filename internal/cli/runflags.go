@@ -41,6 +41,25 @@ func runOptions(hosts []string, shm string, ulimits []string) (instr.RunOptions,
 	return o, nil
 }
 
+// entitlements reads --allow as buildx does: network.host and
+// security.insecure (BuildKit's names); --network=host grants network.host
+// itself, as buildx adds the entitlement for its own flag.
+func entitlements(allow []string, network string) (map[string]bool, error) {
+	granted := map[string]bool{}
+	for _, a := range allow {
+		switch a {
+		case instr.EntitlementNetworkHost, instr.EntitlementSecurityInsecure:
+			granted[a] = true
+		default:
+			return nil, fmt.Errorf("invalid --allow %q: kiln grants network.host and security.insecure", a)
+		}
+	}
+	if network == "host" {
+		granted[instr.EntitlementNetworkHost] = true
+	}
+	return granted, nil
+}
+
 // parseUlimit reads name=soft[:hard], e.g. nofile=1024:2048.
 func parseUlimit(s string) (specs.POSIXRlimit, error) {
 	name, val, ok := strings.Cut(s, "=")

@@ -82,13 +82,11 @@ func fileOp(s *State, c *instructions.CopyCommand) (Copy, error) {
 	for _, sc := range c.SourceContents {
 		cp.Srcs = append(cp.Srcs, path.Base(sc.Path))
 	}
-	if (len(cp.Srcs) > 1 || HasWildcard(cp.Srcs[0])) && !strings.HasSuffix(c.DestPath, "/") && !isDirLike(c.DestPath) {
-		return Copy{}, fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
-	}
+	// Several sources (or a wildcard's matches) onto a destination without
+	// a trailing slash are each copied onto it, as BuildKit does: the last
+	// file wins (COPY a b /dest makes the file /dest holding b).
 	return cp, nil
 }
-
-func isDirLike(p string) bool { return p == "." || p == "./" || strings.HasSuffix(p, "/.") }
 
 // HasWildcard says a source is a pattern.
 func HasWildcard(p string) bool { return strings.ContainsAny(p, "*?[") }

@@ -8,6 +8,9 @@ import (
 // WorkDir is the current working directory, "/" when unset.
 func (s *State) WorkDir() string {
 	if wd := s.Img.Config.Config.WorkingDir; wd != "" {
+		if s.Img.Config.OS == "windows" {
+			return strings.ReplaceAll(wd, `\`, "/") // the config keeps Windows' separators
+		}
 		return wd
 	}
 	return "/"

@@ -49,6 +49,7 @@ type Spec struct {
 	ExtraHosts []string // "name:ip" lines added to /etc/hosts
 	ShmSize    int64    // bytes of /dev/shm; 0 keeps 64 MiB
 	Ulimits    []specs.POSIXRlimit
+	Insecure   bool // RUN --security=insecure (the caller checked the entitlement)
 	Mounts     []Mount
 	Stdout     io.Writer // nil discards
 	Stderr     io.Writer // nil discards

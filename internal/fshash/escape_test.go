@@ -43,13 +43,14 @@ func TestPathsSymlinkStaysInRoot(t *testing.T) {
 	}
 }
 
-// A wildcard must not walk through a symlinked directory to outside root.
+// A wildcard must not walk through a symlinked directory to outside root:
+// it matches nothing there, as in a root without the link.
 func TestPathsWildcardDoesNotEnterLinks(t *testing.T) {
-	root := t.TempDir()
+	root, ref := t.TempDir(), t.TempDir()
 	writeTree(t, root, map[string]string{"d/x.txt": "x", "e": "-> /etc"})
-	_, err := Paths(context.Background(), root, []string{"*/passwd"}, Options{FollowLinks: true})
-	var nf *NotFoundError
-	if !errors.As(err, &nf) {
-		t.Fatalf("err = %v, want NotFoundError", err)
+	writeTree(t, ref, map[string]string{"d/x.txt": "x"})
+	opts := Options{FollowLinks: true}
+	if mustHash(t, root, []string{"*/passwd"}, opts) != mustHash(t, ref, []string{"*/passwd"}, opts) {
+		t.Error("the wildcard matched through the link to /etc")
 	}
 }

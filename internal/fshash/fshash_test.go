@@ -141,12 +141,28 @@ func TestPathsSelectionMatters(t *testing.T) {
 func TestPathsNotFound(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, baseTree)
-	for _, src := range []string{"missing", "docs/*.go", "app/main.go/x", "app/skip.txt", "nope/*.txt"} {
+	for _, src := range []string{"missing", "app/main.go/x", "app/skip.txt"} {
 		_, err := Paths(context.Background(), root, []string{src}, baseOpts())
 		var nf *NotFoundError
 		if !errors.As(err, &nf) || nf.Path != src {
 			t.Errorf("Paths(%q) error = %v, want NotFoundError", src, err)
 		}
+	}
+}
+
+// A wildcard that matches nothing selects nothing, with no error, as
+// BuildKit's COPY allows empty wildcards; the selection still differs from
+// one that matches.
+func TestPathsEmptyWildcard(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, baseTree)
+	for _, src := range []string{"docs/*.go", "nope/*.txt"} {
+		if _, err := Paths(context.Background(), root, []string{src}, baseOpts()); err != nil {
+			t.Errorf("Paths(%q) error = %v, want none", src, err)
+		}
+	}
+	if mustHash(t, root, []string{"docs/*.go", "app/main.go"}, baseOpts()) == mustHash(t, root, []string{"app/main.go"}, baseOpts()) {
+		t.Error("an empty wildcard beside a source hashes as the source alone")
 	}
 }
 

@@ -42,8 +42,10 @@ func resolveSource(root, src string, opts Options) ([]match, error) {
 		if err != nil {
 			return nil, fmt.Errorf("resolving %s: %w", src, err)
 		}
+		// A wildcard that matches nothing selects nothing: BuildKit's COPY
+		// and ADD allow empty wildcards (AllowEmptyWildcard).
 		if len(names) == 0 {
-			return nil, &NotFoundError{Path: src}
+			return nil, nil
 		}
 	}
 	out := make([]match, 0, len(names))

@@ -31,14 +31,19 @@ type Image struct {
 }
 
 // New returns an empty image (FROM scratch) for a platform, configured as
-// BuildKit's empty image: the default PATH and working directory "/".
+// BuildKit's empty image: the default PATH and working directory "/". A
+// Windows image gets no PATH (BuildKit leaves it to the OS) and a backslash.
 func New(p ocispec.Platform) *Image {
 	img := &Image{}
 	img.Config.Platform = p
 	img.Config.RootFS.Type = "layers"
 	img.Config.RootFS.DiffIDs = []digest.Digest{}
-	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
 	img.Config.Config.WorkingDir = "/"
+	if p.OS == "windows" {
+		img.Config.Config.WorkingDir = `\`
+		return img
+	}
+	img.Config.Config.Env = []string{"PATH=" + system.DefaultPathEnvUnix}
 	return img
 }
 

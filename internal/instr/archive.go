@@ -1,16 +1,23 @@
 package instr
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/klauspost/compress/zstd"
 	fscopy "github.com/tonistiigi/fsutil/copy"
 	"golang.org/x/sys/unix"
 
@@ -35,7 +42,7 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 	}
 	defer f.Close()
 	r, ok := archiveReader(bufio.NewReaderSize(f, 1<<16))
-	if !ok {
+	if !ok || !isTar(p) {
 		return false, nil
 	}
 	tmp, err := os.MkdirTemp(dstRoot, ".kiln-add-")
@@ -52,7 +59,13 @@ func unpackArchive(ctx context.Context, srcRoot, src, dstRoot, dest string, chow
 			return false, err
 		}
 	}
+	if err := replaceNonDirs(tmp, dstRoot, dest, entries); err != nil {
+		return false, err
+	}
 	info := fscopy.CopyInfo{CopyDirContents: true}
+	if err := copyThroughLinks(ctx, tmp, dstRoot, dest, entries, info); err != nil {
+		return false, err
+	}
 	if err := fscopy.Copy(ctx, tmp, "/", dstRoot, dest+"/", fscopy.WithCopyInfo(info)); err != nil {
 		return false, err
 	}
@@ -121,6 +134,120 @@ func archiveReader(br *bufio.Reader) (io.Reader, bool) {
 		return br, true
 	}
 	return nil, false
+}
+
+// replaceNonDirs removes what stands where the archive has a directory
+// entry but the image has a non-directory, a symlink included (/var/run ->
+// /run), shallowest first: BuildKit's untar replaces it with the directory.
+func replaceNonDirs(tmp, dstRoot, dest string, entries map[string]bool) error {
+	rels := make([]string, 0, len(entries))
+	for rel := range entries {
+		if fi, err := os.Lstat(filepath.Join(tmp, rel)); rel != "" && err == nil && fi.IsDir() {
+			rels = append(rels, rel)
+		}
+	}
+	sort.Strings(rels) // a parent sorts before its children
+	for _, rel := range rels {
+		target := filepath.Join(dest, rel)
+		parent, err := securejoin.SecureJoin(dstRoot, filepath.Dir(target))
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(parent, filepath.Base(target))
+		if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyThroughLinks copies first what the archive puts below a directory it
+// only implies (no entry of its own) where the image has a symlink to a
+// directory (var/run/app.pid, /var/run -> /run): BuildKit's untar writes
+// through the link, into /run. Those subtrees then leave tmp.
+func copyThroughLinks(ctx context.Context, tmp, dstRoot, dest string, entries map[string]bool, info fscopy.CopyInfo) error {
+	var implied []string
+	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel, _ := filepath.Rel(tmp, p); rel != "." && d.IsDir() && !entries[rel] {
+			implied = append(implied, rel) // parents first: WalkDir is lexical
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var moved []string
+	for _, rel := range implied {
+		if slices.ContainsFunc(moved, func(m string) bool { return strings.HasPrefix(rel, m+string(filepath.Separator)) }) {
+			continue
+		}
+		target := filepath.Join(dest, rel)
+		parent, err := securejoin.SecureJoin(dstRoot, filepath.Dir(target))
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Lstat(filepath.Join(parent, filepath.Base(target))); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		resolved, err := securejoin.SecureJoin(dstRoot, target)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stat(resolved); err != nil || !fi.IsDir() {
+			continue
+		}
+		into, err := filepath.Rel(dstRoot, resolved)
+		if err != nil {
+			return err
+		}
+		if err := fscopy.Copy(ctx, tmp, "/"+rel, dstRoot, "/"+into+"/", fscopy.WithCopyInfo(info)); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(filepath.Join(tmp, rel)); err != nil {
+			return err
+		}
+		moved = append(moved, rel)
+	}
+	return nil
+}
+
+// isTar reports whether the file, decompressed, starts with a valid tar
+// header, as BuildKit's isArchivePath checks: a gzip file that is not a tar
+// is copied as is.
+func isTar(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	head, _ := br.Peek(4)
+	var r io.Reader = br
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return false
+		}
+		defer zr.Close()
+		r = zr
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return false
+		}
+		defer zr.Close()
+		r = zr
+	case bytes.HasPrefix(head, []byte("BZh")):
+		r = bzip2.NewReader(br)
+	}
+	_, err = tar.NewReader(r).Next()
+	return err == nil
 }
 
 // chownEntries gives the --chown owner to the archive's own entries and to

@@ -191,8 +191,19 @@ func copyParents(ctx context.Context, srcRoot, src, dstRoot, dest string, info f
 	if !strings.HasSuffix(dest, "/") {
 		dest += "/"
 	}
-	if err := fscopy.Copy(ctx, srcRoot, parent, dstRoot, dest, fscopy.WithCopyInfo(info)); err != nil {
-		return fmt.Errorf("copying %s: %w", src, err)
+	// A wildcard before the pivot (src/*/./lib/) makes each match a parent,
+	// their trees merged below dest, as in BuildKit.
+	parents := []string{parent}
+	if convert.HasWildcard(parent) {
+		var err error
+		if parents, err = fscopy.ResolveWildcards(srcRoot, parent, true); err != nil {
+			return fmt.Errorf("copying %s: %w", src, err)
+		}
+	}
+	for _, p := range parents {
+		if err := fscopy.Copy(ctx, srcRoot, p, dstRoot, dest, fscopy.WithCopyInfo(info)); err != nil {
+			return fmt.Errorf("copying %s: %w", src, err)
+		}
 	}
 	return nil
 }

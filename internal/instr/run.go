@@ -27,6 +27,14 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 	if err != nil {
 		return err
 	}
+	// As BuildKit when it loads the LLB: an entitlement the build was not
+	// granted fails the step, never a silently sandboxed or isolated run.
+	if r.Network == executor.NetworkHost && !e.RunOpts.Allow[EntitlementNetworkHost] {
+		return fmt.Errorf("%s is not allowed", EntitlementNetworkHost)
+	}
+	if r.Insecure && !e.RunOpts.Allow[EntitlementSecurityInsecure] {
+		return fmt.Errorf("%s is not allowed", EntitlementSecurityInsecure)
+	}
 	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
 	if err != nil {
 		return err
@@ -37,6 +45,9 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 	options := e.RunOpts.keyOptions()
 	if r.Hostname != "" {
 		options = append(options, "hostname="+r.Hostname)
+	}
+	if r.Insecure {
+		options = append(options, "security=insecure")
 	}
 	ch := change{
 		key: cachekey.Step{
@@ -64,7 +75,7 @@ func (e *Worker) run(ctx context.Context, r convert.Run, pms []preparedMount, m 
 		Args: r.Args, Env: append(append(append([]string(nil), r.Env...), mountEnv(pms)...), r.ProxyEnv...),
 		Cwd: r.Cwd, User: r.User, Network: r.Network, Hostname: r.Hostname,
 		Mounts: mounts, Stdout: v, Stderr: v,
-		ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits,
+		ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits, Insecure: r.Insecure,
 	})
 	testhook.Point(testhook.Run) // exited, its changes not yet taken
 	var exit *executor.ExitError
@@ -73,3 +84,9 @@ func (e *Worker) run(ctx context.Context, r convert.Run, pms []preparedMount, m 
 	}
 	return err
 }
+
+// The entitlements a build can be granted with --allow, BuildKit's names.
+const (
+	EntitlementNetworkHost      = "network.host"
+	EntitlementSecurityInsecure = "security.insecure"
+)

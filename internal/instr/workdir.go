@@ -3,7 +3,7 @@ package instr
 import (
 	"context"
 	"os"
-	"path"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -44,21 +44,21 @@ func mkdirAs(rootfs, dir, user string) error {
 			return err
 		}
 	}
-	var missing []string
-	for d := dir; d != "/"; d = path.Dir(d) {
-		full, err := securejoin.SecureJoin(rootfs, d)
+	// Component by component, as the path is written (MkdirAll, as in
+	// BuildKit): WORKDIR /a/../b makes /a and /b. Each prefix is resolved
+	// inside rootfs, through its symlinks.
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" || part == "." {
+			continue
+		}
+		cur += "/" + part
+		full, err := securejoin.SecureJoin(rootfs, cur)
 		if err != nil {
 			return err
 		}
 		if _, err := os.Lstat(full); err == nil {
-			break
-		}
-		missing = append(missing, d)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		full, err := securejoin.SecureJoin(rootfs, missing[i])
-		if err != nil {
-			return err
+			continue
 		}
 		if err := os.Mkdir(full, 0o755); err != nil && !os.IsExist(err) {
 			return err

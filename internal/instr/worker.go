@@ -48,6 +48,9 @@ type RunOptions struct {
 	ExtraHosts []string
 	ShmSize    int64
 	Ulimits    []specs.POSIXRlimit
+	// Allow holds the entitlements granted with --allow (network.host,
+	// security.insecure); the build's own --network=host grants network.host.
+	Allow map[string]bool
 }
 
 // Named is the filesystem a COPY --from or a mount names.

@@ -34,6 +34,33 @@ func (p *Plan) buildDeps() error {
 				return dockerfile.ErrorAt(dockerfile.Locate(p.File, cmd.Location()), err)
 			}
 		}
+		if err := p.addTriggerDeps(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addTriggerDeps resolves the --from names of the ONBUILD triggers s runs:
+// those of its base stage, as BuildKit resolves a trigger's COPY --from and
+// RUN --mount=from= against the stages of the file. A trigger that does not
+// parse is reported when it runs.
+func (p *Plan) addTriggerDeps(s *Stage) error {
+	if s.Base.Stage == nil {
+		return nil
+	}
+	for _, cmd := range s.Base.Stage.Commands {
+		ob, ok := cmd.(*instructions.OnbuildCommand)
+		if !ok {
+			continue
+		}
+		df, err := dockerfile.Parse("ONBUILD trigger", []byte("FROM scratch\n"+ob.Expression+"\n"))
+		if err != nil || len(df.Stages) != 1 || len(df.Stages[0].Commands) != 1 {
+			continue
+		}
+		if err := p.addCommandDeps(s, df.Stages[0].Commands[0]); err != nil {
+			return dockerfile.ErrorAt(dockerfile.Locate(p.File, cmd.Location()), err)
+		}
 	}
 	return nil
 }
@@ -84,8 +111,8 @@ func (p *Plan) lookup(from string, byIndex bool) (Ref, error) {
 		}
 	}
 	lower := strings.ToLower(from)
-	for _, st := range p.Stages {
-		if st.Name != "" && st.Name == lower {
+	for i := len(p.Stages) - 1; i >= 0; i-- { // the later of two same-named stages, as BuildKit
+		if st := p.Stages[i]; st.Name != "" && st.Name == lower {
 			return Ref{Stage: st}, nil
 		}
 	}

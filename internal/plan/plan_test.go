@@ -143,6 +143,32 @@ func TestFromNamesImageUnlessEarlierStage(t *testing.T) {
 	}
 }
 
+// An ONBUILD trigger of a base stage that names a stage of the file makes
+// that stage a dependency of the stage that runs the trigger.
+func TestOnbuildTriggerNamesStage(t *testing.T) {
+	src := "FROM alpine AS src\nFROM alpine AS parent\nONBUILD COPY --from=src /x /y\nFROM parent\n"
+	p := mustPlan(t, src, opts("", nil))
+	if ref := p.Stages[2].Refs["src"]; ref.Stage != p.Stages[0] {
+		t.Errorf("trigger's --from=src: %v, want the src stage", ref)
+	}
+	if names(p.Order) != "src,parent,stage-2" {
+		t.Errorf("Order %s", names(p.Order))
+	}
+}
+
+// A duplicate stage name builds, as in BuildKit: the later stage wins for
+// --target and --from.
+func TestDuplicateStageNameLaterWins(t *testing.T) {
+	src := "FROM alpine AS build\nRUN true\nFROM debian AS Build\nFROM scratch\nCOPY --from=build /a /a\n"
+	p := mustPlan(t, src, opts("", nil))
+	if ref := p.Stages[2].Refs["build"]; ref.Stage != p.Stages[1] {
+		t.Errorf("COPY --from=build: %v, want the second stage", ref)
+	}
+	if p := mustPlan(t, src, opts("build", nil)); p.Target.Index != 1 {
+		t.Errorf("--target build is stage %d, want 1", p.Target.Index)
+	}
+}
+
 func TestStagePlatformInherited(t *testing.T) {
 	src := "FROM --platform=linux/amd64 alpine AS a\nFROM --platform=linux/s390x a AS b\n"
 	p := mustPlan(t, src, opts("", nil))
@@ -167,8 +193,6 @@ func TestErrors(t *testing.T) {
 			"Dockerfile:2: circular dependency detected on stage: stage0"},
 		{"cycle", "FROM busybox AS stage0\nCOPY --from=stage2 f1 /sub/\nFROM busybox AS stage1\nCOPY --from=stage0 f2 /sub/\nFROM busybox AS stage2\nCOPY --from=stage1 f2 /sub/\n", "",
 			"Dockerfile:2: circular dependency detected on stage: stage0"},
-		{"duplicate stage", "FROM alpine AS build\nRUN true\n\nFROM debian AS Build\n", "",
-			`Dockerfile:4: duplicate stage name "build", first defined on line 1`},
 		{"invalid index", "FROM alpine\nCOPY --from=3 /a /a\n", "", "Dockerfile:2: invalid stage index 3"},
 		{"variable in copy from", "ARG S=a\nFROM alpine AS a\nFROM alpine\nCOPY --from=$S /a /a\n", "",
 			"Dockerfile:4: variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround"},

@@ -41,11 +41,8 @@ func (p *Plan) buildStages(stages []instructions.Stage) error {
 			return err
 		}
 		if s.Name != "" {
-			if prev, ok := byName[s.Name]; ok {
-				// BuildKit only warns (lint rule DuplicateStageName) and lets
-				// the later stage win; kiln refuses the ambiguity.
-				return p.errorAt(s.Location, "duplicate stage name %q, first defined on line %d", s.Name, prev.Location.Line)
-			}
+			// A duplicate name builds, as in BuildKit (the lint rule
+			// DuplicateStageName warns): the later stage wins.
 			byName[s.Name] = s
 		}
 		p.Stages = append(p.Stages, s)
@@ -117,8 +114,8 @@ func (p *Plan) resolveTarget(target string) (*Stage, error) {
 	if target == "" {
 		return p.Stages[len(p.Stages)-1], nil
 	}
-	for _, s := range p.Stages {
-		if s.Name != "" && s.Name == strings.ToLower(target) {
+	for i := len(p.Stages) - 1; i >= 0; i-- { // the later of two same-named stages
+		if s := p.Stages[i]; s.Name != "" && s.Name == strings.ToLower(target) {
 			return s, nil
 		}
 	}

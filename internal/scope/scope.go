@@ -18,9 +18,15 @@ import (
 // KV is one variable. Unset is a stage ARG declared with no default and
 // given no value: as in BuildKit it is written in RUN's history (FOO=) but
 // is neither in RUN's environment nor set for $FOO expansion.
+//
+// OverEnv is a stage ARG given a value after the last ENV of its name (or
+// over the base image's): BuildKit adds it to the state's environment then,
+// so RUN and $X expansion see the ARG's value while the image config keeps
+// the ENV's; a later ENV of the name wins again (Args.EnvSet).
 type KV struct {
 	Key, Value string
 	Unset      bool
+	OverEnv    bool
 }
 
 // Predefined returns the platform ARGs BuildKit defines for every build
@@ -101,38 +107,61 @@ func (a *Args) Set(key, value string, unset bool) {
 	for i := range *a {
 		if (*a)[i].Key == key {
 			if !unset {
-				(*a)[i].Value, (*a)[i].Unset = value, false
+				(*a)[i].Value, (*a)[i].Unset, (*a)[i].OverEnv = value, false, true
 			}
 			return
 		}
 	}
-	*a = append(*a, KV{Key: key, Value: value, Unset: unset})
+	*a = append(*a, KV{Key: key, Value: value, Unset: unset, OverEnv: !unset})
+}
+
+// EnvSet notes an ENV of key: it wins over the stage's ARG of that name
+// again, until the ARG is given a value anew (KV.OverEnv).
+func (a Args) EnvSet(key string) {
+	for i := range a {
+		if a[i].Key == key {
+			a[i].OverEnv = false
+		}
+	}
 }
 
 // ExpandEnv is the environment that expands $VARs in a stage's
-// instruction: its ARGs overridden by the image's ENV, as in BuildKit.
+// instruction: its ARGs overridden by the image's ENV, except an ARG given
+// a value after that ENV (KV.OverEnv), as in BuildKit.
 func (a Args) ExpandEnv(imageEnv []string) []string {
 	env := make([]string, 0, len(a)+len(imageEnv))
 	for _, kv := range a {
-		if !kv.Unset {
+		if !kv.Unset && !kv.OverEnv {
 			env = append(env, kv.Key+"="+kv.Value)
 		}
 	}
-	return append(env, imageEnv...)
+	env = append(env, imageEnv...)
+	for _, kv := range a {
+		if !kv.Unset && kv.OverEnv {
+			env = append(env, kv.Key+"="+kv.Value) // later entries win
+		}
+	}
+	return env
 }
 
 // RunEnv is the environment of a RUN process: the image's ENV plus the
-// ARGs (ENV wins for a name that is both).
+// ARGs; for a name that is both, ENV wins unless the ARG was given a value
+// after it (KV.OverEnv).
 func (a Args) RunEnv(imageEnv []string) []string {
 	env := append([]string(nil), imageEnv...)
-	have := map[string]bool{}
-	for _, e := range env {
+	at := map[string]int{}
+	for i, e := range env {
 		k, _, _ := strings.Cut(e, "=")
-		have[k] = true
+		at[k] = i
 	}
 	for _, kv := range a {
-		if !have[kv.Key] && !kv.Unset {
+		switch i, ok := at[kv.Key]; {
+		case kv.Unset:
+		case ok && kv.OverEnv:
+			env[i] = kv.Key + "=" + kv.Value
+		case !ok:
 			env = append(env, kv.Key+"="+kv.Value)
+			at[kv.Key] = len(env) - 1
 		}
 	}
 	return env

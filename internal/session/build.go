@@ -144,6 +144,12 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 	if err != nil {
 		return nil, err
 	}
+	if len(o.Platforms) > 0 {
+		for i, img := range images {
+			images[i] = img.Clone() // platforms may share a final stage's image
+			stampTargetPlatform(images[i], in.targets[i])
+		}
+	}
 	if o.Report {
 		report(w.Progress, in.plans[0], images[0], sizes)
 	}

@@ -57,5 +57,5 @@ func buildBuildx(t *testing.T, o *oracletest.Oracle, c *testCase) Result {
 	if r.Code != 0 {
 		return Result{Fails: true, Error: errorLines(r.Stderr)}
 	}
-	return Result{Images: normalize(t, tar, busyboxFiles(t))}
+	return Result{Images: normalize(t, tar, testBases(t))}
 }

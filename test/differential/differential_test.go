@@ -91,7 +91,7 @@ func runCase(t *testing.T, env *suite, c *testCase) {
 		case *update:
 			writeGolden(t, c.name, got)
 			golden, ok = got, true
-		case !ok || goldenJSON(t, golden) != goldenJSON(t, got):
+		case !ok || goldenJSON(t, withoutError(golden)) != goldenJSON(t, withoutError(got)):
 			t.Fatalf("golden %s is stale (the oracle now gives another result): rewrite it with -update\n%s",
 				c.name, strings.Join(diffResults(golden, got), "\n"))
 		}
@@ -128,6 +128,14 @@ func judge(t *testing.T, env *suite, name string, diffs []string) {
 	default:
 		t.Errorf("kiln diverges from BuildKit %s:\n%s", env.version, strings.Join(diffs, "\n"))
 	}
+}
+
+// withoutError leaves out the error text when a golden is checked against
+// the oracle: BuildKit's messages name snapshot ids that change every run
+// (failed to calculate checksum of ref 2ejx…::m4qp…); failing is compared.
+func withoutError(r Result) Result {
+	r.Error = ""
+	return r
 }
 
 func writeGolden(t *testing.T, name string, r Result) {

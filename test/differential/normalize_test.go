@@ -44,7 +44,7 @@ var comparedConfig = []string{"Env", "Cmd", "Entrypoint", "WorkingDir", "User", 
 var injectedEnv = []string{"OTEL_", "TRACEPARENT="}
 
 // normalize reads an OCI tar and describes each image it holds.
-func normalize(t *testing.T, tarPath string, base map[string]harness.File) []Image {
+func normalize(t *testing.T, tarPath string, base *baseSet) []Image {
 	t.Helper()
 	a := harness.ReadArchive(t, tarPath)
 	var out []Image
@@ -58,7 +58,7 @@ func normalize(t *testing.T, tarPath string, base map[string]harness.File) []Ima
 	return out
 }
 
-func describe(t *testing.T, img *harness.Image, base map[string]harness.File) Image {
+func describe(t *testing.T, img *harness.Image, base *baseSet) Image {
 	t.Helper()
 	d := Image{Platform: img.Platform, Config: map[string]any{}, History: []string{}, Layers: []string{}}
 	if img.Config.Variant != "" {
@@ -129,20 +129,13 @@ func dropInjected(env []any) []any {
 // base is there unchanged, only the differences are listed (the base's
 // content, its busybox applet list, comes from this machine's
 // busybox-static, not from the case). A regular file whose content is a
-// base file's names that path instead of its digest, for the same reason.
-func describeFiles(files, base map[string]harness.File) (string, []string, []string) {
+// base file's names that file instead of its digest, for the same reason.
+func describeFiles(files map[string]harness.File, bs *baseSet) (string, []string, []string) {
+	base := bs.files
 	same := 0
 	for p, f := range files {
 		if b, ok := base[p]; ok && fileLine(b, nil) == fileLine(f, nil) {
 			same++
-		}
-	}
-	byDigest := map[string]string{}
-	for p, f := range base {
-		if f.Type == "file" && f.Size > 0 {
-			if q, ok := byDigest[string(f.Digest)]; !ok || p < q {
-				byDigest[string(f.Digest)] = p
-			}
 		}
 	}
 	useBase := len(base) > 0 && same*2 > len(base)
@@ -153,7 +146,7 @@ func describeFiles(files, base map[string]harness.File) (string, []string, []str
 				continue
 			}
 		}
-		lines = append(lines, fileLine(f, byDigest))
+		lines = append(lines, fileLine(f, bs.content))
 	}
 	if useBase {
 		for p := range base {
@@ -176,13 +169,13 @@ func describeFiles(files, base map[string]harness.File) (string, []string, []str
 // fileLine is one path in one line. Left out: times (neither builder
 // promises them) and whether a path is a hard link of another (a layer
 // encoding: each differ decides when to write a link; both paths' content
-// and metadata are compared).
-func fileLine(f harness.File, byDigest map[string]string) string {
+// and metadata are compared). content names the base files by digest.
+func fileLine(f harness.File, content map[string]string) string {
 	s := fmt.Sprintf("%s %s %04o %d:%d", f.Path, f.Type, f.Mode, f.UID, f.GID)
 	switch f.Type {
 	case "file":
-		if p, ok := byDigest[string(f.Digest)]; ok {
-			s += " =base:" + p
+		if label, ok := content[string(f.Digest)]; ok {
+			s += " =" + label
 		} else {
 			s += fmt.Sprintf(" %dB %s", f.Size, f.Digest)
 		}
@@ -202,21 +195,55 @@ func fileLine(f harness.File, byDigest map[string]string) string {
 	return s
 }
 
-var baseFiles struct {
-	once  sync.Once
-	files map[string]harness.File
+// baseSet is what file systems are described against: busybox:test's
+// files, and the content of the test bases' files by digest ("base:/bin/busybox",
+// "multi-arm64:/bin/busybox" for the arm64 side of busybox:multi), which
+// this machine's packages decide.
+type baseSet struct {
+	files   map[string]harness.File
+	content map[string]string
 }
 
-// busyboxFiles is the busybox test base's file system.
-func busyboxFiles(t *testing.T) map[string]harness.File {
+var bases struct {
+	once sync.Once
+	set  *baseSet
+}
+
+// testBases reads the test base images once.
+func testBases(t *testing.T) *baseSet {
 	t.Helper()
-	baseFiles.once.Do(func() {
-		baseFiles.files = harness.ReadImage(t, harness.Busybox.OCITar(t)).Files(t)
+	bases.once.Do(func() {
+		bs := &baseSet{files: harness.ReadImage(t, harness.Busybox.OCITar(t)).Files(t), content: map[string]string{}}
+		addContent(bs.content, "base:", bs.files)
+		if harness.Missing("qemu-aarch64-static", "dpkg-deb") == "" {
+			if _, why := harness.Arm64BusyboxDeb(t); why == "" {
+				arm := harness.ReadArchive(t, harness.BusyboxMulti.OCITar(t)).Image(t, "linux/arm64")
+				addContent(bs.content, "multi-arm64:", arm.Files(t))
+			}
+		}
+		bases.set = bs
 	})
-	if baseFiles.files == nil {
-		t.Fatal("reading the busybox base failed (see the first test)")
+	if bases.set == nil {
+		t.Fatal("reading the test bases failed (see the first test)")
 	}
-	return baseFiles.files
+	return bases.set
+}
+
+// addContent names each non-empty file's digest by its smallest path, a
+// name already given (an earlier base) staying.
+func addContent(content map[string]string, prefix string, files map[string]harness.File) {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if f := files[p]; f.Type == "file" && f.Size > 0 {
+			if _, ok := content[string(f.Digest)]; !ok {
+				content[string(f.Digest)] = prefix + p
+			}
+		}
+	}
 }
 
 // diffResults lists how got differs from want, one line each ("" when
