@@ -142,6 +142,10 @@ func (u *unpacker) hardlink(rel, target string) error {
 // clears setuid/setgid; the capability xattr goes last, as chown clears it too.
 func setMeta(p string, hdr *tar.Header, symlink bool) error {
 	if err := os.Lchown(p, hdr.Uid, hdr.Gid); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			// chown's EINVAL: an id this user namespace does not map.
+			return fmt.Errorf("owner %d:%d is outside the ids this user namespace maps (/proc/self/uid_map, /proc/self/gid_map): give the user larger ranges in /etc/subuid and /etc/subgid", hdr.Uid, hdr.Gid)
+		}
 		return fmt.Errorf("changing owner: %w", err)
 	}
 	if symlink {

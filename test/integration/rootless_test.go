@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"archive/tar"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,5 +204,37 @@ func TestRootlessNoProc(t *testing.T) {
 		if len(files) != len(rootFiles) {
 			t.Errorf("%s: %d files, root mode %d", mode, len(files), len(rootFiles))
 		}
+	}
+}
+
+// TestRootlessUnmappedOwner: an owner outside the user's subordinate
+// ranges is an error naming the entry and the ids, not a wrong owner.
+func TestRootlessUnmappedOwner(t *testing.T) {
+	if os.Getenv(rootlessEnv) == "" {
+		t.Skip(rootlessEnv + "=1 runs the rootless suite")
+	}
+	requireSuite(t)
+	u := harness.NewUser(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "bin/far", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 4000000, Size: 2},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			tw.Write([]byte("x\n"))
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(u.Own(t, "far"), "rootfs.tar")
+	writeFile(t, rootfs, buf.String(), 0o644)
+	r := u.Run(t, "import", rootfs, "-t", "far:test")
+	if r.Code == 0 || !strings.Contains(r.Stderr, `"bin/far"`) || !strings.Contains(r.Stderr, "owner 4000000:0 is outside the ids this user namespace maps") {
+		t.Errorf("importing a file owned by 4000000 as %s:\n%s", u.Name, r)
 	}
 }
