@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Provenance flags are accepted as buildx accepts them; asking for an SBOM
-// is a clear usage error (not written yet), and so is a malformed value.
+// Attestation flags are accepted as buildx accepts them; a malformed value
+// is a clear usage error.
 func TestAttestationFlags(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -21,8 +21,9 @@ func TestAttestationFlags(t *testing.T) {
 		{[]string{"--provenance"}, ""},
 		{[]string{"--provenance=mode=max"}, ""},
 		{[]string{"--attest", "type=provenance,mode=min,version=v0.2"}, ""},
-		{[]string{"--sbom=true"}, "not supported yet"},
-		{[]string{"--attest", "type=sbom"}, "not supported yet"},
+		{[]string{"--sbom=true"}, ""},
+		{[]string{"--attest", "type=sbom,generator=127.0.0.1:5000/scanner:1"}, ""},
+		{[]string{"--attest", "type=sbom,generator=Bad Name"}, "invalid generator"},
 		{[]string{"--attest", "type=provenance,mode=fast"}, `invalid mode "fast"`},
 		{[]string{"--attest", "disabled=true"}, "attestation type not specified"},
 	}

@@ -41,8 +41,8 @@ func refuseUnless(why string, ok ...string) func(string, string) string {
 var OutputAttrs = map[string]outputAttr{
 	"name":                    {types: imageish},
 	"push":                    {types: imageTypes},
-	"push-by-digest":          {types: imageTypes, refuse: refuseUnless("push-by-digest=true is not supported yet: push each platform with a tag and stitch them with kiln imagetools create (docs/scale-out.md)", "false")},
-	"name-canonical":          {types: imageTypes, refuse: refuseUnless("name-canonical=true is not supported yet: push each platform with a tag and stitch them with kiln imagetools create (docs/scale-out.md)", "false")},
+	"push-by-digest":          {types: imageTypes}, // the manifest pushed untagged (image.go)
+	"name-canonical":          {types: imageTypes}, // name@digest in the store too
 	"registry.insecure":       {types: imageTypes, refuse: refuseUnless("registry.insecure=true is not supported: mark the registry insecure in kiln.toml", "false")},
 	"oci-mediatypes":          {types: imageish, refuse: refuseUnless("oci-mediatypes=false is not supported yet: kiln writes OCI media types", "true")},
 	"oci-artifact":            {types: imageish, refuse: refuseUnless("oci-artifact=true is not supported yet: attestations use BuildKit's default attestation manifest format", "false")},

@@ -11,8 +11,8 @@ import (
 var attrSamples = map[string]struct{ used, refused string }{
 	"name":                    {"r:5000/app:1", ""},
 	"push":                    {"false", ""},
-	"push-by-digest":          {"false", "true"},
-	"name-canonical":          {"false", "true"},
+	"push-by-digest":          {"false", ""},
+	"name-canonical":          {"true", ""},
 	"registry.insecure":       {"false", "true"},
 	"oci-mediatypes":          {"true", "false"},
 	"oci-artifact":            {"false", "true"},

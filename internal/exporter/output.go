@@ -65,9 +65,16 @@ func ParseOutput(s string) (Output, error) {
 	if err := checkExporterAttrs(o.Attrs); err != nil {
 		return o, err
 	}
-	if v, ok := o.Attrs["push"]; ok {
-		b, _ := strconv.ParseBool(v) // checked above
-		o.Attrs["push"] = strconv.FormatBool(b)
+	for _, k := range []string{"push", "push-by-digest", "name-canonical"} {
+		if v, ok := o.Attrs[k]; ok {
+			b, _ := strconv.ParseBool(v) // checked above
+			o.Attrs[k] = strconv.FormatBool(b)
+		}
+	}
+	if o.Attrs["push-by-digest"] == "true" {
+		if err := checkByDigestNames(o.Attrs["name"]); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }
@@ -80,7 +87,7 @@ func checkExporterAttrs(attrs map[string]string) error {
 			return fmt.Errorf("invalid compression-level=%s", v)
 		}
 	}
-	for _, k := range []string{"push", "unpack"} {
+	for _, k := range []string{"push", "unpack", "push-by-digest", "name-canonical"} {
 		if v, ok := attrs[k]; ok {
 			if _, err := strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("invalid %s=%s: want true or false", k, v)

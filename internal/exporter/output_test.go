@@ -14,8 +14,10 @@ func TestParseOutput(t *testing.T) {
 		{in: "type=oci", bad: true},
 		{in: "type=nosuch,dest=x", bad: true},
 		{in: "type=oci,dest=a.tar,oci-mediatypes=false", bad: true},
-		{in: "type=image,name=r:5000/a,push-by-digest=true,push=true", bad: true},
-		{in: "type=image,name=r:5000/a,name-canonical=true", bad: true},
+		{in: "type=image,name=r:5000/a,push-by-digest=true,push=true", typ: "image", push: "true"},
+		{in: "type=image,name=r:5000/a,name-canonical=1", typ: "image"},
+		{in: "type=image,name=r:5000/a:v1,push-by-digest=true,push=true", bad: true},
+		{in: "type=image,name=r:5000/a,push-by-digest=maybe", bad: true},
 	}
 	for _, c := range cases {
 		o, err := ParseOutput(c.in)

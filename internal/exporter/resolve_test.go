@@ -40,7 +40,7 @@ func TestResolve(t *testing.T) {
 	if p := exps[5].(registryPush); p.name != "a:1" {
 		t.Errorf("first push is %q, want a:1", p.name)
 	}
-	if !exps[4].(storeImage).pushes() {
+	if !exps[4].(storeImage).attr("push") {
 		t.Error("type=registry does not push")
 	}
 

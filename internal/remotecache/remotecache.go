@@ -35,11 +35,13 @@ type Entry struct {
 
 type config struct {
 	Entries []Entry `json:"entries"`
+	Mounts  []Mount `json:"mounts,omitempty"` // cache-mounts=true
 }
 
-// Commit writes the cache artifact for entries into the store.
-func Commit(s *store.Store, entries []Entry) (ocispec.Descriptor, error) {
-	cfg, err := json.Marshal(config{Entries: entries})
+// Commit writes the cache artifact for entries and cache mounts into the
+// store.
+func Commit(s *store.Store, entries []Entry, mounts ...Mount) (ocispec.Descriptor, error) {
+	cfg, err := json.Marshal(config{Entries: entries, Mounts: mounts})
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -55,11 +57,19 @@ func Commit(s *store.Store, entries []Entry) (ocispec.Descriptor, error) {
 		Layers:       []ocispec.Descriptor{},
 	}
 	seen := map[digest.Digest]bool{}
-	for _, e := range entries {
-		if e.Layer != nil && !seen[e.Layer.Digest] {
-			seen[e.Layer.Digest] = true
-			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: e.Layer.MediaType, Digest: e.Layer.Digest, Size: e.Layer.Size})
+	add := func(l image.Layer) {
+		if !seen[l.Digest] {
+			seen[l.Digest] = true
+			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size})
 		}
+	}
+	for _, e := range entries {
+		if e.Layer != nil {
+			add(*e.Layer)
+		}
+	}
+	for _, mt := range mounts {
+		add(mt.Layer)
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -75,6 +85,7 @@ func Commit(s *store.Store, entries []Entry) (ocispec.Descriptor, error) {
 // Source is an imported cache: step keys and how to get their layers' bytes.
 type Source struct {
 	entries map[digest.Digest]Entry
+	mounts  map[string]Mount // by store identity (Mount.ID)
 	fetch   func(ctx context.Context, d ocispec.Descriptor) error
 }
 
@@ -115,7 +126,7 @@ func newSource(ctx context.Context, s *store.Store, desc ocispec.Descriptor, fet
 	if err != nil {
 		return nil, err
 	}
-	src := &Source{entries: map[digest.Digest]Entry{}, fetch: fetch}
+	src := &Source{entries: map[digest.Digest]Entry{}, mounts: map[string]Mount{}, fetch: fetch}
 	var manifests []ocispec.Descriptor
 	if isIndex(desc.MediaType, raw) {
 		var idx ocispec.Index
@@ -176,6 +187,9 @@ func (src *Source) read(ctx context.Context, s *store.Store, desc ocispec.Descri
 			return false, fmt.Errorf("decoding cache config: %w", err)
 		}
 		entries, ok = cfg.Entries, true
+		for _, mt := range cfg.Mounts {
+			src.mounts[mt.ID] = mt
+		}
 	} else if entries, ok, err = DecodeInline(data, m.Layers); err != nil {
 		return false, fmt.Errorf("image %s: %w", desc.Digest, err)
 	}

@@ -364,3 +364,50 @@ func oneOf(src *Source, a, b []string) error {
 	}
 	return nil
 }
+
+// A cache mount goes into the bucket as one blob; exporting it again
+// unchanged uploads nothing, and a fresh store restores it.
+func TestS3CacheMountUnchangedUploadsNothing(t *testing.T) {
+	bucket := seaweedfs.BucketName(t)
+	srv := seaweedfs.Shared(t, bucket)
+	proxy := seaweedfs.StartProxy(t, srv)
+	s := openStore(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/mod.zip", []byte("module bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := PackMount(context.Background(), s, "/go/pkg/mod", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := randomLayers(t, s, 1, 1000)
+	sp := s3Spec(t, proxy.Endpoint, bucket, ",cache-mounts=true")
+	if err := Export(context.Background(), s, nil, sp, entries, m); err != nil {
+		t.Fatal(err)
+	}
+	if got := blobUploads(proxy); len(got) != 3 {
+		t.Fatalf("first export uploaded %q, want the layer, the mount and the config", got)
+	}
+	proxy.Reset()
+	again, err := PackMount(context.Background(), s, "/go/pkg/mod", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Export(context.Background(), s, nil, sp, entries, again); err != nil {
+		t.Fatal(err)
+	}
+	if got := blobUploads(proxy); len(got) != 0 {
+		t.Fatalf("an unchanged export uploaded %q, want nothing", got)
+	}
+	to := openStore(t)
+	src, err := Import(context.Background(), to, nil, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := RestoreMount(context.Background(), to, []*Source{src}, "/go/pkg/mod"); !ok || err != nil {
+		t.Fatalf("restore: %v, %v", ok, err)
+	}
+	if got, err := os.ReadFile(to.CacheMountPath("/go/pkg/mod", 0) + "/mod.zip"); err != nil || string(got) != "module bytes" {
+		t.Errorf("restored mod.zip: %q, %v", got, err)
+	}
+}

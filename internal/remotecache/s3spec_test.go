@@ -82,7 +82,7 @@ func TestParseSpecErrors(t *testing.T) {
 	for spec, want := range map[string]string{
 		"type=s3,region=r":                           "needs bucket=",
 		"type=s3,bucket=b,ref=r/x:1":                 `unknown cache option "ref" for type=s3`,
-		"type=s3,bucket=b,cache-mounts=true":         `unknown cache option "cache-mounts"`,
+		"type=s3,bucket=b,cache-mounts=maybe":        "cache-mounts=maybe: want true or false",
 		"type=registry,ref=r/x:1,bucket=b":           `unknown cache option "bucket" for type=registry`,
 		"type=s3,bucket=b,use_path_style=yes please": "use_path_style=yes please: want true or false",
 		"type=s3,bucket=b,touch_refresh=daily":       "touch_refresh=daily",

@@ -2,6 +2,8 @@ package remotecache
 
 import (
 	"fmt"
+
+	units "github.com/docker/go-units"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +19,12 @@ type Spec struct {
 	// BuildKit); a failed import is always one.
 	IgnoreError bool
 	S3          *S3Spec // type=s3
+	// CacheMounts exports the RUN --mount=type=cache directories the build
+	// used (cache-mounts=true, kiln's own attribute); an import restores
+	// whatever mounts a cache holds, without it. MountsMaxSize bounds their
+	// total size (cache-mounts-max-size=, DefaultMountsMaxSize).
+	CacheMounts   bool
+	MountsMaxSize int64
 }
 
 // Location names the cache in messages.
@@ -101,7 +109,7 @@ func ParseSpec(s string) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	sp := Spec{Type: attrs["type"], Mode: "min"}
+	sp := Spec{Type: attrs["type"], Mode: "min", MountsMaxSize: DefaultMountsMaxSize}
 	known, ok := typeAttrs[sp.Type]
 	if !ok {
 		return sp, fmt.Errorf("cache type=%s is not supported (registry, local, s3, inline)", sp.Type)
@@ -117,6 +125,10 @@ func ParseSpec(s string) (Spec, error) {
 		case k == "ignore-error":
 			if sp.IgnoreError, err = strconv.ParseBool(v); err != nil {
 				return sp, fmt.Errorf("cache ignore-error=%s: want true or false", v)
+			}
+		case k == "cache-mounts" || k == "cache-mounts-max-size":
+			if err := parseMountAttr(&sp, k, v); err != nil {
+				return sp, err
 			}
 		case sp.Type == "inline" && slices.Contains([]string{"ref", "dest", "src"}, k):
 			return sp, fmt.Errorf("cache type=inline takes no ref=, dest= or src=: the cache goes into the image (read it with type=registry,ref=IMAGE)")
@@ -151,6 +163,26 @@ func ParseSpec(s string) (Spec, error) {
 		}
 	}
 	return sp, nil
+}
+
+// parseMountAttr reads cache-mounts= and cache-mounts-max-size= (bytes, or
+// with a unit: 512m, 2g). An inline cache lives in an image config and
+// cannot carry them.
+func parseMountAttr(sp *Spec, k, v string) error {
+	if sp.Type == "inline" {
+		return fmt.Errorf("cache type=inline cannot carry cache mounts (%s=): use type=registry, local or s3", k)
+	}
+	var err error
+	if k == "cache-mounts" {
+		if sp.CacheMounts, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("cache cache-mounts=%s: want true or false", v)
+		}
+		return nil
+	}
+	if sp.MountsMaxSize, err = units.RAMInBytes(v); err != nil || sp.MountsMaxSize <= 0 {
+		return fmt.Errorf("cache cache-mounts-max-size=%s: want a size such as 2g or 512m", v)
+	}
+	return nil
 }
 
 // splitAttrs splits key=value,… into a map; a key given twice is an error.

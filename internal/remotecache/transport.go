@@ -16,9 +16,9 @@ import (
 	"github.com/kiln-build/kiln/internal/store"
 )
 
-// Export writes entries to the cache sp names.
-func Export(ctx context.Context, s *store.Store, client *registry.Client, sp Spec, entries []Entry) error {
-	desc, err := Commit(s, entries)
+// Export writes entries, and the cache mounts, to the cache sp names.
+func Export(ctx context.Context, s *store.Store, client *registry.Client, sp Spec, entries []Entry, mounts ...Mount) error {
+	desc, err := Commit(s, entries, mounts...)
 	if err != nil {
 		return err
 	}

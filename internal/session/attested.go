@@ -25,6 +25,8 @@ type attested struct {
 	// provenance holds each platform's statement (subjects unset); nil
 	// when no provenance was asked for.
 	provenance []attest.Statement
+	// sboms holds each platform's SBOM statements; nil when none.
+	sboms [][]sbomFile
 
 	mu    sync.Mutex
 	forms map[string]ocispec.Descriptor
@@ -40,10 +42,10 @@ func (a *attested) plan(f exporter.Form) attest.Plan {
 // index of the platform manifests followed by their attestation manifests.
 func (a *attested) Desc(f exporter.Form) (ocispec.Descriptor, error) {
 	p := a.plan(f)
-	if p.Provenance != attest.InIndex {
+	if p.Provenance != attest.InIndex && p.SBOM != attest.InIndex {
 		return a.bare, nil
 	}
-	key := fmt.Sprintf("%s\x00%t", strings.Join(f.Names, ","), f.Legacy)
+	key := fmt.Sprintf("%s\x00%t\x00%v", strings.Join(f.Names, ","), f.Legacy, p)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if d, ok := a.forms[key]; ok {
@@ -51,7 +53,14 @@ func (a *attested) Desc(f exporter.Form) (ocispec.Descriptor, error) {
 	}
 	stmts := map[digest.Digest][]attest.Statement{}
 	for i, m := range a.manifests {
-		stmts[m.Digest] = append(stmts[m.Digest], a.provenance[i])
+		if p.SBOM == attest.InIndex {
+			for _, sb := range a.sboms[i] {
+				stmts[m.Digest] = append(stmts[m.Digest], sb.Statement)
+			}
+		}
+		if p.Provenance == attest.InIndex {
+			stmts[m.Digest] = append(stmts[m.Digest], a.provenance[i])
+		}
 	}
 	list, err := attest.Attach(a.store, a.manifests, stmts, attest.AttachOptions{Names: f.Names, Legacy: f.Legacy})
 	if err != nil {
@@ -71,20 +80,35 @@ func (a *attested) Desc(f exporter.Form) (ocispec.Descriptor, error) {
 // Files are the statements a local or tar output writes at its root, their
 // subjects the output's files.
 func (a *attested) Files(f exporter.Form, platform int, files func() (map[string]digest.Digest, error)) (map[string][]byte, error) {
-	if a.plan(f).Provenance != attest.AsFile {
+	p := a.plan(f)
+	if p.Provenance != attest.AsFile && p.SBOM != attest.AsFile {
 		return nil, nil
 	}
 	sums, err := files()
 	if err != nil {
 		return nil, err
 	}
-	st := a.provenance[platform]
-	st.Subject = attest.FileSubjects(sums)
-	data, err := st.FileBytes()
-	if err != nil {
-		return nil, err
+	subjects := attest.FileSubjects(sums)
+	out := map[string][]byte{}
+	add := func(name string, st attest.Statement) error {
+		st.Subject = subjects
+		data, err := st.FileBytes()
+		out[name] = data
+		return err
 	}
-	return map[string][]byte{a.want.Provenance.ProvenanceFile(): data}, nil
+	if p.SBOM == attest.AsFile {
+		for _, sb := range a.sboms[platform] {
+			if err := add(attest.SBOMFile(sb.Name), sb.Statement); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if p.Provenance == attest.AsFile {
+		if err := add(a.want.Provenance.ProvenanceFile(), a.provenance[platform]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Dropped: docker archives and --load hold one image manifest, so an

@@ -77,7 +77,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	prov := func(i int) attest.Build {
 		return provenanceInput(o, in.dockerfile, in.plans[i], in.targets[i], srcs[i])
 	}
-	result, err := finish(ctx, finishing{o: o, w: w, client: client, exporters: in.exporters, provenance: prov}, images)
+	fin := finishing{o: o, w: w, client: client, exporters: in.exporters, provenance: prov}
+	if o.Attest.SBOM != nil {
+		res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
+		if fin.sboms, err = scanSBOMs(ctx, w, res, *o.Attest.SBOM, images); err != nil {
+			return nil, err
+		}
+	}
+	result, err := finish(ctx, fin, images)
 	if err == nil {
 		err = exportCaches(ctx, w, client, o.CacheTo, images)
 	}
@@ -252,6 +259,7 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
 	w.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	w.Snap = newMountHook(w.Snap, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {
 		return nil, err

@@ -50,6 +50,9 @@ func importCaches(ctx context.Context, w *instr.Worker, client *registry.Client,
 			continue
 		}
 		w.Solver.AddRemote(src)
+		if h, ok := w.Snap.(*mountHook); ok {
+			h.addSource(src)
+		}
 	}
 }
 
@@ -82,7 +85,14 @@ func exportCaches(ctx context.Context, w *instr.Worker, client *registry.Client,
 			}
 		}
 		v := w.Progress.Start("exporting cache to " + sp.Location())
-		err := remotecache.Export(ctx, w.Store, client, sp, entries)
+		var mounts []remotecache.Mount
+		var err error
+		if h, ok := w.Snap.(*mountHook); ok && sp.CacheMounts {
+			mounts, err = h.pack(ctx, sp.MountsMaxSize, sp.Location())
+		}
+		if err == nil {
+			err = remotecache.Export(ctx, w.Store, client, sp, entries, mounts...)
+		}
 		v.Done(err)
 		if err != nil && sp.IgnoreError {
 			w.Progress.Warn("exporting cache to %s (ignore-error=true): %v", sp.Location(), err)

@@ -23,6 +23,7 @@ type finishing struct {
 	exporters []exporter.Exporter // resolved before the build (exporter.Resolve)
 	// provenance describes each platform's build for its provenance.
 	provenance func(platform int) attest.Build
+	sboms      [][]sbomFile // each platform's SBOM statements, when asked for
 }
 
 // finish commits the image (or index) to the store, tags it, writes the
@@ -56,7 +57,7 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		return nil, err
 	}
 	if o.MetadataFile != "" {
-		if err := writeMetadata(o.MetadataFile, o.Tags, r.Named); err != nil {
+		if err := writeMetadata(o.MetadataFile, w.Store, r, o.Outputs); err != nil {
 			return nil, err
 		}
 	}
@@ -74,12 +75,25 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 func attestResult(f finishing, manifests []ocispec.Descriptor, bare ocispec.Descriptor) (*attested, error) {
 	a := &attested{store: f.w.Store, want: f.o.Attest, bare: bare, manifests: manifests,
 		indexAnn: exporter.AnnotationsFor(f.o.Annotations, "index", nil)}
+	if f.o.Attest.SBOM != nil {
+		if len(f.sboms) != len(manifests) {
+			return nil, fmt.Errorf("SBOM asked for but not generated")
+		}
+		a.sboms = f.sboms
+	}
 	if f.o.Attest.Provenance == nil || f.provenance == nil {
 		a.want.Provenance = nil
 		return a, nil
 	}
 	for i := range manifests {
 		st, err := attest.Provenance(f.provenance(i), *f.o.Attest.Provenance)
+		if err != nil && f.o.Attest.Provenance.Default {
+			// buildx's implicit provenance must not fail a build that
+			// asked for none: say so and leave it out.
+			f.w.Progress.Warn("leaving out the default provenance: %v", err)
+			a.want.Provenance, a.provenance = nil, nil
+			return a, nil
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"os"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/kiln-build/kiln/internal/exporter"
+	"github.com/kiln-build/kiln/internal/store"
 )
 
-// writeMetadata writes --metadata-file with buildx's keys.
-func writeMetadata(path string, tags []string, desc ocispec.Descriptor) error {
-	m := map[string]any{
-		"containerimage.digest":     desc.Digest.String(),
-		"containerimage.descriptor": desc,
-	}
-	if len(tags) > 0 {
-		m["image.name"] = tags[0]
+// writeMetadata writes --metadata-file with buildx's keys (exporter.Metadata).
+func writeMetadata(path string, s *store.Store, r exporter.Result, outputs []exporter.Output) error {
+	m, err := exporter.Metadata(s, r, outputs)
+	if err != nil {
+		return fmt.Errorf("writing --metadata-file: %w", err)
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

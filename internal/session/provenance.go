@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/plan"
 )
@@ -37,13 +38,46 @@ func (s *sources) imagesVia(r *instr.Resolver) func(context.Context, string, oci
 	return func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
 		img, manifest, top, err := r.Resolve(ctx, ref, p)
 		if err == nil {
-			local := strings.HasPrefix(ref, "oci-layout://")
+			src := attest.ImageSource{Ref: ref, Platform: &p, Digest: top.String()}
+			if strings.HasPrefix(ref, "oci-layout://") {
+				src.Ref, src.Local = layoutName(ref), true
+			}
 			s.mu.Lock()
-			s.images = append(s.images, attest.ImageSource{Ref: ref, Platform: &p, Digest: top.String(), Local: local})
+			s.images = append(s.images, src)
 			s.mu.Unlock()
 		}
 		return img, manifest, err
 	}
+}
+
+// layoutName names an oci-layout:// image in provenance (pkg:oci/NAME):
+// the layout directory's base name, which is no machine path, with the
+// tag or digest asked for.
+func layoutName(ref string) string {
+	lr, err := imports.ParseLayoutRef(ref)
+	if err != nil {
+		return "layout"
+	}
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, filepath.Base(lr.Dir))
+	name = strings.Trim(name, ".-_")
+	if name == "" {
+		name = "layout"
+	}
+	if lr.Digest != "" {
+		return name + "@" + lr.Digest.String()
+	}
+	if lr.Tag != "" {
+		return name + ":" + lr.Tag
+	}
+	return name
 }
 
 func (s *sources) remote(r instr.Remote) {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"strings"
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,5 +34,28 @@ func TestRunNeeds(t *testing.T) {
 	}
 	if _, _, network := runNeeds(plans[0], "none"); network {
 		t.Error("--network=none: want network false")
+	}
+}
+
+// An oci-layout:// base is recorded by its directory's base name, never
+// the machine path, in a form provenance can spell as pkg:oci.
+func TestLayoutName(t *testing.T) {
+	d := "sha256:b6747b9a644d76e12662de44016837d935cd72a3b180c5bef52d57e8f6c87735"
+	for ref, want := range map[string]string{
+		"oci-layout:///tmp/x/30668.639266-bake-1/link-web@" + d: "link-web@" + d,
+		"oci-layout:///srv/Layouts/App:v1":                      "app:v1",
+	} {
+		got := layoutName(ref)
+		if got != want {
+			t.Errorf("layoutName(%s) = %s, want %s", ref, got, want)
+		}
+		b := attest.Build{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+			Images: []attest.ImageSource{{Ref: got, Local: true, Digest: d}}}
+		if _, err := attest.Provenance(b, attest.ProvenanceOpts{Mode: attest.ModeMin, Version: attest.VersionSLSA1}); err != nil {
+			t.Errorf("layoutName(%s) = %s: provenance refuses it: %v", ref, got, err)
+		}
+		if strings.Contains(got, "/") {
+			t.Errorf("layoutName(%s) = %s keeps a path", ref, got)
+		}
 	}
 }

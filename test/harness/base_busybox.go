@@ -30,11 +30,32 @@ var Golang = &Base{
 	slug: "golang",
 	need: func(testing.TB) string { return Missing("go") },
 	make: func(t testing.TB, b *Base, dir string, st Opts) string {
-		b.rootfs = filepath.Join(dir, "golang")
-		testutil.BusyboxRootfs(t, b.rootfs)
-		addGoToolchain(t, b.rootfs)
-		return importRootfs(t, st, b.rootfs, b.Name, "--compression", "uncompressed")
+		return makeGolang(t, b, dir, st, false)
 	},
+}
+
+// GolangWarm is Golang with the standard library already in the build
+// cache of its /root/.cache/go-build (see warmGoCache), for tests whose
+// builds only need Go to work: they then compile only their own packages.
+// A test that asserts on that directory (a cache mount there, say) takes
+// Golang.
+var GolangWarm = &Base{
+	Name: "golang:1.22-alpine",
+	slug: "golang-warm",
+	need: func(testing.TB) string { return Missing("go") },
+	make: func(t testing.TB, b *Base, dir string, st Opts) string {
+		return makeGolang(t, b, dir, st, true)
+	},
+}
+
+func makeGolang(t testing.TB, b *Base, dir string, st Opts, warm bool) string {
+	b.rootfs = filepath.Join(dir, "golang")
+	testutil.BusyboxRootfs(t, b.rootfs)
+	addGoToolchain(t, b.rootfs)
+	if warm {
+		warmGoCache(t, b.rootfs)
+	}
+	return importRootfs(t, st, b.rootfs, b.Name, "--compression", "uncompressed")
 }
 
 // addGoToolchain copies the host's GOROOT to /usr/local/go in rootfs, minus

@@ -84,7 +84,7 @@ func stepRuns(stderr string) map[string]int {
 
 func TestBakePattern3SharedStagesRunOnce(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	ctx := goAppContext(t, false)
 	defs := t.TempDir()
 	writeFiles(t, defs, map[string]string{"Dockerfile": pattern3, "docker-bake.hcl": bakePattern3})

@@ -41,7 +41,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 // and fetches only B's zip, A's comes from the cache mount.
 func TestGoModCacheMountReusedAcrossDependencyChange(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.Golang) // not GolangWarm: its go-build cache would be in the image
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	a, b := "kiln.test/kcm"+suffix+"/a", "kiln.test/kcm"+suffix+"/b"
 	proxy := startGoProxy(t, a, b)

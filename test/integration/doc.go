@@ -8,5 +8,8 @@
 // hold no mounts, containers or temp files of its builds.
 //
 // Run with `go test ./test/integration/` as root; without root, runc,
-// busybox-static, umoci or skopeo every test is skipped.
+// busybox-static, umoci or skopeo every test is skipped. The long suites
+// run only behind flags, which .ci/run sets: KILN_TEST_S3=1 (the s3 cache
+// against SeaweedFS, $KILN_TEST_WEED) and KILN_TEST_BUILDAH=1 (the buildah
+// differential).
 package integration

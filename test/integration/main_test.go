@@ -37,14 +37,17 @@ func flagSet(name string) (set bool) {
 var prerequisites = []string{"umoci", "skopeo", "go", "tar"}
 
 // stores holds the store of each top-level test that called requireSuite,
-// by the test's name. Tests run in parallel, each on its own store (seeded
-// with busybox:test and golang:1.22-alpine); a test's subtests share it.
+// by the test's name. Tests run in parallel, each on its own store; a
+// test's subtests share it.
 var stores sync.Map // string → *harness.Store
 
 // requireSuite skips t when the suite cannot run and gives t's top-level
-// test its own store. Call it first thing in the top-level test. When the
-// test ends, its store must verify and hold no leftovers of its builds.
-func requireSuite(t *testing.T) {
+// test its own store, holding busybox:test and the extra bases (tests that
+// build Go ask for harness.GolangWarm or Golang: cloning a toolchain into a
+// store, and verifying it, costs every test that does). Call it first
+// thing in the top-level test. When the test ends, its store must verify
+// and hold no leftovers of its builds.
+func requireSuite(t *testing.T, extra ...*harness.Base) {
 	t.Helper()
 	harness.Require(t, prerequisites...)
 	name := topLevel(t)
@@ -54,7 +57,7 @@ func requireSuite(t *testing.T) {
 	if name != t.Name() {
 		t.Fatalf("requireSuite: call it in %s before its subtests", name)
 	}
-	s := harness.NewStore(t, harness.Busybox, harness.Golang)
+	s := harness.NewStore(t, append([]*harness.Base{harness.Busybox}, extra...)...)
 	stores.Store(name, s)
 	t.Cleanup(func() {
 		defer stores.Delete(name)

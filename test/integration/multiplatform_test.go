@@ -45,6 +45,7 @@ ENTRYPOINT ["/server"]
 
 func TestMultiPlatformPattern5(t *testing.T) {
 	t.Parallel()
+	requireSuite(t, harness.GolangWarm)
 	requireMulti(t)
 	r, tar := build(t, buildSpec{
 		Context: goAppContext(t, false), Dockerfile: pattern5, Tag: "app:multi",

@@ -31,7 +31,7 @@ ENTRYPOINT ["/server"]
 
 func TestPattern1GoBuilder(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	_, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern1Go, Tag: "app:prod"})
 
 	out, err := exec.Command("skopeo", "inspect", "--config", "oci-archive:"+img.Tar).CombinedOutput()

@@ -49,7 +49,7 @@ CMD ["/app/dist/server"]
 
 func TestPattern2Development(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern2, Tag: "app:dev", Target: "development"})
 	for _, s := range []string{"[builder", "[production", "go build"} {
 		if strings.Contains(r.Stderr, s) {
@@ -79,7 +79,7 @@ func TestPattern2Development(t *testing.T) {
 
 func TestPattern2Production(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern2, Tag: "app:prod2", Target: "production"})
 	for _, s := range []string{"[development", devMarker, "go run"} {
 		if strings.Contains(r.Stderr, s) {

@@ -45,7 +45,7 @@ CMD ["/app/dist/server"]
 
 func TestPattern3TestStagePasses(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	r, _ := mustBuild(t, buildSpec{Context: goAppContext(t, false), Dockerfile: pattern3, Tag: "app3:test", Target: "test"})
 	for _, want := range []string{"RUN go vet ./...", "RUN go test ./...", "ok  \texample.com/app"} {
 		if !strings.Contains(r.Stderr, want) {
@@ -62,7 +62,7 @@ func TestPattern3TestStagePasses(t *testing.T) {
 
 func TestPattern3TestStageFails(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	r, _ := build(t, buildSpec{Context: goAppContext(t, true), Dockerfile: pattern3, Tag: "app3:failed", Target: "test"})
 	if r.Code == 0 {
 		t.Fatalf("a failing go test did not fail the build:\n%s", r)
@@ -83,7 +83,7 @@ func TestPattern3TestStageFails(t *testing.T) {
 // A failing test stage does not stop production: the target does not need it.
 func TestPattern3ProductionPrunesTestStage(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
+	requireSuite(t, harness.GolangWarm)
 	r, img := mustBuild(t, buildSpec{Context: goAppContext(t, true), Dockerfile: pattern3, Tag: "app3:prod", Target: "production"})
 	for _, s := range []string{"[test", "go test", "go vet", "[development"} {
 		if strings.Contains(r.Stderr, s) {

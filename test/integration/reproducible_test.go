@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,8 +43,8 @@ func touchTree(t *testing.T, dir string, when time.Time) {
 // without the cache). The two stores build at the same time, to save time.
 func TestReproducibleAcrossStores(t *testing.T) {
 	t.Parallel()
-	requireSuite(t)
-	golangRootfs := harness.Golang.Rootfs(t)
+	requireSuite(t, harness.GolangWarm)
+	golangRootfs := harness.GolangWarm.Rootfs(t)
 	df := writeDockerfile(t, pattern1Go)
 	stores := []struct {
 		name   string
@@ -54,24 +55,29 @@ func TestReproducibleAcrossStores(t *testing.T) {
 		{"A", time.Unix(1_600_000_000, 0), true, ""},
 		{"B", time.Now().Add(time.Hour), false, ""},
 	}
+	// The two subtests run at once from goroutines, not as parallel
+	// subtests: those would wait for a slot behind every other test.
 	t.Run("stores", func(t *testing.T) {
+		var wg sync.WaitGroup
 		for i := range stores {
 			s := &stores[i]
-			t.Run(s.name, func(t *testing.T) {
-				t.Parallel()
-				root := filepath.Join(t.TempDir(), "store")
-				mustKilnRoot(t, root, nil, "import", golangRootfs, "-t", golangImage, "--compression", "uncompressed")
-				ctx := goAppContext(t, false)
-				touchTree(t, ctx, s.mtime)
-				iid := filepath.Join(t.TempDir(), "iid")
-				args := []string{"build", "--progress", "plain", "-f", df, "--iidfile", iid, "-t", "app:repro"}
-				if s.verify {
-					args = append(args, "--verify-reproducible")
-				}
-				mustKilnRoot(t, root, nil, append(args, ctx)...)
-				s.iid = readIID(t, iid)
+			wg.Go(func() {
+				t.Run(s.name, func(t *testing.T) {
+					root := filepath.Join(t.TempDir(), "store")
+					mustKilnRoot(t, root, nil, "import", golangRootfs, "-t", golangImage, "--compression", "uncompressed")
+					ctx := goAppContext(t, false)
+					touchTree(t, ctx, s.mtime)
+					iid := filepath.Join(t.TempDir(), "iid")
+					args := []string{"build", "--progress", "plain", "-f", df, "--iidfile", iid, "-t", "app:repro"}
+					if s.verify {
+						args = append(args, "--verify-reproducible")
+					}
+					mustKilnRoot(t, root, nil, append(args, ctx)...)
+					s.iid = readIID(t, iid)
+				})
 			})
 		}
+		wg.Wait()
 	})
 	if stores[0].iid == "" || stores[1].iid == "" {
 		t.FailNow()
@@ -79,12 +85,12 @@ func TestReproducibleAcrossStores(t *testing.T) {
 	if stores[0].iid != stores[1].iid {
 		t.Errorf("two fresh stores, context mtimes changed: manifest digests %s and %s differ", stores[0].iid, stores[1].iid)
 	}
-	// The suite's store, with its golang base made by the harness from the
-	// same rootfs, agrees too.
+	// The test's suite store, with its golang base made by the harness from
+	// the same rootfs, agrees too.
 	iid := filepath.Join(t.TempDir(), "iid")
 	mustKiln(t, nil, "build", "--progress", "plain", "-f", df, "--iidfile", iid, goAppContext(t, false))
 	if got := readIID(t, iid); got != stores[0].iid {
-		t.Errorf("the suite's store: manifest digest %s, fresh stores %s", got, stores[0].iid)
+		t.Errorf("the suite store: manifest digest %s, fresh stores %s", got, stores[0].iid)
 	}
 }
 

@@ -91,6 +91,7 @@ func assertSecretGone(t *testing.T, store, secret string) {
 // SIGHUP and SIGTERM stop a build as Ctrl-C does: exit 130, the container
 // killed, nothing mounted, the secret gone.
 func TestHangupStopsBuild(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
@@ -125,6 +126,7 @@ func TestClosedOutputStopsBuild(t *testing.T) {
 // whichever it is, stops the orphaned container, unmounts its rootfs and
 // removes the secret from tmpfs.
 func TestNextCommandReapsKilledBuild(t *testing.T) {
+	t.Parallel()
 	for _, next := range [][]string{{"images"}, {"store", "verify"}, {"prune"}} {
 		t.Run(next[0], func(t *testing.T) {
 			t.Parallel()
