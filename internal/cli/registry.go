@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/config"
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/registry"
 	"github.com/kiln-build/kiln/internal/store"
@@ -101,16 +102,12 @@ func newSaveCmd(g *globalFlags) *cobra.Command {
 				}
 				named = append(named, image.Named{Name: store.FullName(r.Name), Descriptor: r.Descriptor})
 			}
-			w := cmd.OutOrStdout()
-			if output != "" && output != "-" {
-				f, err := os.Create(output)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				w = f
+			if output == "" || output == "-" {
+				return image.WriteOCITar(cmd.OutOrStdout(), s, named, epochZero)
 			}
-			return image.WriteOCITar(w, s, named, epochZero)
+			return exporter.WriteFile(output, func(f *os.File) error {
+				return image.WriteOCITar(f, s, named, epochZero)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default: standard output)")

@@ -39,6 +39,12 @@ func writeFileAtomic(dest string, write func(*os.File) error) error {
 	return os.Rename(f.Name(), dest)
 }
 
+// WriteFile is writeFileAtomic for commands other than build (kiln save):
+// a killed save never leaves a half-written tar under its name.
+func WriteFile(dest string, write func(*os.File) error) error {
+	return writeFileAtomic(dest, write)
+}
+
 // removeDeadTemps removes what a killed build left while exporting to the
 // same destination: temp files whose owner process is gone.
 func removeDeadTemps(dir, prefix string) {

@@ -11,6 +11,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Problem is one finding of Verify.
@@ -88,6 +89,7 @@ func (v *verifier) blobsMatch() error {
 		return err
 	}
 	for _, d := range blobs {
+		testhook.Point(testhook.Store)
 		if d.Validate() != nil {
 			v.errorf("blob %s: not named by a sha256 digest", d.Encoded())
 			continue

@@ -33,19 +33,16 @@ var copyStallAfter = 2 * time.Second
 // goes once a release has it.
 func copyGuarded(srcRoot string, copy func() error) error {
 	done := make(chan struct{})
-	var mu sync.Mutex
 	var stuck []string
-	go func() {
-		watchStalls(done, srcRoot, func(path string) {
-			mu.Lock()
-			stuck = append(stuck, path)
-			mu.Unlock()
-		})
-	}()
+	var watcher sync.WaitGroup
+	watcher.Go(func() {
+		watchStalls(done, srcRoot, func(path string) { stuck = append(stuck, path) })
+	})
 	err := copy()
 	close(done)
-	mu.Lock()
-	defer mu.Unlock()
+	// The copy may fail on a swapped fd before the watcher has noted the
+	// file: wait for it to finish its round, so stuck is complete.
+	watcher.Wait()
 	if len(stuck) > 0 {
 		rel, _ := filepath.Rel(srcRoot, stuck[0])
 		return fmt.Errorf("%s shrank while it was copied (is something, such as this build's output, writing into the build context?): %w", rel, err)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-build/kiln/internal/store"
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Push uploads the image (manifest or index) desc names in the store to the
@@ -158,6 +159,7 @@ func (c *Client) uploadBlobs(ctx context.Context, p *remote.Pusher, repo name.Re
 			l = countingLayer{l, counter}
 		}
 		g.Go(func() error {
+			testhook.Point(testhook.Store)
 			if err := p.Upload(gctx, repo, l); err != nil {
 				d, _ := l.Digest()
 				size, _ := l.Size()

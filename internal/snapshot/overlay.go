@@ -118,13 +118,11 @@ func (o *Overlay) ViewDirs(_ context.Context, dirs []string) (*View, error) {
 
 // Commit writes the upper dir as a layer: its tar goes to the blob store
 // and the directory itself becomes the layer's unpacked copy, so it is
-// never unpacked again.
+// never unpacked again. A step that changed nothing still makes a layer
+// (an empty tar), as BuildKit does for RUN, COPY, ADD and WORKDIR.
 func (o *Overlay) Commit(ctx context.Context, a *Active, lo layer.Options) (*image.Layer, error) {
 	defer o.discard(a)
 	if err := o.unmountActive(a); err != nil {
-		return nil, err
-	}
-	if empty, err := isEmptyDir(a.UpperDir); err != nil || empty {
 		return nil, err
 	}
 	lo.XattrPrefix = o.caps.XattrPrefix
@@ -285,18 +283,4 @@ func unmount(target string) error {
 		}
 	}
 	return nil
-}
-
-// isEmptyDir reports whether a directory has no entries (a step changed nothing).
-func isEmptyDir(dir string) (bool, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(1)
-	if len(names) == 0 && err != nil {
-		return true, nil
-	}
-	return false, nil
 }

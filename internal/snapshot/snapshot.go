@@ -24,8 +24,9 @@ type Snapshotter interface {
 	// View mounts layers (bottom first) read-only.
 	View(ctx context.Context, layers []image.Layer) (*View, error)
 	// Commit writes the active mount's changes as a layer (its blob and its
-	// unpacked directory in the store); nil when nothing changed. The active
-	// mount is gone afterwards, whatever the outcome.
+	// unpacked directory in the store), an empty tar when nothing changed (as
+	// BuildKit writes it). The active mount is gone afterwards, whatever the
+	// outcome.
 	Commit(ctx context.Context, a *Active, o layer.Options) (*image.Layer, error)
 	// Remove unmounts an active mount and throws its changes away.
 	Remove(a *Active) error

@@ -129,11 +129,21 @@ func TestSnapshotterLayers(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(v.Root, "x"), nil, 0o644); err == nil {
 			t.Error("a view is writable")
 		}
-		if l := commit(t, sn, []image.Layer{*l1}, func(string) {}); l != nil {
-			t.Errorf("an unchanged filesystem committed layer %+v", l)
+		// An unchanged filesystem still commits a layer, an empty tar (two
+		// zero blocks: the diff ID every builder gives it), as BuildKit does.
+		empty := commit(t, sn, []image.Layer{*l1}, func(string) {})
+		if empty == nil || empty.DiffID != emptyTarDiffID {
+			t.Fatalf("an unchanged filesystem committed %+v, want the empty tar %s", empty, emptyTarDiffID)
+		}
+		v = view(t, sn, []image.Layer{*l1, *empty})
+		if got, ok := read(t, v.Root, "a/keep"); !ok || got != "1" {
+			t.Errorf("a/keep under the empty layer = %q (exists %v), want \"1\"", got, ok)
 		}
 	})
 }
+
+// emptyTarDiffID is the digest of a tar holding nothing.
+const emptyTarDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
 // A layer whose unpacked directory is gone is unpacked again from its blob.
 func TestSnapshotterUnpacksFromBlob(t *testing.T) {

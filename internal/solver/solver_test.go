@@ -219,7 +219,7 @@ func TestFailureIsNotCached(t *testing.T) {
 	}
 }
 
-// A step that changes nothing has no layer, and that is cached too.
+// A step that makes no layer (an older cache's record) is cached too.
 func TestEmptyChangeIsCached(t *testing.T) {
 	f := newFixture(t, false)
 	op := &fakeOp{name: "noop"}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // writeFileAtomic writes data to path via a synced temporary file and a rename.
@@ -25,6 +27,7 @@ func (s *Store) writeFileAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", filepath.Base(path), err)
 	}
+	testhook.Point(testhook.Store) // written and synced, not yet in place
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("renaming into place: %w", err)
 	}

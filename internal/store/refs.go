@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/kiln-build/kiln/internal/testhook"
 )
 
 // Ref is a named image in the store: a tag pointing at a manifest or index.
@@ -91,6 +93,7 @@ func (s *Store) Untag(imageName string) error {
 	if err != nil {
 		return err
 	}
+	testhook.Point(testhook.Store)
 	if err := os.Remove(s.refPath(c)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("image %s: %w", imageName, ErrNotFound)
 	} else if err != nil {

@@ -25,6 +25,7 @@ const (
 	Commit = "commit" // a step's layer blob, layer directory and cache entry
 	Export = "export" // the image's config, manifest and refs, the output file
 	Prune  = "prune"  // kiln prune, between two deletions
+	Store  = "store"  // tag, rmi, push, save, verify: between their writes, uploads or checks
 )
 
 var want = parse(os.Getenv("KILN_TEST_KILLPOINT"))
