@@ -25,10 +25,13 @@ func bakeJobFor(name string, t *bake.Target, g *globalFlags, tmp string) (*bakeJ
 		secrets: t.Secrets.Strings(), ssh: t.SSH.Strings(), progress: "plain",
 	}
 	f.attest.attest = t.Attest.Strings()
+	// The target's entitlements (bake's --allow checked them) are the
+	// build's --allow.
 	for _, e := range t.Entitlements {
-		if e != "network.host" {
-			return nil, fmt.Errorf("entitlement %s is not supported yet (network.host)", e)
+		if e != "network.host" && e != "security.insecure" {
+			return nil, fmt.Errorf("entitlement %s is not supported yet (network.host, security.insecure)", e)
 		}
+		f.allow = append(f.allow, e)
 	}
 	for i, s := range t.Secrets {
 		if s.Src == "" && s.Env == "" {

@@ -78,8 +78,8 @@ func TestCopyRefusals(t *testing.T) {
 			t.Errorf("%q: err %v, want %q", line, err, want)
 		}
 	}
-	// Several sources onto a destination without a slash copy onto it in
-	// turn, as BuildKit: the last file wins.
+	// Several sources onto a destination without a slash are each copied
+	// onto it, as BuildKit: no refusal.
 	for _, line := range []string{"COPY a b dest\n", "COPY *.go dest\n", "COPY a b dest/\n", "COPY a b .\n", "COPY --chmod=u+x a /d\n", "COPY --link --chown=1:2 a /d\n"} {
 		if _, err := copyOf(t, newState(), line); err != nil {
 			t.Errorf("%q: %v", line, err)

@@ -24,6 +24,7 @@ type Run struct {
 	User     string
 	Network  string // default, host or none
 	Hostname string // "" for the executor's default
+	Insecure bool   // --security=insecure: a privileged process
 	// Script is a heredoc with a shebang, mounted at its Target and run.
 	Script *Script
 }
@@ -61,6 +62,7 @@ func RunOf(s *State, c *instructions.RunCommand, buildNetwork string) (Run, erro
 	// arg (no ARG needed), for every RUN of the build.
 	r.Hostname = s.BuildArgs["BUILDKIT_SANDBOX_HOSTNAME"]
 	r.ProxyEnv = proxyEnv(s.BuildArgs)
+	r.Insecure = instructions.GetSecurity(c) == instructions.SecurityInsecure
 	return r, nil
 }
 

@@ -100,3 +100,27 @@ func TestRunHeredoc(t *testing.T) {
 		t.Errorf("script heredoc runs %q", r.Args)
 	}
 }
+
+// An ARG given a value after an ENV of its name wins for RUN, as in
+// BuildKit; a later ENV wins again.
+func TestRunArgAfterEnv(t *testing.T) {
+	r := runOf(t, newState(), "ENV V=env\nARG V=arg\nRUN echo $V\n", "")
+	if !slices.Contains(r.Env, "V=arg") || slices.Contains(r.Env, "V=env") {
+		t.Errorf("ARG after ENV: env %q", r.Env)
+	}
+	r = runOf(t, newState(), "ENV V=env\nARG V=arg\nENV V=env2\nRUN echo $V\n", "")
+	if !slices.Contains(r.Env, "V=env2") || slices.Contains(r.Env, "V=arg") {
+		t.Errorf("ENV after ARG: env %q", r.Env)
+	}
+}
+
+// --security=insecure is part of what a RUN means (the worker checks the
+// entitlement).
+func TestRunSecurity(t *testing.T) {
+	if runOf(t, newState(), "RUN true\n", "").Insecure {
+		t.Error("RUN without --security is insecure")
+	}
+	if !runOf(t, newState(), "RUN --security=insecure true\n", "").Insecure {
+		t.Error("RUN --security=insecure is not insecure")
+	}
+}

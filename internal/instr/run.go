@@ -32,8 +32,7 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 	if r.Network == executor.NetworkHost && !e.RunOpts.Allow[EntitlementNetworkHost] {
 		return fmt.Errorf("%s is not allowed", EntitlementNetworkHost)
 	}
-	insecure := instructions.GetSecurity(c) == instructions.SecurityInsecure
-	if insecure && !e.RunOpts.Allow[EntitlementSecurityInsecure] {
+	if r.Insecure && !e.RunOpts.Allow[EntitlementSecurityInsecure] {
 		return fmt.Errorf("%s is not allowed", EntitlementSecurityInsecure)
 	}
 	pms, err := e.runMounts(ctx, s, instructions.GetMounts(c))
@@ -47,7 +46,7 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 	if r.Hostname != "" {
 		options = append(options, "hostname="+r.Hostname)
 	}
-	if insecure {
+	if r.Insecure {
 		options = append(options, "security=insecure")
 	}
 	ch := change{
@@ -58,20 +57,14 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 		name:    r.Name,
 		history: r.History,
 		apply: func(ctx context.Context, m *snapshot.Active, v *progress.Vertex) error {
-			return e.run(ctx, r, insecure, pms, m, v)
+			return e.run(ctx, r, pms, m, v)
 		},
 	}
 	return e.commit(ctx, s, ch)
 }
 
-// The entitlements a build can be granted with --allow, BuildKit's names.
-const (
-	EntitlementNetworkHost      = "network.host"
-	EntitlementSecurityInsecure = "security.insecure"
-)
-
 // run sets up the mounts and runs the process in the step's filesystem.
-func (e *Worker) run(ctx context.Context, r convert.Run, insecure bool, pms []preparedMount, m *snapshot.Active, v *progress.Vertex) error {
+func (e *Worker) run(ctx context.Context, r convert.Run, pms []preparedMount, m *snapshot.Active, v *progress.Vertex) error {
 	mounts, release, err := setupMounts(ctx, pms)
 	if err != nil {
 		return err
@@ -82,7 +75,7 @@ func (e *Worker) run(ctx context.Context, r convert.Run, insecure bool, pms []pr
 		Args: r.Args, Env: append(append(append([]string(nil), r.Env...), mountEnv(pms)...), r.ProxyEnv...),
 		Cwd: r.Cwd, User: r.User, Network: r.Network, Hostname: r.Hostname,
 		Mounts: mounts, Stdout: v, Stderr: v,
-		ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits, Insecure: insecure,
+		ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits, Insecure: r.Insecure,
 	})
 	testhook.Point(testhook.Run) // exited, its changes not yet taken
 	var exit *executor.ExitError
@@ -91,3 +84,9 @@ func (e *Worker) run(ctx context.Context, r convert.Run, insecure bool, pms []pr
 	}
 	return err
 }
+
+// The entitlements a build can be granted with --allow, BuildKit's names.
+const (
+	EntitlementNetworkHost      = "network.host"
+	EntitlementSecurityInsecure = "security.insecure"
+)

@@ -18,10 +18,15 @@ import (
 // KV is one variable. Unset is a stage ARG declared with no default and
 // given no value: as in BuildKit it is written in RUN's history (FOO=) but
 // is neither in RUN's environment nor set for $FOO expansion.
+//
+// OverEnv is a stage ARG given a value after the last ENV of its name (or
+// over the base image's): BuildKit adds it to the state's environment then,
+// so RUN and $X expansion see the ARG's value while the image config keeps
+// the ENV's; a later ENV of the name wins again (Args.EnvSet).
 type KV struct {
 	Key, Value string
 	Unset      bool
-	OverEnv    bool // an ARG given a value after the last ENV of its name (see Args.ExpandEnv)
+	OverEnv    bool
 }
 
 // Predefined returns the platform ARGs BuildKit defines for every build
@@ -111,7 +116,7 @@ func (a *Args) Set(key, value string, unset bool) {
 }
 
 // EnvSet notes an ENV of key: it wins over the stage's ARG of that name
-// again, until the ARG is given a value anew.
+// again, until the ARG is given a value anew (KV.OverEnv).
 func (a Args) EnvSet(key string) {
 	for i := range a {
 		if a[i].Key == key {
@@ -122,9 +127,7 @@ func (a Args) EnvSet(key string) {
 
 // ExpandEnv is the environment that expands $VARs in a stage's
 // instruction: its ARGs overridden by the image's ENV, except an ARG given
-// a value after the last ENV of its name (or over the base image's), which
-// BuildKit adds to the state's environment then: RUN and $X see the ARG's
-// value while the image config keeps the ENV's.
+// a value after that ENV (KV.OverEnv), as in BuildKit.
 func (a Args) ExpandEnv(imageEnv []string) []string {
 	env := make([]string, 0, len(a)+len(imageEnv))
 	for _, kv := range a {
@@ -142,7 +145,8 @@ func (a Args) ExpandEnv(imageEnv []string) []string {
 }
 
 // RunEnv is the environment of a RUN process: the image's ENV plus the
-// ARGs (ENV wins for a name that is both, unless the ARG is OverEnv).
+// ARGs; for a name that is both, ENV wins unless the ARG was given a value
+// after it (KV.OverEnv).
 func (a Args) RunEnv(imageEnv []string) []string {
 	env := append([]string(nil), imageEnv...)
 	at := map[string]int{}
@@ -157,6 +161,7 @@ func (a Args) RunEnv(imageEnv []string) []string {
 			env[i] = kv.Key + "=" + kv.Value
 		case !ok:
 			env = append(env, kv.Key+"="+kv.Value)
+			at[kv.Key] = len(env) - 1
 		}
 	}
 	return env

@@ -102,27 +102,36 @@ func TestArgValue(t *testing.T) {
 	}
 }
 
-// An ARG given a value over an ENV of its name (here the base image's)
-// wins for RUN and $X, as BuildKit adds it to the state's environment
-// after; an ENV after it wins again. RUN gets the image's ENV with the
-// ARGs, in the ENV's place when it overrides one.
+// As in BuildKit, an ARG given a value after the ENV of its name (here the
+// base image's) wins for expansion and RUN; an ENV after it wins again.
+// RUN gets the image's ENV with the other ARGs added; an unset ARG is in
+// neither.
 func TestStageEnvs(t *testing.T) {
 	var a Args
 	a.Set("A", "1", false)
 	a.Set("B", "arg", false)
 	a.Set("A", "2", false) // a redeclaration keeps its place
+	a.Set("C", "", true)
 	image := []string{"PATH=/bin", "B=env"}
+	if got := strings.Join(a.ExpandEnv(image), " "); got != "PATH=/bin B=env A=2 B=arg" {
+		t.Errorf("ExpandEnv = %q", got)
+	}
 	if got := strings.Join(a.RunEnv(image), " "); got != "PATH=/bin B=arg A=2" {
 		t.Errorf("RunEnv = %q", got)
 	}
 	if v, _ := Expand("$B", '\\', a.ExpandEnv(image)); v != "arg" {
 		t.Errorf("$B expands to %q, want the ARG's value", v)
 	}
-	a.EnvSet("B") // ENV B=env after the ARG
-	if got := strings.Join(a.RunEnv(image), " "); got != "PATH=/bin B=env A=2" {
-		t.Errorf("RunEnv after ENV B = %q", got)
+
+	a.EnvSet("B") // ENV B=env2
+	image = []string{"PATH=/bin", "B=env2"}
+	if got := strings.Join(a.ExpandEnv(image), " "); got != "B=arg PATH=/bin B=env2 A=2" {
+		t.Errorf("after ENV: ExpandEnv = %q", got)
 	}
-	if v, _ := Expand("$B", '\\', a.ExpandEnv(image)); v != "env" {
-		t.Errorf("$B after ENV B expands to %q, want ENV's value", v)
+	if got := strings.Join(a.RunEnv(image), " "); got != "PATH=/bin B=env2 A=2" {
+		t.Errorf("after ENV: RunEnv = %q", got)
+	}
+	if v, _ := Expand("$B", '\\', a.ExpandEnv(image)); v != "env2" {
+		t.Errorf("after ENV: $B expands to %q, want the ENV's value", v)
 	}
 }

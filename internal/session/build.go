@@ -74,12 +74,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(o.Platforms) > 0 {
-		for i, img := range images {
-			images[i] = img.Clone() // platforms may share a final stage's image
-			stampTargetPlatform(images[i], in.targets[i])
-		}
-	}
 	prov := func(i int) attest.Build {
 		return provenanceInput(o, in.dockerfile, in.plans[i], in.targets[i], srcs[i])
 	}
@@ -156,6 +150,12 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 	images, err := solveAll(ctx, common, in.plans, in.targets, sizes, res, srcs)
 	if err != nil {
 		return nil, err
+	}
+	if len(o.Platforms) > 0 {
+		for i, img := range images {
+			images[i] = img.Clone() // platforms may share a final stage's image
+			stampTargetPlatform(images[i], in.targets[i])
+		}
 	}
 	if o.Report {
 		report(w.Progress, in.plans[0], images[0], sizes)
