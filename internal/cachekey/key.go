@@ -42,6 +42,9 @@ type Step struct {
 	Inputs   []Input       `json:"inputs,omitempty"`
 	Mounts   []Mount       `json:"mounts,omitempty"`
 	Options  []string      `json:"options,omitempty"` // container settings: --add-host, --shm-size, --ulimit
+	// Epoch is an explicit SOURCE_DATE_EPOCH (seconds): committed layers'
+	// mtimes are clamped to it, so a layer made under another one differs.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 type envelope struct {

@@ -276,7 +276,8 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	}
 	w.Runner, w.Progress, w.Context, w.Epoch = runner, rep, bctx, epoch
 	lo := layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}
-	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache, Layer: lo, Flight: o.Shared.flight(lo)})
+	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache, Layer: lo, Flight: o.Shared.flight(lo),
+		KeyEpoch: keyEpoch(o.BuildArgs)})
 	w.ExplainCache, w.Network, w.RunOpts = o.Explain, o.Network, o.Run
 	w.BuildArgs, w.Secrets, w.SSH = o.BuildArgs, o.Secrets, o.SSH
 	w.NoCacheStages = map[string]bool{}

@@ -44,3 +44,12 @@ func gitCommitTime(dir string) (time.Time, bool) {
 	}
 	return time.Unix(n, 0).UTC(), true
 }
+
+// keyEpoch is the explicit SOURCE_DATE_EPOCH of a build (--build-arg, then
+// the environment) as the solver puts it in step keys; "" when not given.
+func keyEpoch(buildArgs map[string]string) string {
+	if t := explicitEpoch(buildArgs); t != nil {
+		return strconv.FormatInt(t.Unix(), 10)
+	}
+	return ""
+}

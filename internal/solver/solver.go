@@ -80,6 +80,12 @@ type Options struct {
 	Store *store.Store
 	Snap  snapshot.Snapshotter
 	Layer layer.Options // how committed layers are written
+	// KeyEpoch is the build's explicit SOURCE_DATE_EPOCH, part of every
+	// key: Layer.Epoch clamps the committed layers' mtimes, so a layer
+	// cached under another epoch is another layer. Empty when the epoch
+	// was not given (then it only falls back to the git commit time, which
+	// must not invalidate the cache at every commit).
+	KeyEpoch string
 	// NoCache trusts nothing stored: every step runs (--no-cache).
 	NoCache bool
 	// Flight, if set, is shared with the solvers of the other builds of
@@ -141,6 +147,7 @@ func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
 		step.Parent = r.Parent.Key
 	}
 	step.Platform = r.Parent.Platform
+	step.Epoch = s.o.KeyEpoch
 	key := step.Digest()
 	res := Result{Key: key, Step: step} // returned with errors too: the caller names the step
 	rec, ok := s.lookup(key)

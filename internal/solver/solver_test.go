@@ -358,3 +358,33 @@ func TestSourceMemos(t *testing.T) {
 		t.Error("--no-cache answered a stored memo")
 	}
 }
+
+// An explicit SOURCE_DATE_EPOCH clamps the layers a step commits, so a
+// step cached under one epoch is not the answer under another: the same
+// inputs must give the same image whatever the store holds.
+func TestEpochIsPartOfTheKey(t *testing.T) {
+	f := newFixture(t, false)
+	op := &fakeOp{name: "a", files: map[string]string{"a": "1"}}
+	solveAt := func(epoch string) Result {
+		t.Helper()
+		s := New(Options{Store: f.st, Snap: f.snap, KeyEpoch: epoch})
+		res, err := s.Solve(context.Background(), Request{Op: op, Parent: root, Log: f.rep.Start(op.Name())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := solveAt("1700000000")
+	if again := solveAt("1700000000"); !again.Cached || again.Key != first.Key {
+		t.Errorf("the same epoch missed the cache: %+v", again)
+	}
+	if other := solveAt("1800000000"); other.Cached || other.Key == first.Key {
+		t.Errorf("another epoch was answered from the cache: %+v", other)
+	}
+	if none := solveAt(""); none.Cached {
+		t.Errorf("a build without an explicit epoch was answered by one with it: %+v", none)
+	}
+	if n := op.execs.Load(); n != 3 {
+		t.Errorf("op ran %d times, want 3", n)
+	}
+}
