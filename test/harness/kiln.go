@@ -99,7 +99,14 @@ func Command(t testing.TB, o Opts, args ...string) *exec.Cmd {
 // It fails t only when kiln cannot run at all or overruns Timeout.
 func Run(t testing.TB, o Opts, args ...string) Result {
 	t.Helper()
-	cmd := Command(t, o, args...)
+	return runKiln(t, Command(t, o, args...), "kiln")
+}
+
+// runKiln runs cmd (a kiln command line) and collects what it printed and
+// its exit code; it fails t only when the command cannot run at all (what,
+// e.g. "kiln as alice", names it) or overruns Timeout.
+func runKiln(t testing.TB, cmd *exec.Cmd, what string) Result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r := Result{Args: cmd.Args[1:]}
@@ -112,7 +119,7 @@ func Run(t testing.TB, o Opts, args ...string) Result {
 	case errors.As(err, &exit):
 		r.Code = exit.ExitCode()
 	case err != nil:
-		t.Fatalf("running kiln: %v\n%s", err, r)
+		t.Fatalf("running %s: %v\n%s", what, err, r)
 	}
 	return r
 }

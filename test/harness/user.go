@@ -1,8 +1,6 @@
 package harness
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -172,21 +170,7 @@ func (u *User) Run(t testing.TB, args ...string) Result {
 	cmd.Env = Environ("HOME="+u.Dir, "USER="+u.Name, "LOGNAME="+u.Name, "XDG_DATA_HOME="+u.Data,
 		"XDG_CONFIG_HOME="+filepath.Join(u.Dir, "config"), "XDG_RUNTIME_DIR=", "TMPDIR=")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{}}}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	r := Result{Args: args}
-	err := runWithTimeout(cmd, Timeout)
-	r.Stdout, r.Stderr = stdout.String(), stderr.String()
-	var exit *exec.ExitError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		t.Fatalf("kiln did not finish within %v:\n%s", Timeout, r)
-	case errors.As(err, &exit):
-		r.Code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running kiln as %s: %v\n%s", u.Name, err, r)
-	}
-	return r
+	return runKiln(t, cmd, "kiln as "+u.Name)
 }
 
 // Build runs spec as the user (its context must be readable by the user:
