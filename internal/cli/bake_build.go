@@ -212,21 +212,14 @@ func parseJobs(s string) (int, error) {
 	return n, nil
 }
 
-// writeBakeMetadata writes --metadata-file as buildx: one entry per target.
+// writeBakeMetadata writes --metadata-file as buildx: one entry per target,
+// each what a --metadata-file of its own build would hold.
 func writeBakeMetadata(path string, jobs map[string]*bakeJob) error {
 	m := map[string]any{}
 	for n, j := range jobs {
-		if j.result == nil {
-			continue
+		if j.result != nil {
+			m[n] = j.result.Metadata
 		}
-		e := map[string]any{
-			"containerimage.digest":     j.result.Descriptor.Digest.String(),
-			"containerimage.descriptor": j.result.Descriptor,
-		}
-		if len(j.opts.Tags) > 0 {
-			e["image.name"] = strings.Join(j.opts.Tags, ",")
-		}
-		m[n] = e
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -38,6 +38,9 @@ type Result struct {
 	Bare, Attested ocispec.Descriptor
 	Image          *image.Image   // the first platform's image
 	Images         []*image.Image // one per platform, in --platform order
+	// Metadata is what --metadata-file holds, with buildx's keys
+	// (exporter.Metadata); bake writes it per target.
+	Metadata map[string]any
 }
 
 // Run performs the build: load, parse and plan (prepare), then solve and

@@ -56,8 +56,12 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	meta, err := exporter.Metadata(w.Store, r, o.Outputs)
+	if err != nil {
+		return nil, fmt.Errorf("build result's metadata: %w", err)
+	}
 	if o.MetadataFile != "" {
-		if err := writeMetadata(o.MetadataFile, w.Store, r, o.Outputs); err != nil {
+		if err := writeMetadata(o.MetadataFile, meta); err != nil {
 			return nil, err
 		}
 	}
@@ -67,7 +71,7 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 		}
 	}
 	summarize(w, r)
-	return &Result{Descriptor: r.Named, Bare: r.Desc, Attested: full, Image: images[0], Images: images}, nil
+	return &Result{Descriptor: r.Named, Bare: r.Desc, Attested: full, Image: images[0], Images: images, Metadata: meta}, nil
 }
 
 // attestResult makes each platform's statements and the attested view of

@@ -4,17 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-
-	"github.com/kiln-build/kiln/internal/exporter"
-	"github.com/kiln-build/kiln/internal/store"
 )
 
-// writeMetadata writes --metadata-file with buildx's keys (exporter.Metadata).
-func writeMetadata(path string, s *store.Store, r exporter.Result, outputs []exporter.Output) error {
-	m, err := exporter.Metadata(s, r, outputs)
-	if err != nil {
-		return fmt.Errorf("writing --metadata-file: %w", err)
-	}
+// writeMetadata writes --metadata-file: m as indented JSON, as buildx does.
+func writeMetadata(path string, m map[string]any) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err

@@ -154,3 +154,52 @@ func readMetadata(t *testing.T, path string) map[string]any {
 	}
 	return m
 }
+
+// TestBakePushByDigestMetadata: bake's --metadata-file holds, per target,
+// what a build's would: the digest pushed by push-by-digest (reachable by
+// that digest), the output's name= and the config digest.
+func TestBakePushByDigestMetadata(t *testing.T) {
+	t.Parallel()
+	reg := harness.StartRegistry(t)
+	st := harness.NewStore(t, harness.Busybox).WithConfig(reg.Config(t, false))
+	dir := t.TempDir()
+	repo := reg.Addr + "/team/baked"
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM busybox:test\nARG WHICH\nRUN echo $WHICH > /which\n",
+		"docker-bake.hcl": `target "one" {
+  args = { WHICH = "one" }
+  output = ["type=image,name=` + repo + `,push-by-digest=true,name-canonical=true,push=true"]
+  attest = ["type=provenance,disabled=true"]
+}
+target "two" {
+  args = { WHICH = "two" }
+  tags = ["example/two:1"]
+}
+`,
+	})
+	meta := filepath.Join(dir, "meta.json")
+	mustBakeIn(t, st, dir, nil, "--metadata-file", meta, "one", "two")
+	var m map[string]map[string]any
+	data, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	one := m["one"]
+	if one["image.name"] != repo || one["containerimage.config.digest"] == nil {
+		t.Errorf("metadata of one = %v, want image.name %s and a config digest", one, repo)
+	}
+	d, _ := one["containerimage.digest"].(string)
+	raw := skopeoOut(t, "inspect", "--raw", "--tls-verify=false", "docker://"+repo+"@"+d)
+	if !strings.Contains(raw, `"config"`) {
+		t.Errorf("%s@%s is not an image manifest:\n%s", repo, d, raw)
+	}
+	if m["two"]["image.name"] != "example/two:1" {
+		t.Errorf("metadata of two = %v, want image.name example/two:1", m["two"])
+	}
+	if got := fileOf(t, st, "example/two:1", "/which"); got != "two" {
+		t.Errorf("two's /which = %q", got)
+	}
+}
