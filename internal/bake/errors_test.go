@@ -22,6 +22,12 @@ func TestBadInputNamesFileAndLine(t *testing.T) {
 		{"group names nothing", "docker-bake.hcl", "group \"all\" {\n  targets = [\"ghost\"]\n}\n", []string{"all"},
 			`docker-bake.hcl:1: group "all" names "ghost", which is neither a target nor a group`},
 		{"undefined variable", "docker-bake.json", `{"target": {"a": {"tags": ["${NOPE}"]}}}`, []string{"a"}, "docker-bake.json:1:"},
+		{"misspelt attribute", "docker-bake.hcl", "target \"a\" {\n  tags = [\"x\"]\n  platfroms = [\"linux/arm64\"]\n}\n", []string{"a"},
+			`docker-bake.hcl:3: target "a": unknown attribute "platfroms"`},
+		{"policy", "docker-bake.json", `{"target": {"a": {"policy": ["filename=p.rego"]}}}`, []string{"a"},
+			`docker-bake.json:1: target "a": build policies (policy) are not supported yet`},
+		{"resources", "docker-bake.hcl", "target \"a\" {\n  resources = { memory = \"1g\" }\n}\n", []string{"a"},
+			`docker-bake.hcl:2: target "a": per-build resource limits (resources) are not supported yet`},
 		{"target: context loop", "docker-bake.hcl", "target \"a\" {\n  contexts = { x = \"target:b\" }\n}\ntarget \"b\" {\n  contexts = { y = \"target:a\" }\n}\n", []string{"a"},
 			"infinite loop from"},
 	}

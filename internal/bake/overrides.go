@@ -99,6 +99,9 @@ func (c *Config) parseOverrides(values []string) (overrides, error) {
 				}
 				o.Value = value
 			default:
+				if msg, ok := unsupportedAttrs[strings.TrimSuffix(keys[1], "s")]; ok {
+					return nil, fmt.Errorf("--set %s: %s", lhs, msg)
+				}
 				return nil, fmt.Errorf("unknown key: %s", keys[1])
 			}
 			t[okey] = o

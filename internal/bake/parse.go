@@ -65,6 +65,9 @@ func Parse(files []File, defaults, vars map[string]string) (*Config, []*Variable
 			}
 			return nil, nil, err
 		}
+		if err := checkTargetAttrs(hf); err != nil {
+			return nil, nil, err
+		}
 		hclFiles = append(hclFiles, hf)
 	}
 	if len(composeFiles) > 0 {
