@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/kiln-build/kiln/test/harness"
 )
 
@@ -29,6 +31,11 @@ RUN mkdir -p /o/gone && touch /o/gone/f && chown -R 1234:5678 /o && chmod 2750 /
 RUN rm -rf /o && mkdir /o && echo fresh > /o/only && chmod 0604 /o/only
 `
 
+// rootlessQEMU runs an arm64 busybox on an amd64 host.
+const rootlessQEMU = `FROM busybox:multi
+RUN uname -m > /arch
+`
+
 // TestRootlessMatchesRoot builds the seed's patterns as a user the test
 // creates, with subordinate id ranges and kiln's default store, and as root,
 // and requires the same image: manifest digests equal, so every file,
@@ -38,7 +45,8 @@ func TestRootlessMatchesRoot(t *testing.T) {
 		t.Skip(rootlessEnv + "=1 runs the rootless suite (every pattern built as root and as a plain user)")
 	}
 	requireSuite(t)
-	bases := []*harness.Base{harness.Busybox, harness.Golang}
+	harness.Require(t, "qemu-aarch64-static")
+	bases := []*harness.Base{harness.Busybox, harness.Golang, harness.BusyboxMulti}
 	rootStore := harness.NewStore(t, bases...)
 	u := harness.NewUser(t)
 	u.AddBases(t, bases...)
@@ -69,6 +77,9 @@ func TestRootlessMatchesRoot(t *testing.T) {
 		{"pattern5", pattern5, "", goAppContext(t, false), []string{"--platform", "linux/amd64,linux/arm64"}},
 		{"pattern8", pattern8Busybox, "", p8, secret},
 		{"extras", rootlessExtras, "", t.TempDir(), nil},
+		// RUN under QEMU: the binfmt handler root registered with the F flag
+		// serves the user namespace too.
+		{"qemu-arm64", rootlessQEMU, "", t.TempDir(), []string{"--platform", "linux/arm64"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,7 +94,13 @@ func TestRootlessMatchesRoot(t *testing.T) {
 			if r.Code != 0 {
 				t.Fatalf("rootless build failed:\n%s", r)
 			}
-			assertSameArchive(t, harness.ReadArchive(t, rootTar), harness.ReadArchive(t, userTar))
+			rootArc, userArc := harness.ReadArchive(t, rootTar), harness.ReadArchive(t, userTar)
+			assertSameArchive(t, rootArc, userArc)
+			if c.name == "qemu-arm64" {
+				if f := userArc.Images[0].Files(t)["/arch"]; f.Digest != digest.FromString("aarch64\n") {
+					t.Errorf("rootless RUN under QEMU did not write aarch64 to /arch: %v", f)
+				}
+			}
 		})
 	}
 }
