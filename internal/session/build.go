@@ -139,6 +139,8 @@ func prepare(o Options) (*planned, error) {
 // blobs are in the store (some may have come from a remote cache).
 func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client, srcs []*sources) ([]*image.Image, error) {
 	res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
+	res.MultiPlatform = len(in.targets) > 1
+	loadLines(w.Progress, in)
 	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := instr.LocalContexts(w.Store, w.Snap, o.Contexts)
@@ -146,7 +148,7 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 		return nil, err
 	}
 	defer releaseLocals()
-	common := instr.BuildOptions{Worker: w, Images: res.Image, Contexts: o.Contexts, Locals: locals}
+	common := instr.BuildOptions{Worker: w, Images: res.Resolve, Contexts: o.Contexts, Locals: locals, MultiPlatform: res.MultiPlatform}
 	images, err := solveAll(ctx, common, in.plans, in.targets, sizes, res, srcs)
 	if err != nil {
 		return nil, err
