@@ -211,7 +211,12 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan, o Options, target ocispec.Platform) {
 	lo := lint.Options{Ignore: bctx.Ignore, BuildArgs: o.BuildArgs, Platform: &target,
 		BaseEnv: lint.StoreEnv(storeRoot(o)).WithContexts(o.Contexts)}
-	for _, f := range lint.CheckWith(df, lo) {
+	found := lint.CheckWith(df, lo)
+	// A build dispatches only the stages its target needs.
+	if kept, err := lint.ForStage(df, p.Target.Index, found); err == nil {
+		found = kept
+	}
+	for _, f := range found {
 		if lint.IsBuildKitRule(f.Rule) {
 			rep.Warn("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
 		}
