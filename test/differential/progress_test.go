@@ -34,7 +34,8 @@ type progressGolden struct {
 
 // TestProgressNames builds each progress case with kiln --progress=rawjson
 // and compares its vertex names with the oracle's golden (with
-// KILN_TEST_ORACLE=1 or -update, first rebuilt with BuildKit's buildctl).
+// KILN_TEST_ORACLE=1 or -update, first rebuilt with BuildKit's buildctl,
+// and checked against buildx's names too).
 func TestProgressNames(t *testing.T) {
 	harness.Require(t, "docker-registry", "skopeo")
 	env := &suite{version: buildkitVersion(t)}
@@ -77,6 +78,10 @@ func runProgressCase(t *testing.T, env *suite, c *testCase) {
 		case !ok || !slices.Equal(golden.Steps, got.Steps):
 			t.Fatalf("golden %s is stale (the oracle now gives other names): rewrite it with -update\n%s",
 				path, stepDiff(golden.Steps, got.Steps))
+		}
+		// buildx, as users drive BuildKit, names the steps alike.
+		if bx := buildxSteps(t, env.oracle, c); !slices.Equal(bx, raw) {
+			t.Errorf("buildx and buildctl name the steps differently:\n%s", stepDiff(raw, bx))
 		}
 		// The goldens leave digests out (the test bases are built on each
 		// machine); with the oracle at hand, kiln's must be the same.
@@ -130,6 +135,21 @@ func oracleSteps(t *testing.T, o *oracletest.Oracle, c *testCase) []string {
 	r := o.Buildctl(t, args...)
 	if r.Code != 0 {
 		t.Fatalf("buildctl build failed:\n%s", r)
+	}
+	return stepNames(t, r.Stderr)
+}
+
+// buildxSteps builds the case with buildx build --progress=rawjson.
+func buildxSteps(t *testing.T, o *oracletest.Oracle, c *testCase) []string {
+	t.Helper()
+	oracleBuilds.Lock()
+	defer oracleBuilds.Unlock()
+	ctx := c.makeContext(t)
+	args := append([]string{"build", "--progress", "rawjson", "--provenance=false", "--sbom=false",
+		"--output", "type=oci,dest=" + filepath.Join(t.TempDir(), "image.tar")}, c.flagsFor(ctx)...)
+	r := o.Buildx(t, append(args, ctx)...)
+	if r.Code != 0 {
+		t.Fatalf("buildx build failed:\n%s", r)
 	}
 	return stepNames(t, r.Stderr)
 }
