@@ -16,8 +16,17 @@ import (
 func loadLines(rep *progress.Reporter, in *planned) {
 	rep.Start("[internal] load build definition from " + filepath.Base(in.bctx.DockerfileName)).Done(nil)
 	rep.Start("[internal] load .dockerignore").Done(nil)
+	// Mounts are parsed when a command is expanded: RUN's are read from a
+	// fresh parse (once), expanded with the values as written.
+	var fresh []instructions.Stage
+	reparse := func() []instructions.Stage {
+		if fresh == nil {
+			fresh, _, _ = in.df.Reparse()
+		}
+		return fresh
+	}
 	for _, p := range in.plans {
-		if readsContext(p) {
+		if readsContext(p, reparse) {
 			rep.Start("[internal] load build context").Done(nil)
 			return
 		}
@@ -26,7 +35,7 @@ func loadLines(rep *progress.Reporter, in *planned) {
 
 // readsContext says whether a stage the target needs reads the build
 // context: COPY or ADD of local sources, or a bind mount without from=.
-func readsContext(p *plan.Plan) bool {
+func readsContext(p *plan.Plan, fresh func() []instructions.Stage) bool {
 	for _, st := range p.Order {
 		for i, cmd := range st.Commands {
 			switch c := cmd.(type) {
@@ -41,7 +50,7 @@ func readsContext(p *plan.Plan) bool {
 					}
 				}
 			case *instructions.RunCommand:
-				if strings.Contains(c.String(), "--mount") && bindsContext(p, st, i) {
+				if strings.Contains(c.String(), "--mount") && bindsContext(fresh(), st.Index, i) {
 					return true
 				}
 			}
@@ -50,15 +59,13 @@ func readsContext(p *plan.Plan) bool {
 	return false
 }
 
-// bindsContext says whether the stage's command i, a RUN, bind-mounts the
-// context. Mounts are parsed when a command is expanded: a fresh copy is,
-// with the values as written.
-func bindsContext(p *plan.Plan, st *plan.Stage, i int) bool {
-	cmds, err := p.Instructions(st)
-	if err != nil {
+// bindsContext says whether command i of stage st, a RUN, bind-mounts the
+// context; stages are a fresh parse of the Dockerfile.
+func bindsContext(stages []instructions.Stage, st, i int) bool {
+	if st >= len(stages) || i >= len(stages[st].Commands) {
 		return false
 	}
-	c, ok := cmds[i].(*instructions.RunCommand)
+	c, ok := stages[st].Commands[i].(*instructions.RunCommand)
 	if !ok || c.Expand(func(w string) (string, error) { return w, nil }) != nil {
 		return false
 	}
