@@ -31,15 +31,16 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		Short: "Build an image from a Dockerfile",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			call, err := parseCall(f.call)
+			spec := f.call
+			if f.check {
+				spec = "check" // buildx's --check is --call=check
+			}
+			call, err := parseCall(spec)
 			if err != nil {
 				return err
 			}
 			if call != nil {
 				return runCall(cmd, call, args[0], f.file, f.kilnRules)
-			}
-			if f.check {
-				return runCheck(cmd, args[0], f.file, "text")
 			}
 			mode, err := g.requireIsolation(cmd.Context())
 			if err != nil {
@@ -110,8 +111,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=R, type=local,dest=DIR or type=s3,bucket=B,region=R (,mode=max; ,cache-mounts=true adds RUN cache mounts; docs/remote-cache.md)")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=R, type=local,src=DIR or type=s3,bucket=B,region=R")
 	fl.BoolVar(&f.report, "report", false, "print the image's size next to the size of each stage it copies from")
-	fl.BoolVar(&f.check, "check", false, "lint the Dockerfile (as kiln check) instead of building")
-	fl.StringVar(&f.call, "call", "", "instead of building, as buildx: check (BuildKit's lint rules; exit status 1 on warnings) or targets, with ,format=json and ,ignorestatus=true")
+	fl.BoolVar(&f.check, "check", false, `shorthand for "--call=check"`)
+	fl.StringVar(&f.call, "call", "", "instead of building, as buildx: check (BuildKit's lint rules; exit status 1 on warnings), outline (the target's build args, secrets and ssh) or targets, with ,format=json and ,ignorestatus=true")
 	fl.BoolVar(&f.kilnRules, "kiln-rules", false, "with --call=check, also report kiln's own rules (UnusedStage, FinalStageRunsAsRoot, ...)")
 	fl.BoolVar(&f.pull, "pull", false, "always pull base images, even when the store has them")
 	fl.BoolVar(&f.push, "push", false, "push the image to the registry of each -t name")

@@ -3,18 +3,20 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/buildctx"
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	kilnlint "github.com/kiln-build/kiln/internal/lint"
+	"github.com/kiln-build/kiln/internal/scope"
 	"github.com/kiln-build/kiln/internal/subrequest"
 )
 
@@ -61,12 +63,10 @@ func parseCall(s string) (*callFunc, error) {
 	switch f.Name {
 	case "build":
 		return nil, nil
-	case "lint", "targets":
+	case "lint", "targets", "outline":
 		return f, nil
-	case "outline":
-		return nil, usageError{errors.New("--call=outline is not supported yet (check and targets are)")}
 	}
-	return nil, usageError{fmt.Errorf("--call=%s is not supported (kiln knows build, check, targets)", f.Name)}
+	return nil, usageError{fmt.Errorf("--call=%s is not supported (kiln knows build, check, outline, targets)", f.Name)}
 }
 
 // runCall answers --call=check|targets for the Dockerfile, printing what
@@ -97,6 +97,9 @@ func runCall(cmd *cobra.Command, f *callFunc, contextDir, file string, kilnRules
 		}
 		return list.PrintText(w)
 	}
+	if f.Name == "outline" {
+		return printOutline(cmd, w, f, df)
+	}
 	results, err := lintResults(cmd, in, df, src, kilnRules)
 	if err != nil {
 		return err
@@ -125,6 +128,29 @@ func runCall(cmd *cobra.Command, f *callFunc, contextDir, file string, kilnRules
 	return reported{fmt.Errorf("%d lint warnings", n)} // exit status 1, as buildx
 }
 
+// printOutline answers --call=outline for --target with the build args
+// given, as buildx prints BuildKit's outline subrequest.
+func printOutline(cmd *cobra.Command, w io.Writer, f *callFunc, df *dockerfile.Dockerfile) error {
+	var opts kilnlint.Options
+	if err := checkBuildFlags(cmd, &opts); err != nil {
+		return err
+	}
+	target, _ := cmd.Flags().GetString("target")
+	host := platforms.Normalize(platforms.DefaultSpec())
+	p := host
+	if opts.Platform != nil {
+		p = *opts.Platform
+	}
+	o, err := convert.Outline(df, target, opts.BuildArgs, scope.Env(scope.Predefined(host, p, target, opts.BuildArgs)))
+	if err != nil {
+		return err
+	}
+	if f.Format == "json" {
+		return printJSON(w, o)
+	}
+	return o.PrintText(w)
+}
+
 // printJSON writes v as buildx prints a subrequest's result.json.
 func printJSON(w io.Writer, v any) error {
 	dt, err := json.MarshalIndent(v, "", "  ")
@@ -146,8 +172,13 @@ func lintResults(cmd *cobra.Command, in checkInput, df *dockerfile.Dockerfile, s
 	if err := checkBuildFlags(cmd, &opts); err != nil {
 		return nil, err
 	}
+	target, _ := cmd.Flags().GetString("target")
+	found, err := kilnlint.ForTarget(df, target, kilnlint.CheckWith(df, opts))
+	if err != nil {
+		return nil, err
+	}
 	results := subrequest.NewLintResults(in.name, src)
-	for _, fd := range kilnlint.CheckWith(df, opts) {
+	for _, fd := range found {
 		if !kilnRules && !kilnlint.IsBuildKitRule(fd.Rule) {
 			continue
 		}

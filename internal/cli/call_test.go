@@ -128,8 +128,8 @@ func TestCallTargets(t *testing.T) {
 
 func TestCallRejectsUnsupported(t *testing.T) {
 	dir := writeDockerfile(t, "FROM scratch\n")
-	for _, call := range []string{"outline", "nosuch", "check,bogus=1"} {
-		if _, code := callBuild(t, "--call="+call, dir); code == 0 || code == 1 && call == "outline" {
+	for _, call := range []string{"nosuch", "check,bogus=1"} {
+		if _, code := callBuild(t, "--call="+call, dir); code == 0 {
 			t.Errorf("--call=%s: exit status %d", call, code)
 		}
 	}
@@ -154,5 +154,20 @@ func TestCallCheckMatchesBuildKit(t *testing.T) {
 	wantOut := "Check complete, 6 warnings have been found!\n" + strings.ReplaceAll(oracle, "DOCKERFILE:", filepath.Join(dir, "Dockerfile")+":")
 	if code != 1 || out != wantOut {
 		t.Errorf("status %d, output differs from BuildKit's:\n got:\n%s\nwant:\n%s", code, out, wantOut)
+	}
+}
+
+// --call=outline lists the target's build args (doc comments, defaults,
+// --build-arg values) and secrets, as buildx prints BuildKit's outline;
+// test/differential's TestCalls compares it with buildx itself.
+func TestCallOutline(t *testing.T) {
+	dir := writeDockerfile(t, "# V is the version\nARG V=1\nFROM scratch AS out\nARG V\nARG MODE=fast\nRUN --mount=type=secret,id=tok,required true\n")
+	out, code := callBuild(t, "--call=outline", "--build-arg", "MODE=slow", dir)
+	want := "TARGET: out\n\nBUILD ARG   VALUE   DESCRIPTION\nV           1       is the version\nMODE        slow    \n\nSECRET   REQUIRED\ntok      true\n\n"
+	if code != 0 || out != want {
+		t.Errorf("status %d, output:\n%q\nwant:\n%q", code, out, want)
+	}
+	if _, code := callBuild(t, "--call=outline", "--target", "nosuch", dir); code == 0 {
+		t.Error("an unknown --target succeeded")
 	}
 }

@@ -14,9 +14,10 @@ import (
 // predefined platform ARG, then from the default written here.
 func arg(s *State, c *instructions.ArgCommand) error {
 	lex := shell.NewLex(s.Escape)
-	env := shell.EnvsFromSlice(s.ExpandEnv())
+	// Each default sees the ARGs before it, those of this instruction
+	// too (ARG A=1 B=$A), as BuildKit's dispatchArg.
 	expand := func(word string) (string, error) {
-		out, _, err := lex.ProcessWord(word, env)
+		out, _, err := lex.ProcessWord(word, shell.EnvsFromSlice(s.ExpandEnv()))
 		return scope.Bounded(out, err)
 	}
 	var parts []string

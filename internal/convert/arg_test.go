@@ -56,3 +56,12 @@ func TestArg(t *testing.T) {
 func expandNext(s *State, word string) (string, error) {
 	return scope.Expand(word, s.Escape, s.ExpandEnv())
 }
+
+// A default sees the ARGs before it in the same instruction, as in
+// BuildKit (dispatchArg reads the state's env for each one).
+func TestArgSeesEarlierArgOfTheSameInstruction(t *testing.T) {
+	s := convert(t, newState(), "ARG A=1 B=${A}-b\n")
+	if v, _ := expandNext(s, "$B"); v != "1-b" {
+		t.Errorf("$B = %q, want 1-b", v)
+	}
+}

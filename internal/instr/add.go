@@ -63,6 +63,7 @@ func dispatchAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCo
 	defer src.Release()
 	ch := change{
 		linked: spec.Link,
+		merged: spec.Link && spec.Chmod == "",
 		key: cachekey.Step{
 			Op:     "add",
 			Args:   append(append([]string{spec.Dest, spec.Chown, spec.Chmod, fmt.Sprint(spec.unpack)}, c.SourcePaths...), spec.Excludes...),

@@ -42,6 +42,7 @@ func dispatchCopy(ctx context.Context, e *Worker, s *State, c *instructions.Copy
 	defer src.Release()
 	ch := change{
 		linked: spec.Link,
+		merged: spec.Link && spec.Chmod == "",
 		key: cachekey.Step{
 			Op:      "copy",
 			Options: spec.KeyOptions(),
@@ -170,6 +171,7 @@ func (e *Worker) inlineSource(ctx context.Context, spec copySpec) (Source, error
 			release()
 			return Source{}, err
 		}
+		e.Progress.Start(inlineDocumentLine).Done(nil)
 	}
 	d, err := fshash.Paths(ctx, dir, spec.Srcs, fshash.Options{})
 	if err != nil {

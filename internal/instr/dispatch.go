@@ -13,12 +13,21 @@ import (
 // see plan.Instructions) is expanded in place against the stage's
 // environment first; the metadata instructions are convert's.
 func Dispatch(ctx context.Context, e *Worker, s *State, cmd instructions.Command) error {
-	if err := convert.Expand(s.File, s.Escape, cmd, s.ExpandEnv()); err != nil {
+	env := s.ExpandEnv()
+	if err := convert.Expand(s.File, s.Escape, cmd, env); err != nil {
 		return err
 	}
 	if handled, err := convert.Meta(&s.State, cmd); handled {
 		return err
 	}
+	// Named from the command as written (expansion leaves that text) in
+	// the environment before it; RUN's mounts are parsed by now.
+	return dispatchFS(ctx, e, s, cmd, convert.StepName(cmd, env, s.Escape))
+}
+
+// dispatchFS runs an expanded filesystem instruction, shown as name.
+func dispatchFS(ctx context.Context, e *Worker, s *State, cmd instructions.Command, name string) error {
+	s.name = name
 	switch c := cmd.(type) {
 	case *instructions.WorkdirCommand:
 		return dispatchWorkdir(ctx, e, s, c)

@@ -16,6 +16,7 @@ import (
 type change struct {
 	key     cachekey.Step
 	linked  bool   // COPY --link: runs on an empty filesystem, key without parent
+	merged  bool   // shown as BuildKit's copy and merge: COPY --link without --chmod
 	name    string // progress line, e.g. RUN npm ci
 	history string // history created_by
 	apply   func(ctx context.Context, m *snapshot.Active, v *progress.Vertex) error
@@ -32,7 +33,7 @@ func (ch change) Exec(ctx context.Context, a *snapshot.Active, v *progress.Verte
 // commit has the solver answer the step from the cache or run it, then
 // appends its layer to the stage.
 func (e *Worker) commit(ctx context.Context, s *State, ch change) error {
-	v := e.Progress.Start(s.prefix() + " " + ch.name)
+	v := e.Progress.Start(s.nextLine())
 	res, err := e.Solver.Solve(ctx, solver.Request{
 		Op:      ch,
 		Parent:  solver.Ref{Key: s.Key, Layers: s.Img.Layers, Platform: s.Platform},
@@ -47,6 +48,11 @@ func (e *Worker) commit(ctx context.Context, s *State, ch change) error {
 	e.recordKey(s, res.Step)
 	if err != nil {
 		return &StepError{Stage: s.Stage, Name: ch.name, Err: err, Tail: v.Tail()}
+	}
+	if ch.merged {
+		// BuildKit's COPY --link is a copy onto nothing and a merge onto
+		// the stage: the layer stacked here is that second vertex.
+		e.Progress.Start(s.againLine("LINK " + s.name)).Done(nil)
 	}
 	s.Img.AddLayer(res.Layer, ch.history, e.Epoch)
 	s.Key = res.Key

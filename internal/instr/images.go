@@ -3,7 +3,6 @@ package instr
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 
@@ -26,6 +25,8 @@ type Resolver struct {
 	client *registry.Client
 	rep    *progress.Reporter
 	pull   bool
+	// MultiPlatform names the platform in the resolution's progress line.
+	MultiPlatform bool
 
 	mu     sync.Mutex
 	pulled map[string]*pullOnce
@@ -41,15 +42,10 @@ func NewResolver(st *store.Store, client *registry.Client, rep *progress.Reporte
 	return &Resolver{store: st, client: client, rep: rep, pull: pull, pulled: map[string]*pullOnce{}}
 }
 
-// Image resolves ref for platform p to its image and the manifest digest
-// that names it in cache keys (BuildOptions.Images).
-func (r *Resolver) Image(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
-	img, manifest, _, err := r.Resolve(ctx, ref, p)
-	return img, manifest, err
-}
-
-// Resolve is Image plus the digest the reference resolved to (an index's
-// digest for an index), which provenance records.
+// Resolve resolves ref for platform p to its image, the manifest digest
+// that names it in cache keys and the digest the reference resolved to (an
+// index's digest for an index), which provenance records and FROM's line
+// shows (BuildOptions.Images).
 func (r *Resolver) Resolve(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
 	if strings.HasPrefix(ref, "oci-layout://") {
 		img, manifest, err := imports.Layout(r.store, ref, p)
@@ -67,15 +63,10 @@ func (r *Resolver) Resolve(ctx context.Context, ref string, p ocispec.Platform) 
 }
 
 // ensure pulls ref when the store lacks it (or always with --pull), once per
-// build and platform even when several stages name it.
+// build and platform even when several stages name it. Its progress line is
+// BuildKit's resolution of the image's config, shown once per reference and
+// platform.
 func (r *Resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) error {
-	found, err := r.store.Lookup(ref)
-	if err == nil && !r.pull && image.HasPlatform(r.store, found.Descriptor, p) {
-		return nil
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
 	key := ref + "@" + platforms.Format(p)
 	r.mu.Lock()
 	po := r.pulled[key]
@@ -85,11 +76,23 @@ func (r *Resolver) ensure(ctx context.Context, ref string, p ocispec.Platform) e
 	}
 	r.mu.Unlock()
 	po.once.Do(func() {
-		v := r.rep.Start(fmt.Sprintf("[internal] pull %s (%s)", ref, platforms.Format(p)))
-		_, po.err = r.client.Pull(registry.WithProgress(ctx, counterOf(v)), r.store, ref, p)
+		v := r.rep.Start(metadataLine(ref, p, r.MultiPlatform))
+		po.err = r.pullIfMissing(ctx, ref, p, v)
 		v.Done(po.err)
 	})
 	return po.err
+}
+
+func (r *Resolver) pullIfMissing(ctx context.Context, ref string, p ocispec.Platform, v *progress.Vertex) error {
+	found, err := r.store.Lookup(ref)
+	if err == nil && !r.pull && image.HasPlatform(r.store, found.Descriptor, p) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	_, err = r.client.Pull(registry.WithProgress(ctx, counterOf(v)), r.store, ref, p)
+	return err
 }
 
 // counterOf reports a pull's or push's bytes on its vertex.

@@ -40,6 +40,7 @@ func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCo
 		return err
 	}
 	if r.Script != nil {
+		e.Progress.Start(inlineDocumentLine).Done(nil)
 		pms = append(pms, scriptMount(r.Script, e.Store.TempDir))
 	}
 	options := e.RunOpts.keyOptions()

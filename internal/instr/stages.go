@@ -23,9 +23,13 @@ type BuildOptions struct {
 	Worker   *Worker
 	Plan     *plan.Plan
 	Platform ocispec.Platform
+	// MultiPlatform is set when the build has several target platforms:
+	// progress lines then name their platform, as BuildKit's do.
+	MultiPlatform bool
 	// Images resolves an external image (FROM, COPY --from) to its config and
-	// layers and the manifest digest that identifies it in cache keys.
-	Images func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error)
+	// layers, the manifest digest that identifies it in cache keys, and the
+	// digest the reference resolved to (an index's for an index).
+	Images func(ctx context.Context, ref string, p ocispec.Platform) (img *image.Image, manifest, resolved digest.Digest, err error)
 	// StageDone, if set, is told each stage's result (for size reports).
 	StageDone func(st *plan.Stage, img *image.Image)
 	// Contexts are --build-context values by name: "docker-image://REF",
@@ -37,6 +41,8 @@ type BuildOptions struct {
 	// RecordRemote, if set, is told every ADD URL and git source fetched
 	// (for provenance); it may be called from several stages at once.
 	RecordRemote func(Remote)
+
+	fromShown map[*plan.Stage]bool // the stages that name their FROM line
 }
 
 // result is one stage's outcome, published once.
@@ -55,6 +61,7 @@ func Build(ctx context.Context, o BuildOptions) (*image.Image, error) {
 	for _, st := range o.Plan.Order {
 		results[st] = &result{done: make(chan struct{})}
 	}
+	o.fromShown = fromShown(o.Plan, o.Platform)
 	g, gctx := errgroup.WithContext(ctx)
 	for _, st := range o.Plan.Order {
 		st := st
@@ -109,14 +116,15 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	if st.Platform != nil {
 		p = *st.Platform
 	}
-	img, key, err := baseImage(ctx, o, st, p, results)
+	steps := stepsOf(o.Plan, st)
+	img, key, err := baseImage(ctx, o, st, p, results, &steps)
 	if err != nil {
 		return nil, "", err
 	}
 	s := &State{
 		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},
 		Stage: stageLabel(st), Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
-		Steps: len(st.Commands) + 1, File: o.Plan.File,
+		File: o.Plan.File, steps: steps, platform: p, multi: o.MultiPlatform,
 		From: func(ctx context.Context, name string) (*Named, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
@@ -141,8 +149,9 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	return s.Img, s.Key, nil
 }
 
-// baseImage starts a stage from scratch, an earlier stage or an image.
-func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Platform, results map[*plan.Stage]*result) (*image.Image, digest.Digest, error) {
+// baseImage starts a stage from scratch, an earlier stage or an image,
+// numbering an image's FROM line as the stage's first step.
+func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Platform, results map[*plan.Stage]*result, steps *convert.Steps) (*image.Image, digest.Digest, error) {
 	switch {
 	case st.Base.Scratch:
 		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
@@ -158,13 +167,19 @@ func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Pl
 		// The directory becomes the stage's first layer (see fromLocal).
 		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
 	}
-	v := o.Worker.Progress.Start(fmt.Sprintf("[%s 1/%d] FROM %s", stageLabel(st), len(st.Commands)+1, ref))
-	img, manifest, err := o.Images(ctx, ref, p)
+	img, manifest, resolved, err := o.Images(ctx, ref, p)
 	if err != nil {
-		v.Done(err)
 		return nil, "", dockerfile.ErrorAt(st.Location, err)
 	}
-	v.Done(nil)
+	if o.MultiPlatform {
+		steps.Platform = convert.PlatformPrefix(p, nil)
+	}
+	line := steps.Next(fromLine(ref, resolved))
+	if o.fromShown[st] && o.Worker.lines.first(line) {
+		// The image is resolved and its layers are in the store: the step
+		// is done, as BuildKit's cached FROM.
+		o.Worker.Progress.Start(line).Done(nil)
+	}
 	return img.Clone(), cachekey.Base(manifest, platforms.Format(p)), nil
 }
 
@@ -188,7 +203,7 @@ func resolveFrom(ctx context.Context, o BuildOptions, st *plan.Stage, name strin
 	if local != nil {
 		return &Named{Name: name, Local: local}, nil
 	}
-	img, _, err := o.Images(ctx, imageRef, p)
+	img, _, _, err := o.Images(ctx, imageRef, p)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func fromLocal(ctx context.Context, o BuildOptions, st *plan.Stage, s *State) er
 		SourcesAndDest: instructions.SourcesAndDest{SourcePaths: []string{"/"}, DestPath: "/"},
 		From:           st.Base.Image,
 	}
-	if err := Dispatch(ctx, o.Worker, s, cp); err != nil {
+	if err := dispatchFS(ctx, o.Worker, s, cp, "FROM "+st.Base.Image); err != nil {
 		return dockerfile.ErrorAt(st.Location, err)
 	}
 	return nil

@@ -23,6 +23,11 @@ func runOnbuild(ctx context.Context, o BuildOptions, st *plan.Stage, s *State) e
 	if err != nil {
 		return dockerfile.ErrorAt(st.Location, fmt.Errorf("parsing ONBUILD triggers of the base image: %w", err))
 	}
+	// BuildKit counts every trigger in the stage's total (after FROM's
+	// line was named) and shows the ones that are steps as "ONBUILD RUN …".
+	s.steps.Total += len(df.Stages[0].Commands)
+	s.steps.OnBuild = true
+	defer func() { s.steps.OnBuild = false }()
 	for _, cmd := range df.Stages[0].Commands {
 		if err := Dispatch(ctx, o.Worker, s, cmd); err != nil {
 			return dockerfile.ErrorAt(st.Location, fmt.Errorf("ONBUILD %s: %w", cmd.Name(), err))

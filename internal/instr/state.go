@@ -7,9 +7,9 @@ package instr
 
 import (
 	"context"
-	"fmt"
 
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/convert"
 )
@@ -22,8 +22,15 @@ type State struct {
 	Platform      string        // os/arch[/variant], part of every key
 	Arch          string        // architecture the stage's RUN steps execute as
 	Step          int           // 1-based position of the instruction being run
-	Steps         int           // number of instructions of the stage (FROM included)
 	File          string        // Dockerfile name, for errors
+
+	// steps numbers the progress lines as BuildKit does; name is the
+	// current instruction's line (convert.StepName), platform the
+	// stage's platform for multi-platform prefixes.
+	steps    convert.Steps
+	name     string
+	platform ocispec.Platform
+	multi    bool // a multi-platform build: lines carry the platform
 
 	files map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
@@ -32,7 +39,21 @@ type State struct {
 	RecordRemote func(Remote)
 }
 
-// prefix is the "[stage 2/5]" label of progress lines.
-func (s *State) prefix() string {
-	return fmt.Sprintf("[%s %d/%d]", s.Stage, s.Step, s.Steps)
+// nextLine numbers the current instruction's step and returns its
+// progress line, "[linux/arm64 base 2/5] RUN …".
+func (s *State) nextLine() string {
+	s.setPlatformPrefix()
+	return s.steps.Next(s.name)
+}
+
+// againLine is a second line with the current step's number.
+func (s *State) againLine(name string) string {
+	s.setPlatformPrefix()
+	return s.steps.Again(name)
+}
+
+func (s *State) setPlatformPrefix() {
+	if s.multi {
+		s.steps.Platform = convert.PlatformPrefix(s.platform, s.ExpandEnv())
+	}
 }

@@ -41,6 +41,8 @@ type Worker struct {
 	// files, made once per build on the first COPY that misses the cache.
 	StagedContext func(ctx context.Context) (string, error)
 	Cleanup       func() // removes what StagedContext made
+
+	lines lineOnce // progress lines merged as BuildKit merges vertices
 }
 
 // RunOptions are build-wide settings of every RUN container.

@@ -15,6 +15,8 @@ import (
 	"github.com/moby/patternmatcher"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiln-build/kiln/internal/convert"
+	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/scope"
 )
 
@@ -56,20 +58,33 @@ func (v vars) Keys() []string {
 	return keys
 }
 
-// stageScope is what one stage's instructions can expand, as BuildKit's
-// dispatchState holds it.
+// stageScope is what one stage's instructions can expand: the build's own
+// conversion state (convert.State: the image's ENV and the stage's ARGs,
+// scoped by internal/scope as a build scopes them), and what lint adds.
 type stageScope struct {
-	env       vars            // the state's env: base image env, ENV, ARGs with a value
+	st        convert.State
 	args      map[string]bool // every ARG declared so far (BuildKit's buildArgs)
 	unsure    map[string]bool // env names whose value lint cannot know
 	baseKnown bool            // the base image's env is known (scratch, or Options.BaseEnv)
 }
 
-func (s *stageScope) clone() *stageScope {
-	c := &stageScope{env: vars{}, args: map[string]bool{}, unsure: map[string]bool{}, baseKnown: s.baseKnown}
-	for k, v := range s.env {
-		c.env[k] = v
+// newStageScope is a stage on an image whose env is env.
+func newStageScope(env []string, g *globals, o Options, escape rune) *stageScope {
+	img := image.New(g.platform)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		img.SetEnv(k, v)
 	}
+	return &stageScope{
+		st:   convert.State{Img: img, Globals: g.env, BuildArgs: o.BuildArgs, Escape: escape},
+		args: map[string]bool{}, unsure: map[string]bool{},
+	}
+}
+
+func (s *stageScope) clone() *stageScope {
+	c := &stageScope{st: s.st, args: map[string]bool{}, unsure: map[string]bool{}, baseKnown: s.baseKnown}
+	c.st.Img = s.st.Img.Clone()
+	c.st.Args = append(scope.Args(nil), s.st.Args...)
 	for k := range s.args {
 		c.args[k] = true
 	}
@@ -79,8 +94,21 @@ func (s *stageScope) clone() *stageScope {
 	return c
 }
 
-func (s *stageScope) set(k, v string, unsure bool) {
-	s.env[k] = v
+// env is what the stage's next instruction expands (convert.State.ExpandEnv).
+func (s *stageScope) env() vars {
+	return vars(scope.Map(kvs(s.st.ExpandEnv())))
+}
+
+func kvs(env []string) []scope.KV {
+	out := make([]scope.KV, len(env))
+	for i, e := range env {
+		out[i].Key, out[i].Value, _ = strings.Cut(e, "=")
+	}
+	return out
+}
+
+// mark notes whether lint knows the value k was just given.
+func (s *stageScope) mark(k string, unsure bool) {
 	if unsure {
 		s.unsure[k] = true
 	} else {
@@ -166,7 +194,7 @@ func (c *checker) expansions(o Options) {
 		st := &stages[i]
 		lint := c.lint.WithMergedConfigFromComments(st.Comments)
 		base, platform := c.fromArgs(st, g, lex, lint)
-		sc := newScope(base, platform, done, o.BaseEnv)
+		sc := newScope(base, platform, done, g, o, c.df.Escape)
 		for _, cmd := range st.Commands {
 			d := dispatcher{c: c, sc: sc, g: g, lex: lex, ignore: pm, cmd: cmd,
 				lint: c.lint.WithMergedConfigFromComments(cmd.Comments())}
@@ -181,29 +209,27 @@ func (c *checker) expansions(o Options) {
 // newScope starts a stage: a copy of an earlier stage's scope, scratch's
 // env, the env baseEnv gives for the image on the stage's platform (nil:
 // the platform is not known), or an image whose env lint does not know.
-func newScope(base string, platform *ocispec.Platform, stages map[string]*stageScope, baseEnv BaseEnvFunc) *stageScope {
+func newScope(base string, platform *ocispec.Platform, stages map[string]*stageScope, g *globals, o Options, escape rune) *stageScope {
 	if s, ok := stages[strings.ToLower(base)]; ok {
 		return s.clone()
 	}
-	s := (&stageScope{}).clone()
 	var env []string
+	known := false
 	switch {
 	case base == "scratch":
-		s.baseKnown = true
-	case baseEnv != nil && platform != nil:
-		env, s.baseKnown = baseEnv(base, *platform)
+		known = true
+	case o.BaseEnv != nil && platform != nil:
+		env, known = o.BaseEnv(base, *platform)
 	}
-	if !s.baseKnown {
-		return s
-	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		s.env[k] = v
+	if !known {
+		return newStageScope(nil, g, o, escape)
 	}
 	// As BuildKit: PATH is always set (except on Windows, left to the OS).
-	if _, ok := s.env["PATH"]; !ok && (platform == nil || platform.OS != "windows") {
-		s.env["PATH"] = system.DefaultPathEnvUnix
+	if _, ok := vars(scope.Map(kvs(env)))["PATH"]; !ok && (platform == nil || platform.OS != "windows") {
+		env = append(env, "PATH="+system.DefaultPathEnvUnix)
 	}
+	s := newStageScope(env, g, o, escape)
+	s.baseKnown = true
 	return s
 }
 
@@ -297,8 +323,9 @@ func (d *dispatcher) dispatch() {
 	}
 	switch cmd := d.cmd.(type) {
 	case *instructions.EnvCommand:
+		convert.Meta(&d.sc.st, cmd) // ENV as the build applies it
 		for _, kv := range cmd.Env {
-			d.sc.set(kv.Key, kv.Value, d.unsure)
+			d.sc.mark(kv.Key, d.unsure)
 		}
 	case *instructions.ExposeCommand:
 		d.exposeFormat(cmd)
@@ -313,7 +340,7 @@ func (d *dispatcher) dispatch() {
 
 func (d *dispatcher) expander(lex *shell.Lex) instructions.SingleWordExpander {
 	return func(word string) (string, error) {
-		res, err := lex.ProcessWordWithMatches(word, d.sc.env)
+		res, err := lex.ProcessWordWithMatches(word, d.sc.env())
 		d.undefined(res.Unmatched)
 		d.note(res)
 		// The build fails such a word (scope.MaxExpanded); lint must not
@@ -334,29 +361,26 @@ func (d *dispatcher) note(res shell.ProcessWordResult) {
 	}
 }
 
-// arg declares a stage's ARGs one by one, as BuildKit's dispatchArg: a
-// --build-arg value wins (the default is not expanded); else a default is
-// expanded; an ARG without one takes the global ARG's value.
+// arg declares a stage's ARGs one by one, as the build does (convert's
+// ARG, scope.ArgValue): a --build-arg value wins (the default is not
+// expanded); else a default is expanded; an ARG without one takes the
+// global ARG's value. Lint reads the default's unset names first.
 func (d *dispatcher) arg(cmd *instructions.ArgCommand) {
 	for _, a := range cmd.Args {
 		d.unsure = false
-		var value *string
-		if v, ok := d.c.opts.BuildArgs[a.Key]; ok {
-			value = &v
-		} else if a.Value != nil {
-			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env)
+		if _, ok := d.c.opts.BuildArgs[a.Key]; !ok && a.Value != nil {
+			res, err := d.lex.ProcessWordWithMatches(*a.Value, d.sc.env())
 			d.undefined(res.Unmatched)
 			if _, err = scope.Bounded(res.Result, err); err != nil {
 				return // the build fails it; lint must not grow it tenfold per ARG meanwhile
 			}
 			d.note(res)
-			value = &res.Result
-		} else if v, ok := d.g.env[a.Key]; ok {
-			value = &v
 		}
-		if value != nil && !nonEnvArgs[a.Key] {
-			d.sc.set(a.Key, *value, d.unsure)
+		one := &instructions.ArgCommand{Args: []instructions.KeyValuePairOptional{a}}
+		if _, err := convert.Meta(&d.sc.st, one); err != nil {
+			return // the build fails it
 		}
+		d.sc.mark(a.Key, d.unsure)
 		d.sc.args[a.Key] = true
 	}
 }
@@ -369,7 +393,7 @@ func (d *dispatcher) undefined(unmatched map[string]struct{}) {
 		if d.sc.args[v] || nonEnvArgs[v] {
 			continue
 		}
-		match, _ := suggest.Search(v, d.sc.env.Keys(), true)
+		match, _ := suggest.Search(v, d.sc.env().Keys(), true)
 		if !d.sc.baseKnown && !d.likelyMistake(v, match) {
 			continue
 		}
@@ -393,7 +417,7 @@ func (d *dispatcher) likelyMistake(v, match string) bool {
 // and only the port belongs in an image.
 func (d *dispatcher) exposeFormat(cmd *instructions.ExposeCommand) {
 	for _, p := range cmd.Ports {
-		words, err := d.lex.ProcessWords(p, d.sc.env)
+		words, err := d.lex.ProcessWords(p, d.sc.env())
 		if err != nil {
 			return
 		}

@@ -149,6 +149,17 @@ func TestCopyIgnoredFile(t *testing.T) {
 		{name: "an unknown value", src: "FROM scratch\nARG F\nCOPY $F /x\n", ignore: []string{"*"}},
 		{name: "no ignore file", src: "FROM scratch\nCOPY .env /x\n"},
 		{name: "skipped", src: "# check=skip=CopyIgnoredFile\nFROM scratch\nCOPY .env /x\n", ignore: []string{".env"}},
+		// The build's scoping (internal/scope through convert): an ENV
+		// wins over an earlier ARG of its name, an ARG given a value
+		// after the ENV wins over it, and a default sees the ARGs before
+		// it in the same instruction.
+		{name: "ENV after ARG", src: "FROM scratch\nARG F=public\nENV F=secret\nCOPY $F /x\n", ignore: []string{"secret"},
+			want: []string{`4: Attempting to Copy file "secret" that is excluded by .dockerignore`}},
+		{name: "ARG after ENV", src: "FROM scratch\nENV F=secret\nARG F=public\nCOPY $F /x\n", ignore: []string{"secret"}},
+		{name: "ARG without a value after ENV", src: "FROM scratch\nARG F=public\nENV F=secret\nARG F\nCOPY $F /x\n", ignore: []string{"secret"},
+			want: []string{`5: Attempting to Copy file "secret" that is excluded by .dockerignore`}},
+		{name: "an ARG of the same instruction", src: "FROM scratch\nARG D=secret F=${D}/key\nCOPY $F /x\n", ignore: []string{"secret"},
+			want: []string{`3: Attempting to Copy file "secret/key" that is excluded by .dockerignore`}},
 	})
 }
 

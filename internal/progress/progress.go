@@ -127,7 +127,10 @@ type Vertex struct {
 // lines and exports, which the summary's cached/run counts leave out.
 func isStep(name string) bool {
 	label, rest, ok := strings.Cut(name, "] ")
-	return ok && strings.HasPrefix(label, "[") && label != "[internal" && !strings.HasPrefix(rest, "FROM ")
+	// "[linux/arm64 internal] load metadata …" is no step, nor FROM, nor
+	// the second vertex of COPY --link ("[2/3] LINK COPY …").
+	return ok && strings.HasPrefix(label, "[") && !strings.HasSuffix(label, "internal") &&
+		!strings.HasPrefix(rest, "FROM ") && !strings.HasPrefix(rest, "LINK ")
 }
 
 // WithPrefix returns a reporter writing to the same display with every

@@ -142,6 +142,8 @@ func prepare(o Options) (*planned, error) {
 // blobs are in the store (some may have come from a remote cache).
 func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client *registry.Client, srcs []*sources) ([]*image.Image, error) {
 	res := instr.NewResolver(w.Store, client, w.Progress, o.Pull)
+	res.MultiPlatform = len(in.targets) > 1
+	loadLines(w.Progress, in)
 	importCaches(ctx, w, client, o.CacheFrom)
 	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := instr.LocalContexts(w.Store, w.Snap, o.Contexts)
@@ -149,7 +151,7 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 		return nil, err
 	}
 	defer releaseLocals()
-	common := instr.BuildOptions{Worker: w, Images: res.Image, Contexts: o.Contexts, Locals: locals}
+	common := instr.BuildOptions{Worker: w, Images: res.Resolve, Contexts: o.Contexts, Locals: locals, MultiPlatform: res.MultiPlatform}
 	images, err := solveAll(ctx, common, in.plans, in.targets, sizes, res, srcs)
 	if err != nil {
 		return nil, err
@@ -212,7 +214,12 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan, o Options, target ocispec.Platform) {
 	lo := lint.Options{Ignore: bctx.Ignore, BuildArgs: o.BuildArgs, Platform: &target,
 		BaseEnv: lint.StoreEnv(storeRoot(o)).WithContexts(o.Contexts)}
-	for _, f := range lint.CheckWith(df, lo) {
+	found := lint.CheckWith(df, lo)
+	// A build dispatches only the stages its target needs.
+	if kept, err := lint.ForStage(df, p.Target.Index, found); err == nil {
+		found = kept
+	}
+	for _, f := range found {
 		if lint.IsBuildKitRule(f.Rule) {
 			rep.Warn("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
 		}

@@ -34,8 +34,8 @@ type sources struct {
 
 // images wraps the resolver so that every external image this platform's
 // stages resolve is recorded, as written, with the platform asked for.
-func (s *sources) imagesVia(r *instr.Resolver) func(context.Context, string, ocispec.Platform) (*image.Image, digest.Digest, error) {
-	return func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, error) {
+func (s *sources) imagesVia(r *instr.Resolver) func(context.Context, string, ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
+	return func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
 		img, manifest, top, err := r.Resolve(ctx, ref, p)
 		if err == nil {
 			src := attest.ImageSource{Ref: ref, Platform: &p, Digest: top.String()}
@@ -46,7 +46,7 @@ func (s *sources) imagesVia(r *instr.Resolver) func(context.Context, string, oci
 			s.images = append(s.images, src)
 			s.mu.Unlock()
 		}
-		return img, manifest, err
+		return img, manifest, top, err
 	}
 }
 

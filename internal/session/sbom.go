@@ -35,7 +35,7 @@ func scanSBOMs(ctx context.Context, w *instr.Worker, res *instr.Resolver, o atte
 		return nil, fmt.Errorf("BUILDKIT_SBOM_SCAN_CONTEXT and BUILDKIT_SBOM_SCAN_STAGE are not supported yet: kiln scans the final image only")
 	}
 	host := platforms.Normalize(platforms.DefaultSpec())
-	gen, _, err := res.Image(ctx, o.Generator, host)
+	gen, _, _, err := res.Resolve(ctx, o.Generator, host)
 	if err != nil {
 		return nil, fmt.Errorf("SBOM generator %s: %w", o.Generator, err)
 	}

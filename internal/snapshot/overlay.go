@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -252,13 +253,25 @@ func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
 // mount mounts lowers (top first, over the store's empty directory) at
 // target, writable when upper is set.
 func (o *Overlay) mount(lowers []string, target, upper, work string) error {
-	opts := "lowerdir=" + strings.Join(append(append([]string(nil), lowers...), o.store.EmptyDir()), ":")
+	// Lower dirs of one directory (the store's layers) are named relative
+	// to it, so that about 230 fit in the page the kernel takes options in
+	// instead of about 110.
+	dir, names := relativeLowers(lowers)
+	opts := "lowerdir=" + strings.Join(append(names, o.store.EmptyDir()), ":")
 	var flags uintptr = unix.MS_RDONLY
 	if upper != "" {
 		for _, d := range []string{upper, work} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return fmt.Errorf("creating overlay directory: %w", err)
 			}
+		}
+		// Absolute: the mount may run in another working directory (mountIn).
+		var err error
+		if upper, err = filepath.Abs(upper); err != nil {
+			return err
+		}
+		if work, err = filepath.Abs(work); err != nil {
+			return err
 		}
 		opts += ",upperdir=" + upper + ",workdir=" + work
 		flags = 0
@@ -269,10 +282,57 @@ func (o *Overlay) mount(lowers []string, target, upper, work string) error {
 	if len(opts) >= unix.Getpagesize() {
 		return fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(lowers))
 	}
-	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
+	if err := mountIn(dir, target, flags, opts); err != nil {
 		return fmt.Errorf("mounting overlay at %s: %w", target, err)
 	}
 	return nil
+}
+
+// relativeLowers names lowers relative to their common directory when they
+// have one (dir "" otherwise: the names are the paths).
+func relativeLowers(lowers []string) (dir string, names []string) {
+	names = append([]string(nil), lowers...)
+	if len(lowers) == 0 {
+		return "", names
+	}
+	dir = filepath.Dir(lowers[0])
+	for _, l := range lowers {
+		if filepath.Dir(l) != dir || !filepath.IsAbs(l) {
+			return "", names
+		}
+	}
+	for i, l := range lowers {
+		names[i] = filepath.Base(l)
+	}
+	return dir, names
+}
+
+// mountIn mounts an overlay whose relative lower dirs are in dir. The
+// working directory is the process's, so the mount runs on a thread of
+// its own that unshares it (CLONE_FS) and changes it; that thread is never
+// handed back to the Go scheduler: it ends with its goroutine.
+func mountIn(dir, target string, flags uintptr, opts string) error {
+	if dir == "" {
+		return unix.Mount("overlay", target, "overlay", flags, opts)
+	}
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // no UnlockOSThread: the thread's cwd is not the process's
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- fmt.Errorf("unshare(CLONE_FS): %w", err)
+			return
+		}
+		if err := unix.Chdir(dir); err != nil {
+			done <- err
+			return
+		}
+		done <- unix.Mount("overlay", abs, "overlay", flags, opts)
+	}()
+	return <-done
 }
 
 // unmount detaches a mount, lazily when it is busy.

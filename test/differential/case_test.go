@@ -34,7 +34,13 @@ type testCase struct {
 // loadCases reads every case directory, sorted by name.
 func loadCases(t *testing.T) []*testCase {
 	t.Helper()
-	entries, err := os.ReadDir(casesDir)
+	return loadCasesIn(t, casesDir)
+}
+
+// loadCasesIn reads the case directories under dir, sorted by name.
+func loadCasesIn(t *testing.T, dir string) []*testCase {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +49,7 @@ func loadCases(t *testing.T) []*testCase {
 		if !e.IsDir() {
 			continue
 		}
-		c := &testCase{name: e.Name(), dir: filepath.Join(casesDir, e.Name())}
+		c := &testCase{name: e.Name(), dir: filepath.Join(dir, e.Name())}
 		if _, err := os.Stat(filepath.Join(c.dir, "Dockerfile")); err != nil {
 			t.Fatalf("case %s: %v", c.name, err)
 		}

@@ -66,7 +66,7 @@ func TestNpmCacheMountReusedAcrossDependencyChange(t *testing.T) {
 			t.Errorf("npm run build made no dist: %v", listTree(t, rootfs, "/app"))
 		}
 		reg.assertNotInLayers(t, img)
-		n, cached := countStepVertices(r.Stderr, "RUN npm ci")
+		n, cached := countStepVertices(r.Stderr, npmCIStep)
 		if n != 1 || cached != 0 {
 			t.Errorf("RUN npm ci: %d vertices, %d cached; want it run:\n%s", n, cached, r.Stderr)
 		}
@@ -149,6 +149,10 @@ func (r *npmRegistry) packument(name string) any {
 		}},
 	}
 }
+
+// npmCIStep is the npm ci RUN as BuildKit names it: the instruction as
+// written, flags and continuation included.
+const npmCIStep = "RUN --mount=type=cache,target=/root/.npm     npm ci"
 
 // appFiles is an app's package.json and package-lock.json (what npm ci
 // needs) depending on deps.

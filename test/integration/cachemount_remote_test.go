@@ -50,7 +50,7 @@ func TestCacheMountsTravel(t *testing.T) {
 	if !strings.Contains(r.Stderr, "restoring cache mount /root/.npm") {
 		t.Errorf("machine B shows no restore of /root/.npm:\n%s", r.Stderr)
 	}
-	if n, cached := countStepVertices(r.Stderr, "RUN npm ci"); n != 1 || cached != 0 {
+	if n, cached := countStepVertices(r.Stderr, npmCIStep); n != 1 || cached != 0 {
 		t.Errorf("RUN npm ci on machine B: %d vertices, %d cached; want it run:\n%s", n, cached, r.Stderr)
 	}
 	got, err := os.ReadFile(filepath.Join(outB, "app", "node_modules", pkg, "index.js"))

@@ -90,15 +90,19 @@ func TestMultiPlatformPattern5(t *testing.T) {
 		"COPY go.mod go.sum ./": 1,
 		"RUN go mod download":   2,
 		"COPY . .":              2,
-		"RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH}     go build -o /server": 2,
-		"COPY --from=builder /server /server":                                             2,
+		// Named with TARGETOS and TARGETARCH expanded, as BuildKit does.
+		"RUN CGO_ENABLED=0 GOOS=linux GOARCH=amd64     go build -o /server": 1,
+		"RUN CGO_ENABLED=0 GOOS=linux GOARCH=arm64     go build -o /server": 1,
+		"COPY --from=builder /server /server":                               2,
 	} {
 		if n := stepExecutions(t, r.Stderr, instr); n != want {
 			t.Errorf("progress shows %q executed %d times, want %d:\n%s", instr, n, want, r.Stderr)
 		}
 	}
-	if n, cached := countStepVertices(r.Stderr, "RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH}     go build -o /server"); n != 2 || cached != 0 {
-		t.Errorf("the go build RUN shows %d times (%d cached), want twice, uncached", n, cached)
+	for _, arch := range []string{"amd64", "arm64"} {
+		if n, cached := countStepVertices(r.Stderr, "RUN CGO_ENABLED=0 GOOS=linux GOARCH="+arch+"     go build -o /server"); n != 1 || cached != 0 {
+			t.Errorf("the %s go build RUN shows %d times (%d cached), want once, uncached", arch, n, cached)
+		}
 	}
 
 	out, err := exec.Command("skopeo", "inspect", "--raw", "oci-archive:"+tar).CombinedOutput()

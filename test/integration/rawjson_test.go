@@ -27,16 +27,16 @@ func TestProgressRawJSON(t *testing.T) {
 	wantLog := fmt.Sprintf("ran-%d\n", len(unique))
 
 	first := rawjsonVertexes(t, s.MustRun(t, "build", "--progress", "rawjson", ctx).Stderr)
-	run := first.byPrefix(t, "[stage-0 3/3] RUN echo")
+	run := first.byPrefix(t, "[3/3] RUN echo")
 	if run.cached || !strings.Contains(run.log, wantLog) || !strings.Contains(run.log, "to-stderr\n") {
 		t.Errorf("first build's RUN: cached %v, log %q; want it run, logging %q and to-stderr", run.cached, run.log, wantLog)
 	}
-	if cp := first.byPrefix(t, "[stage-0 2/3] COPY a.txt /a"); cp.cached || !cp.completed {
+	if cp := first.byPrefix(t, "[2/3] COPY a.txt /a"); cp.cached || !cp.completed {
 		t.Errorf("first build's COPY: cached %v completed %v", cp.cached, cp.completed)
 	}
 
 	again := rawjsonVertexes(t, s.MustRun(t, "build", "--progress", "rawjson", ctx).Stderr)
-	for _, name := range []string{"[stage-0 2/3] COPY a.txt /a", "[stage-0 3/3] RUN echo"} {
+	for _, name := range []string{"[2/3] COPY a.txt /a", "[3/3] RUN echo"} {
 		if v := again.byPrefix(t, name); !v.cached || !v.completed || v.log != "" {
 			t.Errorf("rebuild's %s: cached %v completed %v log %q; want cached with no output", name, v.cached, v.completed, v.log)
 		}
