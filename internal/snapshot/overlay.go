@@ -252,6 +252,11 @@ func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
 // mount mounts lowers (top first, over the store's empty directory) at
 // target, writable when upper is set.
 func (o *Overlay) mount(lowers []string, target, upper, work string) error {
+	if upper == "" && len(lowers) == 0 {
+		// A read-only view of nothing (a scratch stage as a mount's
+		// source): overlay wants two lower dirs without an upper one.
+		return bindReadOnly(o.store.EmptyDir(), target)
+	}
 	opts := "lowerdir=" + strings.Join(append(append([]string(nil), lowers...), o.store.EmptyDir()), ":")
 	var flags uintptr = unix.MS_RDONLY
 	if upper != "" {
@@ -271,6 +276,18 @@ func (o *Overlay) mount(lowers []string, target, upper, work string) error {
 	}
 	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
 		return fmt.Errorf("mounting overlay at %s: %w", target, err)
+	}
+	return nil
+}
+
+// bindReadOnly bind-mounts dir at target, read-only.
+func bindReadOnly(dir, target string) error {
+	if err := unix.Mount(dir, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting %s at %s: %w", dir, target, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		_ = unix.Unmount(target, unix.MNT_DETACH)
+		return fmt.Errorf("making %s read-only: %w", target, err)
 	}
 	return nil
 }
