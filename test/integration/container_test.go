@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiln-build/kiln/test/harness"
 )
@@ -82,12 +83,17 @@ type sandboxCase struct {
 	name, dockerfile string
 	files            map[string]string // the context
 	secret           bool              // --secret id=npm_token from a file outside the context
+	// golang: the case needs golang:1.22-alpine; it runs in the first
+	// recipe only (copying the Go toolchain into every sandbox is minutes).
+	golang bool
 }
 
 var sandboxCases = []sandboxCase{
 	{name: "pattern8", dockerfile: pattern8Busybox, secret: true,
 		files: map[string]string{"package.json": `{"name":"app"}`, "index.js": "console.log(1)\n"}},
 	{name: "extras", dockerfile: rootlessExtras},
+	{name: "pattern1", dockerfile: pattern1Go, golang: true, files: map[string]string{
+		"go.mod": "module example.com/app\n\ngo 1.22\n", "go.sum": "", "main.go": goMain, "main_test.go": goTestPass}},
 }
 
 // TestRecipesInSandbox runs kiln's image under runc with exactly the
@@ -100,7 +106,7 @@ var sandboxCases = []sandboxCase{
 func TestRecipesInSandbox(t *testing.T) {
 	requireContainerSuite(t)
 	_, _, rootfs := harness.KilnImage(t)
-	rootStore := harness.NewStore(t, harness.Busybox)
+	rootStore := harness.NewStore(t, harness.Busybox, harness.Golang)
 	// One value for every build: the root store's cache (keys leave
 	// secrets out, as BuildKit's) answers the later recipes' root builds.
 	secret := randomSecret(t)
@@ -108,12 +114,17 @@ func TestRecipesInSandbox(t *testing.T) {
 		t.Run(rc.name, func(t *testing.T) {
 			sec := rc.read(t, rc.files)
 			box := harness.NewSandbox(t, rootfs, sec)
+			box.Timeout = 10 * time.Minute // pattern1 compiles Go inside
 			store := box.Volume(t, "store", "/var/lib/kiln")
 			id := 0
 			if sec.UserNS {
 				id = harness.SandboxIDBase
 			}
-			harness.CopyBases(t, store, id, id, harness.Busybox)
+			bases := []*harness.Base{harness.Busybox}
+			if rc.name == recipes[0].name {
+				bases = append(bases, harness.Golang)
+			}
+			harness.CopyBases(t, store, id, id, bases...)
 			out := box.Volume(t, "out", "/out")
 
 			info := box.Run(t, "kiln info")
@@ -131,6 +142,9 @@ func TestRecipesInSandbox(t *testing.T) {
 				return
 			}
 			for _, c := range sandboxCases {
+				if c.golang && rc.name != recipes[0].name {
+					continue
+				}
 				t.Run(c.name, func(t *testing.T) {
 					runSandboxCase(t, box, rootStore, out, c, secret)
 				})
