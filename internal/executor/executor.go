@@ -72,6 +72,11 @@ type Runner struct {
 	root    string // runc --root
 	bundles string
 	caps    snapshot.Capabilities
+	// noNewKeyring: seccomp refuses keyctl, so runc must not make RUN a
+	// session keyring (seccomp.go).
+	noNewKeyring bool
+	// noPivot: seccomp refuses pivot_root (seccomp.go).
+	noPivot bool
 }
 
 // NewRunner finds runc on PATH and prepares stateDir (e.g. <store>/run).
@@ -86,7 +91,8 @@ func NewRunner(stateDir string, caps snapshot.Capabilities) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving state dir: %w", err)
 	}
-	r := &Runner{runc: bin, root: filepath.Join(abs, "runc"), bundles: filepath.Join(abs, "bundles"), caps: caps}
+	r := &Runner{runc: bin, root: filepath.Join(abs, "runc"), bundles: filepath.Join(abs, "bundles"), caps: caps,
+		noNewKeyring: keyringRefused(), noPivot: pivotRootRefused()}
 	for _, d := range []string{r.root, r.bundles} {
 		// 0711 as BuildKit: bundles hold generated files, not secrets.
 		if err := os.MkdirAll(d, 0o711); err != nil {
@@ -191,6 +197,9 @@ func validate(s *Spec) error {
 func (r *Runner) refuse(s Spec) error {
 	if s.Network == NetworkNone && !r.caps.NetNS {
 		return fmt.Errorf("RUN --network=none needs a network namespace, which the %s mode cannot make: not supported yet", r.caps.Mode)
+	}
+	if s.Network == NetworkNone && !hasNetAdmin() {
+		return fmt.Errorf("RUN --network=none needs CAP_NET_ADMIN, which kiln lacks here (runc brings up lo in the step's network namespace): add NET_ADMIN to the container's capabilities (in a user namespace it counts only there)")
 	}
 	return nil
 }

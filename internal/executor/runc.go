@@ -76,8 +76,14 @@ func containerID(prefix string) string {
 // runc's, so output streams straight to the writers.
 func (r *Runner) runContainer(ctx context.Context, b *bundle, stdout, stderr io.Writer) error {
 	logPath := filepath.Join(b.dir, "runc.log")
-	cmd := exec.Command(r.runc, "--root", r.root, "--log", logPath, "--log-format", "json",
-		"run", "--bundle", b.dir, b.id)
+	args := []string{"--root", r.root, "--log", logPath, "--log-format", "json", "run", "--bundle", b.dir}
+	if r.noNewKeyring {
+		args = append(args, "--no-new-keyring")
+	}
+	if r.noPivot {
+		args = append(args, "--no-pivot")
+	}
+	cmd := exec.Command(r.runc, append(args, b.id)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Own process group: a terminal's ^C reaches kiln, which cancels ctx,
 	// rather than runc directly. Pdeathsig: runc must not outlive kiln.

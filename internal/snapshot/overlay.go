@@ -253,6 +253,11 @@ func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
 // mount mounts lowers (top first, over the store's empty directory) at
 // target, writable when upper is set.
 func (o *Overlay) mount(lowers []string, target, upper, work string) error {
+	if upper == "" && len(lowers) == 0 {
+		// A read-only view of nothing (a scratch stage as a mount's
+		// source): overlay wants two lower dirs without an upper one.
+		return bindReadOnly(o.store.EmptyDir(), target)
+	}
 	// Lower dirs of one directory (the store's layers) are named relative
 	// to it, so that about 230 fit in the page the kernel takes options in
 	// instead of about 110.
@@ -333,6 +338,18 @@ func mountIn(dir, target string, flags uintptr, opts string) error {
 		done <- unix.Mount("overlay", abs, "overlay", flags, opts)
 	}()
 	return <-done
+}
+
+// bindReadOnly bind-mounts dir at target, read-only.
+func bindReadOnly(dir, target string) error {
+	if err := unix.Mount(dir, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting %s at %s: %w", dir, target, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		_ = unix.Unmount(target, unix.MNT_DETACH)
+		return fmt.Errorf("making %s read-only: %w", target, err)
+	}
+	return nil
 }
 
 // unmount detaches a mount, lazily when it is busy.

@@ -258,3 +258,18 @@ func TestSnapshotterCacheDirs(t *testing.T) {
 		rel2()
 	})
 }
+
+// A read-only view of no layers (a scratch stage as a RUN mount's source)
+// is an empty directory that cannot be written.
+func TestSnapshotterViewOfNothing(t *testing.T) {
+	forEach(t, func(t *testing.T, sn Snapshotter, st *store.Store) {
+		v := view(t, sn, nil)
+		entries, err := os.ReadDir(v.Root)
+		if err != nil || len(entries) != 0 {
+			t.Fatalf("view of no layers: %v entries, err %v", entries, err)
+		}
+		if err := os.WriteFile(filepath.Join(v.Root, "x"), nil, 0o644); err == nil {
+			t.Error("a view of no layers is writable")
+		}
+	})
+}

@@ -50,6 +50,9 @@ type Opts struct {
 	Config string   // --config, a kiln.toml; "" for none
 	Env    []string // K=V added to the environment (see Environ)
 	Stdin  string   // standard input
+	// Timeout replaces the package's Timeout (a Go build of kiln itself
+	// with a cold cache takes minutes).
+	Timeout time.Duration
 }
 
 // Environ is the environment of every kiln the harness runs: the test's own,
@@ -99,7 +102,7 @@ func Command(t testing.TB, o Opts, args ...string) *exec.Cmd {
 // It fails t only when kiln cannot run at all or overruns Timeout.
 func Run(t testing.TB, o Opts, args ...string) Result {
 	t.Helper()
-	return runKiln(t, Command(t, o, args...), "kiln")
+	return runKilnFor(t, Command(t, o, args...), "kiln", o.Timeout)
 }
 
 // runKiln runs cmd (a kiln command line) and collects what it printed and
@@ -107,15 +110,24 @@ func Run(t testing.TB, o Opts, args ...string) Result {
 // e.g. "kiln as alice", names it) or overruns Timeout.
 func runKiln(t testing.TB, cmd *exec.Cmd, what string) Result {
 	t.Helper()
+	return runKilnFor(t, cmd, what, Timeout)
+}
+
+// runKilnFor is runKiln with a timeout of its own (0: Timeout).
+func runKilnFor(t testing.TB, cmd *exec.Cmd, what string, d time.Duration) Result {
+	t.Helper()
+	if d == 0 {
+		d = Timeout
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r := Result{Args: cmd.Args[1:]}
-	err := runWithTimeout(cmd, Timeout)
+	err := runWithTimeout(cmd, d)
 	r.Stdout, r.Stderr = stdout.String(), stderr.String()
 	var exit *exec.ExitError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		t.Fatalf("kiln did not finish within %v:\n%s", Timeout, r)
+		t.Fatalf("%s did not finish within %v:\n%s", what, d, r)
 	case errors.As(err, &exit):
 		r.Code = exit.ExitCode()
 	case err != nil:

@@ -130,7 +130,14 @@ func (u *User) chown(t testing.TB, p string) {
 // store: its kiln unpacks the layers itself.
 func (u *User) AddBases(t testing.TB, bases ...*Base) {
 	t.Helper()
-	store := filepath.Join(u.Data, "kiln")
+	CopyBases(t, filepath.Join(u.Data, "kiln"), u.UID, u.GID, bases...)
+}
+
+// CopyBases copies the bases' blobs, names and cache records, not their
+// unpacked layers, into the store, owned by uid:gid: a kiln whose ids are
+// mapped differently from the template's unpacks the layers itself.
+func CopyBases(t testing.TB, store string, uid, gid int, bases ...*Base) {
+	t.Helper()
 	for _, b := range bases {
 		b.ensure(t)
 		err := filepath.WalkDir(b.store, func(p string, d fs.DirEntry, err error) error {
@@ -154,10 +161,10 @@ func (u *User) AddBases(t testing.TB, bases ...*Base) {
 			if err != nil {
 				return err
 			}
-			return os.Lchown(dst, u.UID, u.GID)
+			return os.Lchown(dst, uid, gid)
 		})
 		if err != nil {
-			t.Fatalf("copying %s into the user's store: %v", b.Name, err)
+			t.Fatalf("copying %s into %s: %v", b.Name, store, err)
 		}
 	}
 }

@@ -1,0 +1,202 @@
+package integration
+
+import (
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kiln-build/kiln/test/harness"
+)
+
+// containerEnv gates the suites that build kiln's own image and run it
+// under runc (a cold Go build of kiln, then builds inside containers).
+const containerEnv = "KILN_TEST_CONTAINER"
+
+func requireContainerSuite(t *testing.T) {
+	t.Helper()
+	if os.Getenv(containerEnv) == "" {
+		t.Skip(containerEnv + "=1 builds kiln's image and runs it under runc with each recipe's security settings")
+	}
+	requireSuite(t)
+}
+
+// TestKilnImage builds the repository's Dockerfile with kiln and checks
+// what the image holds: a static kiln, runc and setuid newuidmap/newgidmap
+// that run (their libraries are there), the build user's subordinate
+// ranges, kiln as the entrypoint, the store as a volume.
+func TestKilnImage(t *testing.T) {
+	requireContainerSuite(t)
+	_, tar, rootfs := harness.KilnImage(t)
+	img := harness.ReadImage(t, tar)
+	files := img.Files(t)
+	for path, want := range map[string]string{
+		"/usr/local/bin/kiln": "file 0755 0:0",
+		"/usr/sbin/runc":      "file 0755 0:0",
+		"/usr/bin/newuidmap":  "file 4755 0:0",
+		"/usr/bin/newgidmap":  "file 4755 0:0",
+		"/home/build":         "dir 0755 1000:1000",
+	} {
+		f, ok := files[path]
+		if !ok {
+			t.Errorf("image lacks %s", path)
+		} else if got := f.String(); !strings.HasPrefix(got, want) {
+			t.Errorf("%s is %s, want %s", path, got, want)
+		}
+	}
+	entries := img.LayerEntries(t)
+	for path, want := range map[string]string{"/etc/subuid": "build:100000:65536\n", "/etc/subgid": "build:100000:65536\n"} {
+		if got := string(entries[path].Data); got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+	bin, err := elf.Open(filepath.Join(rootfs, "usr", "local", "bin", "kiln"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bin.Close()
+	for _, p := range bin.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("kiln in the image is dynamically linked (%v)", p.Type)
+		}
+	}
+	cfg := img.Config.Config
+	if !reflect.DeepEqual(cfg.Entrypoint, []string{"/usr/local/bin/kiln"}) {
+		t.Errorf("entrypoint %v", cfg.Entrypoint)
+	}
+	if _, ok := cfg.Volumes["/var/lib/kiln"]; !ok {
+		t.Errorf("volumes %v lack the store /var/lib/kiln", cfg.Volumes)
+	}
+
+	box := harness.NewSandbox(t, rootfs, harness.Security{Seccomp: "RuntimeDefault"})
+	r := box.Run(t, "kiln version && runc --version && newuidmap 2>&1 | grep -q usage: && newgidmap 2>&1 | grep -q usage:")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "buildkit v0.34.2") || !strings.Contains(r.Stdout, "runc version") {
+		t.Errorf("the image's tools do not run:\n%s", r)
+	}
+}
+
+// sandboxCase is one build run inside a sandbox and as root on the host.
+type sandboxCase struct {
+	name, dockerfile string
+	files            map[string]string // the context
+	secret           bool              // --secret id=npm_token from a file outside the context
+	// golang: the case needs golang:1.22-alpine; it runs in the first
+	// recipe only (copying the Go toolchain into every sandbox is minutes).
+	golang bool
+}
+
+var sandboxCases = []sandboxCase{
+	{name: "pattern8", dockerfile: pattern8Busybox, secret: true,
+		files: map[string]string{"package.json": `{"name":"app"}`, "index.js": "console.log(1)\n"}},
+	{name: "extras", dockerfile: rootlessExtras},
+	{name: "pattern1", dockerfile: pattern1Go, golang: true, files: map[string]string{
+		"go.mod": "module example.com/app\n\ngo 1.22\n", "go.sum": "", "main.go": goMain, "main_test.go": goTestPass}},
+}
+
+// TestRecipesInSandbox runs kiln's image under runc with exactly the
+// security settings each recipe of docs/recipes declares, the store on a
+// bind-mounted directory (the emptyDir), and requires: `kiln info` picks
+// the recipe's mode; the builds give root mode's images on the host (every
+// file, owner, mode, the config and the history); no secret is left in
+// the store. A recipe whose mode kiln refuses must be refused with the
+// message the recipe's comment quotes.
+func TestRecipesInSandbox(t *testing.T) {
+	requireContainerSuite(t)
+	_, _, rootfs := harness.KilnImage(t)
+	rootStore := harness.NewStore(t, harness.Busybox, harness.Golang)
+	// One value for every build: the root store's cache (keys leave
+	// secrets out, as BuildKit's) answers the later recipes' root builds.
+	secret := randomSecret(t)
+	for _, rc := range recipes {
+		t.Run(rc.name, func(t *testing.T) {
+			sec := rc.read(t, rc.files)
+			box := harness.NewSandbox(t, rootfs, sec)
+			box.Timeout = 10 * time.Minute // pattern1 compiles Go inside
+			store := box.Volume(t, "store", "/var/lib/kiln")
+			id := 0
+			if sec.UserNS {
+				id = harness.SandboxIDBase
+			}
+			bases := []*harness.Base{harness.Busybox}
+			if rc.name == recipes[0].name {
+				bases = append(bases, harness.Golang)
+			}
+			harness.CopyBases(t, store, id, id, bases...)
+			out := box.Volume(t, "out", "/out")
+
+			info := box.Run(t, "kiln info")
+			if !strings.Contains(info.Stdout, "isolation: "+rc.mode) && !rc.unsupported {
+				t.Fatalf("kiln info under %s does not pick %s:\n%s", sec, rc.mode, info)
+			}
+			if rc.unsupported {
+				if !strings.Contains(info.Stdout, rc.mode+": not supported yet") {
+					t.Errorf("kiln info under %s does not say %s is not supported yet:\n%s", sec, rc.mode, info)
+				}
+				r := box.Run(t, "kiln --isolation="+rc.mode+" build --progress plain /out")
+				if r.Code == 0 || !strings.Contains(r.Stderr, "--isolation="+rc.mode+" is not supported yet") {
+					t.Fatalf("--isolation=%s under %s is not refused as not supported:\n%s", rc.mode, sec, r)
+				}
+				return
+			}
+			for _, c := range sandboxCases {
+				if c.golang && rc.name != recipes[0].name {
+					continue
+				}
+				t.Run(c.name, func(t *testing.T) {
+					runSandboxCase(t, box, rootStore, out, c, secret)
+				})
+			}
+		})
+	}
+}
+
+// TestSandboxNetworkNoneNeedsNetAdmin: where kiln lacks CAP_NET_ADMIN
+// (a pod granting only SYS_ADMIN), RUN --network=none fails naming the
+// Dockerfile line and the capability to add, before anything runs.
+func TestSandboxNetworkNoneNeedsNetAdmin(t *testing.T) {
+	requireContainerSuite(t)
+	_, _, rootfs := harness.KilnImage(t)
+	box := harness.NewSandbox(t, rootfs, harness.Security{UserNS: true, AddCaps: []string{"CAP_SYS_ADMIN"}, Seccomp: "RuntimeDefault"})
+	harness.CopyBases(t, box.Volume(t, "store", "/var/lib/kiln"), harness.SandboxIDBase, harness.SandboxIDBase, harness.Busybox)
+	ctx := t.TempDir()
+	writeFile(t, filepath.Join(ctx, "Dockerfile"), "FROM busybox:test\nRUN --network=none true\n", 0o644)
+	box.CopyIn(t, ctx, "ctx", "/ctx")
+	r := box.Run(t, "kiln build --progress plain /ctx")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "Dockerfile:2") || !strings.Contains(r.Stderr, "add NET_ADMIN to the container's capabilities") {
+		t.Errorf("RUN --network=none without CAP_NET_ADMIN:\n%s", r)
+	}
+}
+
+func runSandboxCase(t *testing.T, box *harness.Sandbox, rootStore *harness.Store, out string, c sandboxCase, secret string) {
+	ctx := t.TempDir()
+	writeFiles(t, ctx, c.files)
+	writeFile(t, filepath.Join(ctx, "Dockerfile"), c.dockerfile, 0o644)
+	spec := buildSpec{Dockerfile: c.dockerfile, Context: ctx}
+	in := t.TempDir()
+	boxArgs := ""
+	if c.secret {
+		writeFile(t, filepath.Join(in, "npm_token"), secret, 0o600)
+		spec.Args = []string{"--secret", "id=npm_token,src=" + filepath.Join(in, "npm_token")}
+		boxArgs = "--secret id=npm_token,src=/in/npm_token "
+	}
+	r, rootTar := rootStore.Build(t, spec)
+	if r.Code != 0 {
+		t.Fatalf("root build failed:\n%s", r)
+	}
+	box.CopyIn(t, ctx, "ctx-"+c.name, "/ctx-"+c.name)
+	box.CopyIn(t, in, "in-"+c.name, "/in")
+	r = box.Run(t, "kiln build --progress plain "+boxArgs+"-o type=oci,dest=/out/"+c.name+".tar /ctx-"+c.name)
+	if r.Code != 0 {
+		t.Fatalf("build in the sandbox (%s) failed:\n%s", box.Sec, r)
+	}
+	assertSameArchive(t, harness.ReadArchive(t, rootTar), harness.ReadArchive(t, filepath.Join(out, c.name+".tar")))
+	if c.secret {
+		assertNoSecret(t, "the sandbox's store", filepath.Join(box.Dir, "store"), secret)
+		if strings.Contains(r.Stdout+r.Stderr, secret) {
+			t.Errorf("the build's output in the sandbox shows the secret:\n%s", r)
+		}
+	}
+}
