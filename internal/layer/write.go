@@ -52,6 +52,7 @@ type treeWriter struct {
 	overlay bool   // translate overlay whiteouts and opaque dirs
 	opaque  string // the opaque dir xattr's name
 	links   map[inode]string
+	changes *Changes // nil: every entry of the tree
 }
 
 func write(ctx context.Context, w io.Writer, root string, opts Options, overlay bool) (image.Layer, error) {
@@ -59,7 +60,11 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 	if err != nil {
 		return image.Layer{}, err
 	}
-	t := &treeWriter{
+	return newTreeWriter(ctx, bw, root, opts, overlay).finish(bw)
+}
+
+func newTreeWriter(ctx context.Context, bw *blobWriter, root string, opts Options, overlay bool) *treeWriter {
+	return &treeWriter{
 		ctx:     ctx,
 		root:    root,
 		tw:      tar.NewWriter(bw),
@@ -68,6 +73,10 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 		opaque:  xattrPrefix(opts.XattrPrefix) + opaqueXattr,
 		links:   map[inode]string{},
 	}
+}
+
+// finish walks the tree into the tar and completes the blob.
+func (t *treeWriter) finish(bw *blobWriter) (image.Layer, error) {
 	if err := t.walkDir(""); err != nil {
 		return image.Layer{}, err
 	}
@@ -81,6 +90,7 @@ func write(ctx context.Context, w io.Writer, root string, opts Options, overlay 
 type child struct {
 	name, out string
 	whiteout  bool
+	opaque    bool // a replaced directory (WriteChanges)
 }
 
 // walkDir writes the entries of the directory rel, sorted by tar name,
@@ -94,6 +104,12 @@ func (t *treeWriter) walkDir(rel string) error {
 	children := make([]child, 0, len(entries))
 	for _, e := range entries {
 		c := child{name: e.Name(), out: e.Name()}
+		if t.changes != nil {
+			var keep bool
+			if c, keep = t.changes.child(rel, c); !keep {
+				continue
+			}
+		}
 		if strings.HasPrefix(c.name, whiteoutPrefix) {
 			return fmt.Errorf("writing %s: name uses the reserved whiteout prefix %q", path.Join(rel, c.name), whiteoutPrefix)
 		}
@@ -106,6 +122,11 @@ func (t *treeWriter) walkDir(rel string) error {
 			}
 		}
 		children = append(children, c)
+	}
+	if t.changes != nil {
+		for _, name := range t.changes.Deleted[rel] {
+			children = append(children, child{name: name, out: whiteoutPrefix + name, whiteout: true})
+		}
 	}
 	slices.SortFunc(children, func(a, b child) int { return strings.Compare(a.out, b.out) })
 	for _, c := range children {
@@ -141,6 +162,11 @@ func (t *treeWriter) entry(relDir string, c child) error {
 	case tar.TypeReg:
 		return t.copyFile(abs, rel, hdr.Size)
 	case tar.TypeDir:
+		if c.opaque {
+			if err := t.marker(path.Join(rel, opaqueMarker)); err != nil {
+				return err
+			}
+		}
 		if t.overlay {
 			opaque, err := getXattr(abs, t.opaque)
 			if err != nil {

@@ -38,8 +38,8 @@ var RootCaps = Capabilities{
 // are the lower dirs, a step's upper dir becomes its layer's unpacked copy.
 type Overlay struct {
 	store *store.Store
-	fetch func(ctx context.Context, l image.Layer) error
 	caps  Capabilities
+	unpacked
 	cacheDirs
 }
 
@@ -51,7 +51,7 @@ func NewOverlay(st *store.Store, fetch func(ctx context.Context, l image.Layer) 
 }
 
 func newOverlay(st *store.Store, fetch func(ctx context.Context, l image.Layer) error, caps Capabilities) *Overlay {
-	return &Overlay{store: st, fetch: fetch, caps: caps, cacheDirs: cacheDirs{store: st}}
+	return &Overlay{store: st, caps: caps, unpacked: unpacked{st, fetch, caps}, cacheDirs: cacheDirs{store: st}}
 }
 
 // Caps says what this mode can do.
@@ -174,80 +174,6 @@ func (o *Overlay) discard(a *Active) {
 	}
 	os.Remove(a.target)
 	os.RemoveAll(a.work)
-}
-
-// lowerDirs unpacks the layers that are not yet, and lists their
-// directories top first. overlayfs refuses a directory twice: a layer
-// identical to a higher one adds nothing the higher one does not already
-// show (or hide), so only the topmost copy is listed.
-func (o *Overlay) lowerDirs(ctx context.Context, layers []image.Layer) ([]string, error) {
-	lowers := make([]string, 0, len(layers))
-	seen := map[string]bool{}
-	for i := len(layers) - 1; i >= 0; i-- {
-		dir, err := o.layerDir(ctx, layers[i])
-		if err != nil {
-			return nil, err
-		}
-		if !seen[dir] {
-			seen[dir] = true
-			lowers = append(lowers, dir)
-		}
-	}
-	return lowers, nil
-}
-
-// layerDir returns the unpacked directory of a layer, unpacking its blob
-// (and checking its DiffID) the first time, and again when another mode
-// made the directory: its opaque marks or owners would be wrong here.
-func (o *Overlay) layerDir(ctx context.Context, l image.Layer) (string, error) {
-	replace := false
-	if o.store.HasLayerDir(l.DiffID) {
-		if o.store.LayerDirMark(l.DiffID) == o.caps.LayerMark() {
-			return o.store.LayerDir(l.DiffID), nil
-		}
-		replace = true
-	}
-	if !o.store.HasBlob(l.Digest) {
-		if o.fetch == nil {
-			return "", fmt.Errorf("layer %s is not in the store", l.Digest)
-		}
-		if err := o.fetch(ctx, l); err != nil {
-			return "", err
-		}
-	}
-	tmp, err := o.store.TempDir("unpack")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	f, err := o.store.OpenBlob(l.Digest)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	dir := filepath.Join(tmp, "layer")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", err
-	}
-	diffID, err := layer.UnpackWith(ctx, f, dir, layer.UnpackOptions{XattrPrefix: o.caps.XattrPrefix, NoDevices: !o.caps.Mknod})
-	if err != nil {
-		return "", fmt.Errorf("unpacking layer %s: %w", l.Digest, err)
-	}
-	if diffID != l.DiffID {
-		return "", fmt.Errorf("layer %s: content has diff ID %s, image says %s", l.Digest, diffID, l.DiffID)
-	}
-	testhook.Point(testhook.Unpack)
-	if err := store.MarkLayerDir(dir, o.caps.LayerMark()); err != nil {
-		return "", err
-	}
-	commit := o.store.CommitLayerDir
-	if replace {
-		commit = o.store.ReplaceLayerDir
-	}
-	if err := commit(dir, l.DiffID); err != nil {
-		return "", err
-	}
-	return o.store.LayerDir(l.DiffID), nil
 }
 
 // mount mounts lowers (top first, over the store's empty directory) at

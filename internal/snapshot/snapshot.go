@@ -6,7 +6,8 @@
 // so the executor refuses the rest instead of ignoring it.
 //
 // Overlay is the implementation for root: overlayfs over the store's
-// unpacked layers.
+// unpacked layers. Copy is the one for a process that cannot mount (root
+// in an ordinary container): copies, and diffs by walking.
 package snapshot
 
 import (
@@ -61,6 +62,9 @@ type Capabilities struct {
 	NetNS          bool // RUN --network=none gets its own network namespace
 	// Rootless: runc runs in a user namespace, without cgroups or sysfs.
 	Rootless bool
+	// Copy: steps' trees are copies, not mounts (no runc): RUN runs in
+	// kiln's own namespaces.
+	Copy bool
 }
 
 // Active is a writable root filesystem for one step.
@@ -72,6 +76,19 @@ type Active struct {
 	work     string // private area of the mount, removed with it
 	target   string // mount point, removed with it
 	mounted  bool
+	index    treeIndex       // a copied tree's stamps before the step
+	hidden   map[string]bool // kept out of a copied tree's diff
+}
+
+// Hide keeps rel (a slash path relative to Root) and what is below it out
+// of the committed layer: the target of a mount a copying snapshotter's
+// executor emulates by copying in. Overlay mounts never reach the upper
+// dir, so there it changes nothing.
+func (a *Active) Hide(rel string) {
+	if a.hidden == nil {
+		a.hidden = map[string]bool{}
+	}
+	a.hidden[rel] = true
 }
 
 // View is a read-only root filesystem; Close unmounts it.

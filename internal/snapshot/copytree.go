@@ -1,0 +1,212 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// capXattr is the one xattr a layer carries (file capabilities).
+const capXattr = "security.capability"
+
+// merger copies overlay-format directories (whiteouts as 0/0 character
+// devices, opaque directories marked by an xattr) bottom first into one
+// plain tree, as overlayfs would show them. Files are reflinked where the
+// filesystem can (FICLONE), else copied: never hardlinked, since a RUN
+// writes the tree and must not reach the store's layers through it.
+type merger struct {
+	opaque  string // the opaque mark's xattr name
+	devices bool   // make device nodes (else skip them, as unpacking does)
+	links   map[uint64]string
+}
+
+func newMerger(c Capabilities) *merger {
+	return &merger{opaque: c.XattrPrefix + "overlay.opaque", devices: c.Mknod}
+}
+
+// merge copies dirs (top first) into dst, an empty directory.
+func (m *merger) merge(dirs []string, dst string) error {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		m.links = map[uint64]string{}
+		if err := m.dir(dirs[i], dst); err != nil {
+			return err
+		}
+		if err := copyMeta(dirs[i], dst, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dir copies the children of src over those of dst.
+func (m *merger) dir(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	for _, e := range entries {
+		if err := m.entry(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *merger) entry(src, dst string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(src, &st); err != nil {
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	typ := st.Mode & unix.S_IFMT
+	if typ == unix.S_IFCHR && st.Rdev == 0 { // a whiteout
+		return removeAll(dst)
+	}
+	if typ == unix.S_IFDIR {
+		return m.subdir(src, dst)
+	}
+	if err := removeAll(dst); err != nil {
+		return err
+	}
+	switch typ {
+	case unix.S_IFREG:
+		if first, ok := m.links[st.Ino]; ok && st.Nlink > 1 {
+			// A hardlink of the image's own, inside the new tree.
+			return os.Link(first, dst)
+		}
+		if err := cloneFile(src, dst, &st); err != nil {
+			return err
+		}
+		if st.Nlink > 1 {
+			m.links[st.Ino] = dst
+		}
+	case unix.S_IFLNK:
+		target, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(target, dst); err != nil {
+			return err
+		}
+	case unix.S_IFCHR, unix.S_IFBLK:
+		if !m.devices {
+			return nil
+		}
+		if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+			return fmt.Errorf("creating device %s: %w", dst, err)
+		}
+	case unix.S_IFIFO:
+		if err := unix.Mkfifo(dst, 0o600); err != nil {
+			return fmt.Errorf("creating fifo %s: %w", dst, err)
+		}
+	default:
+		return nil // sockets: a layer has none
+	}
+	return copyMeta(src, dst, false)
+}
+
+// subdir merges the directory src into dst: an opaque src, or a dst that
+// is not a directory, replaces what dst held.
+func (m *merger) subdir(src, dst string) error {
+	fi, err := os.Lstat(dst)
+	exists := err == nil && fi.IsDir()
+	if exists {
+		if v, _ := lgetxattr(src, m.opaque); string(v) == "y" {
+			if err := removeAll(dst); err != nil {
+				return err
+			}
+			exists = false
+		}
+	} else if err := removeAll(dst); err != nil {
+		return err
+	}
+	if !exists {
+		if err := os.Mkdir(dst, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", dst, err)
+		}
+	}
+	if err := m.dir(src, dst); err != nil {
+		return err
+	}
+	return copyMeta(src, dst, true)
+}
+
+// cloneFile makes dst a copy of the regular file src: a reflink where the
+// filesystem shares extents, else a byte copy (sparse regions are not
+// kept).
+func cloneFile(src, dst string, st *unix.Stat_t) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if st.Size > 0 && unix.IoctlFileClone(int(out.Fd()), int(in.Fd())) != nil {
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return fmt.Errorf("copying %s: %w", src, err)
+		}
+	}
+	return out.Close()
+}
+
+// copyMeta gives dst the owner, mode, file capability and times of src.
+func copyMeta(src, dst string, isDir bool) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(src, &st); err != nil {
+		return err
+	}
+	if err := unix.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("chown %s: %w", dst, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return unix.UtimesNanoAt(unix.AT_FDCWD, dst, []unix.Timespec{st.Atim, st.Mtim}, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if !isDir {
+		if v, err := lgetxattr(src, capXattr); err != nil {
+			return err
+		} else if len(v) > 0 {
+			if err := unix.Lsetxattr(dst, capXattr, v, 0); err != nil {
+				return fmt.Errorf("setting %s on %s: %w", capXattr, dst, err)
+			}
+		}
+	}
+	// Last: chown and setting a file capability clear setuid and setgid.
+	if err := unix.Chmod(dst, st.Mode&0o7777); err != nil {
+		return fmt.Errorf("chmod %s: %w", dst, err)
+	}
+	ts := []unix.Timespec{st.Atim, st.Mtim}
+	return unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func removeAll(p string) error {
+	if err := os.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replacing %s: %w", p, err)
+	}
+	return nil
+}
+
+// lgetxattr returns an xattr of p, nil when unset or unsupported.
+func lgetxattr(p, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Lgetxattr(p, name, buf)
+		switch {
+		case errors.Is(err, unix.ERANGE):
+			buf = make([]byte, 2*len(buf))
+			continue
+		case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("reading xattr %s of %s: %w", name, p, err)
+		}
+		return buf[:n], nil
+	}
+}
