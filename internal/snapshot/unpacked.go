@@ -93,4 +93,3 @@ func (o unpacked) layerDir(ctx context.Context, l image.Layer) (string, error) {
 	}
 	return o.st.LayerDir(l.DiffID), nil
 }
-
