@@ -62,7 +62,11 @@ func printIsolation(w io.Writer, c isolationChoice, err error) {
 func printHost(w io.Writer, c isolationChoice) {
 	fmt.Fprintf(w, "store: %s (%s)\n", c.Facts.Store, c.Facts.StoreFS)
 	fmt.Fprintf(w, "config: %s\n", orNone(c.Config.Path))
-	fmt.Fprintf(w, "runtime: %s\n", runtimeVersion())
+	if c.Mode == isolation.Container {
+		fmt.Fprintln(w, "runtime: none (container mode chroots RUN into a copy, without runc)")
+	} else {
+		fmt.Fprintf(w, "runtime: %s\n", runtimeVersion())
+	}
 	var u unix.Utsname
 	_ = unix.Uname(&u)
 	fmt.Fprintf(w, "kernel: %s %s\n", unix.ByteSliceToString(u.Release[:]), unix.ByteSliceToString(u.Machine[:]))

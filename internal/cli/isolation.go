@@ -77,7 +77,7 @@ func (g *globalFlags) requireIsolation(ctx context.Context) (isolation.Mode, err
 		return "", childExit{code}
 	}
 	switch c.Mode {
-	case isolation.Root, isolation.Rootless, isolation.RootlessNoProc:
+	case isolation.Root, isolation.Rootless, isolation.RootlessNoProc, isolation.Container:
 		return c.Mode, nil
 	}
 	return "", &isolation.Error{Mode: c.Mode, Unsupported: true}

@@ -13,4 +13,10 @@ func (r *Runner) state() runcstate.Dir {
 
 // Cleanup deletes containers and bundles left by runs whose process is gone
 // (a crash or SIGKILL of an earlier kiln); see runcstate.Dir.Reap.
-func (r *Runner) Cleanup(ctx context.Context) error { return r.state().Reap(ctx) }
+// The copying mode has no runc state.
+func (r *Runner) Cleanup(ctx context.Context) error {
+	if r.caps.Copy {
+		return nil
+	}
+	return r.state().Reap(ctx)
+}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
@@ -51,8 +52,11 @@ type Spec struct {
 	Ulimits    []specs.POSIXRlimit
 	Insecure   bool // RUN --security=insecure (the caller checked the entitlement)
 	Mounts     []Mount
-	Stdout     io.Writer // nil discards
-	Stderr     io.Writer // nil discards
+	// Hide keeps a path of Rootfs (relative, slash-separated) out of the
+	// layer: the copying mode's emulated mount targets (Active.Hide).
+	Hide   func(rel string)
+	Stdout io.Writer // nil discards
+	Stderr io.Writer // nil discards
 }
 
 // ExitError reports that the process ran and exited with a non-zero code
@@ -83,6 +87,14 @@ type Runner struct {
 // caps are what the snapshotter's mode can give a RUN: Run refuses a step
 // that needs more.
 func NewRunner(stateDir string, caps snapshot.Capabilities) (*Runner, error) {
+	if caps.Copy {
+		// No runc (runInTree). As the subreaper, kiln can wait for what a
+		// step leaves running after killing it.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("becoming the subreaper of RUN's processes: %w", err)
+		}
+		return &Runner{caps: caps}, nil
+	}
 	bin, err := exec.LookPath("runc")
 	if err != nil {
 		return nil, fmt.Errorf("finding runc (install the runc package): %w", err)
@@ -110,6 +122,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 	}
 	if err := validate(&s); err != nil {
 		return err
+	}
+	if r.caps.Copy {
+		return r.runInTree(ctx, s)
 	}
 	if err := r.refuse(s); err != nil {
 		return err

@@ -51,7 +51,10 @@ func Decide(want Mode, f Facts) (Decision, error) {
 		}
 		return Decision{Mode: want, Enter: needsEntry(f), Why: append([]string{"--isolation=" + string(want)}, rootlessWhy(f)...)}, nil
 	case Container:
-		return Decision{}, &Error{Mode: want, Unsupported: true}
+		if p := containerProblems(f); len(p) > 0 {
+			return Decision{}, &Error{Mode: Container, Reasons: p}
+		}
+		return Decision{Mode: Container, Why: []string{"--isolation=container", containerWhy}}, nil
 	case Auto, "":
 		return decideAuto(f)
 	}
@@ -77,11 +80,57 @@ func decideAuto(f Facts) (Decision, error) {
 		}
 		return Decision{Mode: mode, Enter: needsEntry(f), Why: append(why, rootlessWhy(f)...)}, nil
 	}
+	cP := containerProblems(f)
+	if len(cP) == 0 {
+		return Decision{Mode: Container, Why: []string{
+			"auto: not root: " + strings.Join(rootP, "; "),
+			"not rootless: " + strings.Join(rlP, "; "),
+			containerWhy,
+		}}, nil
+	}
 	return Decision{}, &Error{Mode: Auto, Reasons: []string{
 		"root: " + strings.Join(rootP, ", "),
 		"rootless: " + strings.Join(rlP, ", "),
-		"container: not supported yet",
+		"container: " + strings.Join(cP, ", "),
 	}}
+}
+
+// containerWhy says what container mode does, for kiln info.
+const containerWhy = "root of an ordinary container (no mounts, no new namespaces): layers are copied, RUN is chrooted into the copy without /proc and without isolation from kiln"
+
+// containerCaps are the capabilities container mode uses (bits of CapEff):
+// owners and modes of copied files, the device nodes and whiteouts,
+// chroot, and USER's switch.
+var containerCaps = []struct {
+	bit  uint
+	name string
+}{{0, "CAP_CHOWN"}, {1, "CAP_DAC_OVERRIDE"}, {3, "CAP_FOWNER"}, {6, "CAP_SETGID"}, {7, "CAP_SETUID"}, {18, "CAP_SYS_CHROOT"}, {27, "CAP_MKNOD"}}
+
+func containerProblems(f Facts) []string {
+	if f.EUID != 0 {
+		return []string{fmt.Sprintf("kiln runs as uid %d: container mode needs root in the container (Docker's default capabilities)", f.EUID)}
+	}
+	if f.CapSysAdmin {
+		// Where kiln can mount, it isolates RUN properly; container mode
+		// gives RUN kiln's own namespaces and capabilities.
+		if f.UserNS {
+			return []string{"kiln can mount here (CAP_SYS_ADMIN in its user namespace): use --isolation=rootless, which isolates RUN"}
+		}
+		return []string{"kiln can mount here (root with CAP_SYS_ADMIN: a host or a privileged container): use --isolation=root, which isolates RUN; container mode would run RUN with kiln's own privileges"}
+	}
+	if f.UserNS {
+		return []string{"root in a user namespace cannot make /dev's device nodes, which container mode's RUN needs: give the container CAP_SYS_ADMIN for --isolation=rootless-noproc (docs/security.md): not supported yet"}
+	}
+	var missing []string
+	for _, c := range containerCaps {
+		if f.CapEff&(1<<c.bit) == 0 {
+			missing = append(missing, c.name)
+		}
+	}
+	if len(missing) > 0 {
+		return []string{"container mode needs " + strings.Join(missing, ", ") + " (in Docker's default capabilities): add them to the container"}
+	}
+	return nil
 }
 
 // needsEntry: a plain user enters a user namespace; root in one is there.

@@ -15,6 +15,8 @@ type Facts struct {
 	// CapSysAdmin: CAP_SYS_ADMIN is effective (in the process's own
 	// user namespace), which overlay and proc mounts need.
 	CapSysAdmin bool
+	// CapEff is the effective capability mask.
+	CapEff uint64
 	// NoNewPrivs: setuid binaries (newuidmap) cannot gain privileges.
 	NoNewPrivs bool
 	// Seccomp is /proc/self/status's Seccomp: 0 none, 1 strict, 2 filter.
@@ -62,6 +64,7 @@ func parseStatus(data string, f *Facts) {
 		case "CapEff":
 			if mask, err := strconv.ParseUint(v, 16, 64); err == nil {
 				f.CapSysAdmin = mask&(1<<capSysAdmin) != 0
+				f.CapEff = mask
 			}
 		case "NoNewPrivs":
 			f.NoNewPrivs = v == "1"

@@ -85,6 +85,13 @@ func plainUser() Facts {
 		SubUIDs: []IDRange{{100000, 65536}}, SubGIDs: []IDRange{{100000, 65536}}, Store: "/home/alice/.local/share/kiln", StoreFS: FSExt4}
 }
 
+// dockerRoot is root in a container with Docker's default capabilities
+// (CapEff 00000000a80425fb) and seccomp profile, its store on the
+// container's overlayfs.
+func dockerRoot() Facts {
+	return Facts{EUID: 0, CapEff: 0xa80425fb, Seccomp: 2, Store: "/var/lib/kiln", StoreFS: FSOverlay}
+}
+
 func hostRoot() Facts {
 	return Facts{EUID: 0, CapSysAdmin: true, Store: "/var/lib/kiln", StoreFS: FSExt4}
 }
@@ -104,7 +111,8 @@ func TestDecide(t *testing.T) {
 		{"auto as root in a user namespace", Auto, with(hostRoot(), func(f *Facts) { f.UserNS = true }), Rootless, false, ""},
 		{"auto as root on a host, store on overlayfs", Auto, with(hostRoot(), func(f *Facts) { f.StoreFS = FSOverlay }), "", false, "does not fall back"},
 		{"auto as root on a host, store on NFS", Auto, with(hostRoot(), func(f *Facts) { f.StoreFS = FSNFS }), "", false, "on nfs"},
-		{"auto in an ordinary container", Auto, Facts{EUID: 0, Seccomp: 2, StoreFS: FSOverlay}, "", false, "container: not supported yet"},
+		{"auto in an ordinary container", Auto, dockerRoot(), Container, false, ""},
+		{"auto in a container without CAP_MKNOD", Auto, with(dockerRoot(), func(f *Facts) { f.CapEff &^= 1 << 27 }), "", false, "container: container mode needs CAP_MKNOD"},
 		{"auto as a user without ranges", Auto, with(plainUser(), func(f *Facts) { f.SubUIDs = nil }), "", false, "alice has no range in /etc/subuid"},
 		{"root as a plain user", Root, plainUser(), "", false, "runs as uid 1000, not root"},
 		{"root in a user namespace", Root, with(hostRoot(), func(f *Facts) { f.UserNS = true }), "", false, "in a user namespace"},
@@ -120,7 +128,11 @@ func TestDecide(t *testing.T) {
 		{"auto as root in a user namespace with a masked /proc", Auto, with(hostRoot(), func(f *Facts) { f.UserNS, f.ProcMasked = true, true }), RootlessNoProc, false, ""},
 		{"rootless with a masked /proc", Rootless, with(hostRoot(), func(f *Facts) { f.UserNS, f.ProcMasked = true, true }), "", false, "use --isolation=rootless-noproc"},
 		{"rootless-noproc without ranges", RootlessNoProc, with(plainUser(), func(f *Facts) { f.SubGIDs = nil }), "", false, "/etc/subgid"},
-		{"container", Container, hostRoot(), "", false, "--isolation=container is not supported yet"},
+		{"container in an ordinary container", Container, dockerRoot(), Container, false, ""},
+		{"container on a host", Container, hostRoot(), "", false, "kiln can mount here"},
+		{"container in a privileged container", Container, with(dockerRoot(), func(f *Facts) { f.CapSysAdmin = true }), "", false, "use --isolation=root"},
+		{"container as a plain user", Container, plainUser(), "", false, "needs root in the container"},
+		{"container in a user namespace", Container, with(dockerRoot(), func(f *Facts) { f.UserNS = true }), "", false, "device nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

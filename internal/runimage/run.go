@@ -35,7 +35,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	if err != nil {
 		return err
 	}
-	snap := snapshot.NewOverlayFor(o.Isolation, s, nil)
+	snap := snapshot.NewFor(o.Isolation, s, nil)
 	runner, err := executor.NewRunner(s.RunDir(), snap.Caps())
 	if err != nil {
 		return err

@@ -268,7 +268,7 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	go func() { <-ctx.Done(); unlock() }()
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
-	w.Snap = snapshot.NewOverlayFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	w.Snap = snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
 	w.Snap = newMountHook(w.Snap, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {

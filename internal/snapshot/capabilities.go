@@ -39,8 +39,19 @@ func CapabilitiesFor(m isolation.Mode) Capabilities {
 		return RootlessCaps
 	case isolation.RootlessNoProc:
 		return RootlessNoProcCaps
+	case isolation.Container:
+		return ContainerCaps
 	}
 	return RootCaps
+}
+
+// NewFor returns the snapshotter of the isolation mode m: Copy for
+// container mode, which cannot mount, else Overlay.
+func NewFor(m isolation.Mode, st *store.Store, fetch func(ctx context.Context, l image.Layer) error) Snapshotter {
+	if m == isolation.Container {
+		return NewCopy(st, fetch)
+	}
+	return NewOverlayFor(m, st, fetch)
 }
 
 // NewOverlayFor is NewOverlay for the isolation mode m.

@@ -22,6 +22,7 @@ const capXattr = "security.capability"
 type merger struct {
 	opaque  string // the opaque mark's xattr name
 	devices bool   // make device nodes (else skip them, as unpacking does)
+	plain   bool   // no whiteouts: a 0/0 device is copied as one
 	links   map[uint64]string
 }
 
@@ -63,7 +64,7 @@ func (m *merger) entry(src, dst string) error {
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
 	typ := st.Mode & unix.S_IFMT
-	if typ == unix.S_IFCHR && st.Rdev == 0 { // a whiteout
+	if typ == unix.S_IFCHR && st.Rdev == 0 && !m.plain { // a whiteout
 		return removeAll(dst)
 	}
 	if typ == unix.S_IFDIR {
@@ -114,7 +115,7 @@ func (m *merger) entry(src, dst string) error {
 func (m *merger) subdir(src, dst string) error {
 	fi, err := os.Lstat(dst)
 	exists := err == nil && fi.IsDir()
-	if exists {
+	if exists && !m.plain {
 		if v, _ := lgetxattr(src, m.opaque); string(v) == "y" {
 			if err := removeAll(dst); err != nil {
 				return err
@@ -133,6 +134,18 @@ func (m *merger) subdir(src, dst string) error {
 		return err
 	}
 	return copyMeta(src, dst, true)
+}
+
+// CopyTree copies the file or tree src to dst, which must not exist, as
+// it is (owners, modes, times, file capabilities, hardlinks inside it):
+// reflinked where the filesystem can, never hardlinked to src. An
+// executor that cannot mount copies a RUN's mounts in and out with it.
+func CopyTree(src, dst string) error {
+	m := &merger{devices: true, plain: true, links: map[uint64]string{}}
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("copying %s: %s exists", src, dst)
+	}
+	return m.entry(src, dst)
 }
 
 // cloneFile makes dst a copy of the regular file src: a reflink where the

@@ -145,6 +145,9 @@ func TestRecipesInSandbox(t *testing.T) {
 				if c.golang && rc.name != recipes[0].name {
 					continue
 				}
+				if rc.mode == "container" && c.name == "extras" {
+					c.dockerfile = containerExtras
+				}
 				t.Run(c.name, func(t *testing.T) {
 					runSandboxCase(t, box, rootStore, out, c, secret)
 				})
@@ -167,6 +170,40 @@ func TestSandboxNetworkNoneNeedsNetAdmin(t *testing.T) {
 	r := box.Run(t, "kiln build --progress plain /ctx")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "Dockerfile:2") || !strings.Contains(r.Stderr, "add NET_ADMIN to the container's capabilities") {
 		t.Errorf("RUN --network=none without CAP_NET_ADMIN:\n%s", r)
+	}
+}
+
+// containerExtras are the rootless extras container mode can build: all
+// but RUN --network=none, which it refuses (TestContainerModeRefuses).
+const containerExtras = `FROM busybox:test
+RUN --mount=type=cache,target=/cache echo one >> /cache/log
+RUN --mount=type=cache,target=/cache wc -l < /cache/log > /cachelines
+RUN mkdir -p /o/gone && touch /o/gone/f && chown -R 1234:5678 /o && chmod 2750 /o && ln -s /nowhere /o/link && mkfifo /o/fifo
+RUN rm -rf /o && mkdir /o && echo fresh > /o/only && chmod 0604 /o/only
+RUN --mount=type=bind,target=/ctx,rw echo scratch > /ctx/w && adduser -D -u 1500 app && su app -c 'id -u' > /uid
+USER 1500:1500
+RUN id -u > /home/app/who && id -G >> /home/app/who
+`
+
+// TestContainerModeRefuses: under Docker's defaults without a user
+// namespace (case 3), what container mode cannot give fails the build
+// naming the Dockerfile line, before anything runs.
+func TestContainerModeRefuses(t *testing.T) {
+	requireContainerSuite(t)
+	_, _, rootfs := harness.KilnImage(t)
+	box := harness.NewSandbox(t, rootfs, harness.Security{Seccomp: "RuntimeDefault"})
+	harness.CopyBases(t, box.Volume(t, "store", "/var/lib/kiln"), 0, 0, harness.Busybox)
+	for name, c := range map[string]struct{ dockerfile, flags, want string }{
+		"network-none": {"FROM busybox:test\nRUN --network=none touch /ran\n", "", "RUN --network=none needs a network namespace, which --isolation=container cannot make"},
+		"insecure":     {"FROM busybox:test\nRUN --security=insecure touch /ran\n", "--allow security.insecure ", "RUN --security=insecure is refused with --isolation=container"},
+	} {
+		ctx := t.TempDir()
+		writeFile(t, filepath.Join(ctx, "Dockerfile"), c.dockerfile, 0o644)
+		box.CopyIn(t, ctx, "ctx-"+name, "/ctx-"+name)
+		r := box.Run(t, "kiln build --progress plain "+c.flags+"/ctx-"+name)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "Dockerfile:2") || !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("%s in container mode:\n%s", name, r)
+		}
 	}
 }
 

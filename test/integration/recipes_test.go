@@ -29,7 +29,7 @@ type recipe struct {
 
 var recipes = []recipe{
 	{"kubernetes-job", []string{"kubernetes-job.yaml"}, readKubernetes, "rootless-noproc", false},
-	{"kubernetes-job-container", []string{"kubernetes-job-container.yaml"}, readKubernetes, "container", true},
+	{"kubernetes-job-container", []string{"kubernetes-job-container.yaml"}, readKubernetes, "container", false},
 	{"tekton-task", []string{"tekton-task.yaml"}, readKubernetes, "rootless-noproc", false},
 	{"github-actions", []string{"github-actions.yml"}, readRunFlags, "rootless-noproc", false},
 	{"gitlab-ci", []string{"gitlab/config.toml", "gitlab/daemon.json", "gitlab/.gitlab-ci.yml"}, readGitLab, "rootless-noproc", false},
