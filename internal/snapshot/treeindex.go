@@ -17,16 +17,18 @@ import (
 // without CAP_SYS_TIME can set back; a new or replaced file has another
 // inode.
 type stamp struct {
-	ino   uint64
-	typ   uint32
-	ctime unix.Timespec
+	ino      uint64
+	typ      uint32
+	ctime    unix.Timespec
+	mode     uint32
+	uid, gid uint32
 }
 
 // treeIndex is the stamp of every path of a step's tree before the step.
 type treeIndex map[string]stamp
 
 func stampOf(st *unix.Stat_t) stamp {
-	return stamp{ino: st.Ino, typ: st.Mode & unix.S_IFMT, ctime: st.Ctim}
+	return stamp{ino: st.Ino, typ: st.Mode & unix.S_IFMT, ctime: st.Ctim, mode: st.Mode, uid: st.Uid, gid: st.Gid}
 }
 
 // indexTree stamps every path under root, then waits until the
@@ -87,10 +89,19 @@ func waitPast(probe string, t unix.Timespec) error {
 // overlay upper dir would hold them: new, replaced and changed entries
 // with the directories above them, replaced directories opaque (their
 // subtree written whole), and whiteouts for what is gone. Paths in hidden
-// (and below them) are left as they were: an emulated mount's target.
+// (and below them) are left as they were: an emulated mount's target. A
+// directory above one is written for its changes (an entry, an owner, a
+// mode) but not for the entry the target added, as root mode's stub
+// cleanup leaves its parent.
 func diffTree(root string, idx treeIndex, hidden map[string]bool) (*layer.Changes, error) {
 	ch := &layer.Changes{Write: map[string]bool{}, Opaque: map[string]bool{}, Deleted: map[string][]string{}}
 	seen := map[string]bool{"": true}
+	aboveHidden := map[string]bool{}
+	for h := range hidden {
+		for p := path.Dir(h); p != "." && p != "/"; p = path.Dir(p) {
+			aboveHidden[p] = true
+		}
+	}
 	// whole: the subtrees written whole (new or replaced directories).
 	whole := map[string]bool{}
 	mark := func(rel string) {
@@ -138,6 +149,9 @@ func diffTree(root string, idx treeIndex, hidden map[string]bool) (*layer.Change
 				}
 			}
 		case old.ctime != now.ctime:
+			if aboveHidden[rel] && old.mode == now.mode && old.uid == now.uid && old.gid == now.gid {
+				break // only the target's entry changed it
+			}
 			mark(rel)
 		}
 		return nil
