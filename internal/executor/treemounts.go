@@ -34,6 +34,9 @@ func (t *treeMounts) setup(s Spec) error {
 	if err != nil {
 		return err
 	}
+	if err := t.mountPoints(); err != nil {
+		return err
+	}
 	if err := t.devices(); err != nil {
 		return err
 	}
@@ -65,6 +68,28 @@ func (t *treeMounts) setup(s Spec) error {
 		}
 		if !slices.Contains(m.Options, "ro") {
 			t.back = append(t.back, copyBack{inTree: p, source: m.Source})
+		}
+	}
+	return nil
+}
+
+// mountPoints makes /dev, /proc and /sys where the tree lacks them, and
+// leaves them in the layer: runc makes them as mount points in root mode,
+// and they stay there (as with BuildKit).
+func (t *treeMounts) mountPoints() error {
+	for _, d := range []string{"/dev", "/proc", "/sys"} {
+		p, err := securejoin.SecureJoin(t.root, d)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("creating %s in the step's tree: %w", d, err)
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return err
 		}
 	}
 	return nil
