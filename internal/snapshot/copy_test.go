@@ -79,9 +79,18 @@ func TestCopyDiffFindsChanges(t *testing.T) {
 		write(t, root, "gone/f", "g")
 		write(t, root, "rm", "r")
 		write(t, root, "replaced/old", "x")
+		write(t, root, "reused/old", "x")
 		write(t, root, "run/secrets/kept", "k")
 	})
 	l := commit(t, sn, []image.Layer{*base}, func(root string) {
+		// At once, as RUN rm -rf /o && mkdir /o: ext4 gives the new
+		// directory the old one's inode number; its birth time tells.
+		var before, after unix.Stat_t
+		must(t, unix.Lstat(filepath.Join(root, "reused"), &before))
+		must(t, os.RemoveAll(filepath.Join(root, "reused")))
+		must(t, os.Mkdir(filepath.Join(root, "reused"), 0o755))
+		must(t, unix.Lstat(filepath.Join(root, "reused"), &after))
+		t.Logf("reused: inode %d, then %d", before.Ino, after.Ino)
 		write(t, root, "etc/content", "new")
 		must(t, os.Chmod(filepath.Join(root, "etc/mode"), 0o600))
 		must(t, os.Lchown(filepath.Join(root, "etc/owner"), 12, 34))
@@ -101,7 +110,7 @@ func TestCopyDiffFindsChanges(t *testing.T) {
 	}
 	slices.Sort(names)
 	want := []string{".wh.gone", ".wh.rm", "etc/", "etc/content", "etc/fifo", "etc/link", "etc/mode", "etc/owner",
-		"replaced/", "replaced/.wh..wh..opq", "replaced/new", "run/"}
+		"replaced/", "replaced/.wh..wh..opq", "replaced/new", "reused/", "reused/.wh..wh..opq", "run/"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("layer entries %q, want %q", names, want)
 	}

@@ -15,11 +15,13 @@ import (
 // stamp is what a file's change is seen by: any write, chmod, chown,
 // xattr or link count change sets the inode's ctime, which no process
 // without CAP_SYS_TIME can set back; a new or replaced file has another
-// inode.
+// inode, or the same number reused (ext4 does at once) with a later birth
+// time.
 type stamp struct {
 	ino      uint64
 	typ      uint32
 	ctime    unix.Timespec
+	btime    unix.StatxTimestamp // zero where the filesystem has none
 	mode     uint32
 	uid, gid uint32
 }
@@ -27,8 +29,17 @@ type stamp struct {
 // treeIndex is the stamp of every path of a step's tree before the step.
 type treeIndex map[string]stamp
 
-func stampOf(st *unix.Stat_t) stamp {
-	return stamp{ino: st.Ino, typ: st.Mode & unix.S_IFMT, ctime: st.Ctim, mode: st.Mode, uid: st.Uid, gid: st.Gid}
+func stampOf(p string) (stamp, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &st); err != nil {
+		return stamp{}, err
+	}
+	s := stamp{ino: st.Ino, typ: uint32(st.Mode) & unix.S_IFMT, ctime: unix.Timespec{Sec: st.Ctime.Sec, Nsec: int64(st.Ctime.Nsec)},
+		mode: uint32(st.Mode), uid: st.Uid, gid: st.Gid}
+	if st.Mask&unix.STATX_BTIME != 0 {
+		s.btime = st.Btime
+	}
+	return s, nil
 }
 
 // indexTree stamps every path under root, then waits until the
@@ -42,14 +53,14 @@ func indexTree(root, probe string) (treeIndex, error) {
 		if err != nil {
 			return err
 		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
+		s, err := stampOf(p)
+		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		idx[filepath.ToSlash(rel)] = stampOf(&st)
-		if later(st.Ctim, newest) {
-			newest = st.Ctim
+		idx[filepath.ToSlash(rel)] = s
+		if later(s.ctime, newest) {
+			newest = s.ctime
 		}
 		return nil
 	})
@@ -133,14 +144,13 @@ func diffTree(root string, idx treeIndex, hidden map[string]bool) (*layer.Change
 			}
 			return nil
 		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
+		now, err := stampOf(p)
+		if err != nil {
 			return err
 		}
-		now := stampOf(&st)
 		old, had := idx[rel]
 		switch {
-		case !had || old.ino != now.ino || old.typ != now.typ:
+		case !had || old.ino != now.ino || old.typ != now.typ || old.btime != now.btime:
 			mark(rel)
 			if d.IsDir() {
 				whole[rel] = true

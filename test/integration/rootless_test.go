@@ -173,10 +173,44 @@ func assertSameArchive(t *testing.T, root, user *harness.Archive) {
 			t.Errorf("%s: files differ:\n%s", ri.Platform, strings.Join(diffs, "\n"))
 		}
 		if len(skipped) == 0 && len(diffs) == 0 {
-			t.Errorf("%s: digests differ (root %s, rootless %s) but no file does", ri.Platform, root.TopDigest, user.TopDigest)
+			t.Errorf("%s: digests differ (root %s, rootless %s) but no file does; layers:\n%s", ri.Platform, root.TopDigest, user.TopDigest,
+				strings.Join(layerDiffs(t, ri, ui), "\n"))
 		}
 		t.Logf("%s: %d nondeterministic Go files differ (under %v)", ri.Platform, len(skipped), goNondeterministic)
 	}
+}
+
+// layerDiffs names, layer by layer, the tar entries two images' layers do
+// not share (name, type, mode, owner, size): what makes their digests
+// differ when their files do not.
+func layerDiffs(t *testing.T, a, b *harness.Image) []string {
+	t.Helper()
+	var out []string
+	for i := 0; i < len(a.Manifest.Layers) || i < len(b.Manifest.Layers); i++ {
+		entries := func(img *harness.Image) map[string]string {
+			m := map[string]string{}
+			if i < len(img.Manifest.Layers) {
+				for name, e := range harness.ReadLayer(t, img.Blob(img.Manifest.Layers[i].Digest)) {
+					h := e.Header
+					m[name] = fmt.Sprintf("%c %o %d:%d %dB mtime %d", h.Typeflag, h.Mode, h.Uid, h.Gid, h.Size, h.ModTime.Unix())
+				}
+			}
+			return m
+		}
+		ea, eb := entries(a), entries(b)
+		for name, ha := range ea {
+			if hb, ok := eb[name]; !ok || ha != hb {
+				out = append(out, fmt.Sprintf("layer %d %s: first %q, second %q", i, name, ha, hb))
+			}
+		}
+		for name, hb := range eb {
+			if _, ok := ea[name]; !ok {
+				out = append(out, fmt.Sprintf("layer %d %s: only second %q", i, name, hb))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // rootlessPID records the pid RUN's shell has: 1 in a pid namespace of its
