@@ -232,6 +232,7 @@ func runSandboxCase(t *testing.T, box *harness.Sandbox, rootStore *harness.Store
 	assertSameArchive(t, harness.ReadArchive(t, rootTar), harness.ReadArchive(t, filepath.Join(out, c.name+".tar")))
 	if c.secret {
 		assertNoSecret(t, "the sandbox's store", filepath.Join(box.Dir, "store"), secret)
+		assertNoSecret(t, "the sandbox's OCI tar (extracted, layers decompressed)", untarToTemp(t, filepath.Join(out, c.name+".tar")), secret)
 		if strings.Contains(r.Stdout+r.Stderr, secret) {
 			t.Errorf("the build's output in the sandbox shows the secret:\n%s", r)
 		}
