@@ -174,10 +174,12 @@ func TestSandboxNetworkNoneNeedsNetAdmin(t *testing.T) {
 }
 
 // containerExtras are the rootless extras container mode can build: all
-// but RUN --network=none, which it refuses (TestContainerModeRefuses).
+// but RUN --network=none, which it refuses (TestContainerModeRefuses). Its
+// cache has an id of its own: the root store's /cache already holds the
+// other recipes' line.
 const containerExtras = `FROM busybox:test
-RUN --mount=type=cache,target=/cache echo one >> /cache/log
-RUN --mount=type=cache,target=/cache wc -l < /cache/log > /cachelines
+RUN --mount=type=cache,id=container-extras,target=/cache echo one >> /cache/log
+RUN --mount=type=cache,id=container-extras,target=/cache wc -l < /cache/log > /cachelines
 RUN mkdir -p /o/gone && touch /o/gone/f && chown -R 1234:5678 /o && chmod 2750 /o && ln -s /nowhere /o/link && mkfifo /o/fifo
 RUN rm -rf /o && mkdir /o && echo fresh > /o/only && chmod 0604 /o/only
 RUN --mount=type=bind,target=/ctx,rw echo scratch > /ctx/w && adduser -D -u 1500 app && su app -c 'id -u' > /uid
