@@ -199,7 +199,7 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 	host := platforms.Normalize(platforms.DefaultSpec())
 	plans := make([]*plan.Plan, len(targets))
 	for i, t := range targets {
-		p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: t})
+		p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: t, Contexts: contextNames(o.Contexts)})
 		if err != nil {
 			return nil, err
 		}
@@ -306,4 +306,14 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 		bctx.Cache = cache
 	}
 	return w, nil
+}
+
+// contextNames are the --build-context names, for the plan: a stage of one
+// of them is replaced by the context.
+func contextNames(contexts map[string]string) map[string]bool {
+	names := map[string]bool{}
+	for k := range contexts {
+		names[strings.ToLower(k)] = true
+	}
+	return names
 }
