@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -40,6 +42,13 @@ type Overlay struct {
 	fetch func(ctx context.Context, l image.Layer) error
 	caps  Capabilities
 	cacheDirs
+	// noVolatile: the kernel refused "volatile". A writable mount is
+	// volatile so that its unmount does not sync the whole upper
+	// filesystem (~10 ms a step on a busy disk): an upper dir is never
+	// mounted again, and as the unpacked layers its data is a copy of the
+	// layer's blob, which the store syncs.
+	noVolatile atomic.Bool
+	removing   sync.WaitGroup
 }
 
 // NewOverlay returns the overlay snapshotter of a store for root. fetch
@@ -166,14 +175,24 @@ func (o *Overlay) unmountActive(a *Active) error {
 }
 
 // discard removes what an active mount made; a mount still in place (its
-// unmount failed) is left for the store's stale cleanup.
+// unmount failed) is left for the store's stale cleanup. The removal runs
+// in the background, off the next step's path (a few ms of unlinks a step
+// on a busy disk); Wait waits for it. What a killed process did not remove
+// is its stale temporary directory, removed by the next command.
 func (o *Overlay) discard(a *Active) {
 	if a.mounted {
 		return
 	}
-	os.Remove(a.target)
-	os.RemoveAll(a.work)
+	o.removing.Add(1)
+	go func() {
+		defer o.removing.Done()
+		os.Remove(a.target)
+		os.RemoveAll(a.work)
+	}()
 }
+
+// Wait waits for the removals discard started.
+func (o *Overlay) Wait() { o.removing.Wait() }
 
 // lowerDirs unpacks the layers that are not yet, and lists their
 // directories top first. overlayfs refuses a directory twice: a layer
@@ -268,6 +287,16 @@ func (o *Overlay) mount(lowers []string, target, upper, work string) error {
 	}
 	if len(opts) >= unix.Getpagesize() {
 		return fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(lowers))
+	}
+	if upper != "" && !o.noVolatile.Load() {
+		err := unix.Mount("overlay", target, "overlay", flags, opts+",volatile")
+		if err == nil {
+			return nil
+		}
+		if err != unix.EINVAL {
+			return fmt.Errorf("mounting overlay at %s: %w", target, err)
+		}
+		o.noVolatile.Store(true) // a kernel before 5.10
 	}
 	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
 		return fmt.Errorf("mounting overlay at %s: %w", target, err)
