@@ -41,6 +41,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	if err != nil {
 		return err
 	}
+	defer runner.Wait()
 	m, err := snap.Prepare(ctx, img.Layers)
 	if err != nil {
 		return err

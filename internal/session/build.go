@@ -288,12 +288,12 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 		rep.Mask(string(v))
 	}
 	if o.Shared != nil {
-		w.StagedContext, w.Cleanup = o.Shared.attach(st, w.Snap, bctx), overlay.Wait
+		w.StagedContext, w.Cleanup = o.Shared.attach(st, w.Snap, bctx), func() { runner.Wait(); overlay.Wait() }
 		return w, nil
 	}
 	var cleanup func()
 	w.StagedContext, cleanup = instr.ContextView(st, w.Snap, bctx)
-	w.Cleanup = func() { cleanup(); overlay.Wait() }
+	w.Cleanup = func() { cleanup(); runner.Wait(); overlay.Wait() }
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
