@@ -313,18 +313,15 @@ func (o *Overlay) mount(lowers []string, target, upper, work string) error {
 	if len(opts) >= unix.Getpagesize() {
 		return fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(lowers))
 	}
-	if upper != "" && !o.noVolatile.Load() {
-		err := unix.Mount("overlay", target, "overlay", flags, opts+",volatile")
-		if err == nil {
-			return nil
-		}
-		if err != unix.EINVAL {
-			return fmt.Errorf("mounting overlay at %s: %w", target, err)
-		}
-		o.noVolatile.Store(true) // a kernel before 5.10
+	volatile := upper != "" && !o.noVolatile.Load()
+	if volatile && unix.Mount("overlay", target, "overlay", flags, opts+",volatile") == nil {
+		return nil
 	}
 	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
 		return fmt.Errorf("mounting overlay at %s: %w", target, err)
+	}
+	if volatile {
+		o.noVolatile.Store(true) // refused (a kernel before 5.10), the plain mount was not
 	}
 	return nil
 }
