@@ -40,6 +40,7 @@ mkdir -p "$P"
 
 need_tools
 command -v strace >/dev/null || { apt-get install -y -qq strace >>"$LOG" 2>&1 || die "apt-get install strace failed"; }
+command -v python3 >/dev/null || { apt-get install -y -qq python3 >>"$LOG" 2>&1 || die "apt-get install python3 failed"; }
 PROFILE=1 build_binaries
 start_registry base
 write_config
