@@ -14,7 +14,6 @@ import (
 // kiln's time over each of the others'.
 var tools = []string{"kiln", "buildkit", "buildah"}
 
-
 type row struct {
 	id, label       string
 	rss, mbps, over bool
