@@ -12,6 +12,7 @@
 #   BENCH_BIG_RUNS=RUNS   runs of the context and big-image rows (the slow ones)
 #   BENCH_ROWS=all        comma-separated groups (bench/README.md lists them); all = every one
 #   BENCH_TOOLS=kiln,buildkit,buildah   the columns to run
+#   BENCH_CACHE_BUILDS=p1-node,p1-go,p3-prod,p6,fifty   the builds of the cache rows
 #   BENCH_CTX_FILES=50000 BENCH_CTX_MB=500   the context row's generated context
 #   BENCH_BIG_MB=1024     the big-image rows' image (four incompressible layers)
 #   BENCH_OUT=bench/RESULTS.md   where the report goes
@@ -35,6 +36,7 @@ CTX_MB=${BENCH_CTX_MB:-500}
 BIG_MB=${BENCH_BIG_MB:-1024}
 OUT=${BENCH_OUT:-$here/RESULTS.md}
 LAYER_MB=$((BIG_MB / 4))
+CACHE_BUILDS=${BENCH_CACHE_BUILDS:-p1-node,p1-go,p3-prod,p6,fifty}
 GROUPS_ALL="p1-node p1-go p2-dev p2-prod p3-test p3-prod p4-node p4-go p5 p6 p7 p8 step parallel context big cache"
 
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (the builders run runc containers on overlayfs)" >&2; exit 2; }
@@ -372,6 +374,7 @@ if want cache; then
   for spec in "p1-node:p1-node.Dockerfile:node" "p1-go:p1-go.Dockerfile:go" "p3-prod:p3.Dockerfile:node:target=production" \
     "p6:p6.Dockerfile:node" "fifty:fifty.Dockerfile:empty"; do
     IFS=: read -r g df app opt <<<"$spec"
+    [[ ",$CACHE_BUILDS," == *",$g,"* ]] || continue
     ctx=$WORK/empty
     [ "$app" = go ] && ctx=$GOAPP
     [ "$app" = node ] && ctx=$NODEAPP
