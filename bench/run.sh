@@ -271,10 +271,12 @@ seed p8 p8.Dockerfile node "Pattern 8, npm token as a secret mount" "secret=npm_
 
 # ---- synthetic rows ------------------------------------------------------------
 
-# warm_base: every builder has the busybox base image (an untimed build).
+# warm_base: every builder, from an empty store, has the busybox base image
+# (an untimed build).
 warm_base() {
   local t
   for t in $TOOL_LIST; do
+    fresh "$t"
     build_cmd "$t" warm "$DF/steps.Dockerfile" "$WORK/empty"
     untimed "${CMD[@]}" || die "$t: the untimed build that pulls busybox failed"
   done
