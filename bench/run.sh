@@ -384,7 +384,7 @@ if want cache; then
     [ -n "$opt" ] && opts=("$opt")
     say "cache: $g — export of a mode=max registry cache after a cold build, import into an empty store"
     label "$g cache-to" "$g: a cached rebuild exporting its mode=max registry cache (--cache-to / --export-cache) to an empty loopback registry"
-    label "$g cache-from" "$g: build in an empty store from that cache (--cache-from / --import-cache)" over
+    label "$g cache-from" "$g: build in an empty store from that cache (--cache-from / --import-cache)"
     for i in $(seq 1 "$RUNS"); do
       for t in $TOOL_LIST; do
         [ "$t" = buildah ] && continue # buildah 1.28 has no mode=max cache export
