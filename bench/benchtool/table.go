@@ -152,11 +152,11 @@ func table(path string) error {
 		for i, t := range tools {
 			cells[i] = fmtRSS(median(res.data[r.id][t], rss))
 		}
-		rr := *r
+		mark := ""
 		if r.rss {
-			rr.id += " *"
+			mark = " *"
 		}
-		res.printRow(&rr, cells, rss, "smaller")
+		res.printRowAs(r.id+mark, r, cells, rss, "smaller")
 	}
 
 	fmt.Println()
@@ -201,10 +201,15 @@ func (res *results) cells(r *row, f func(meas) float64, format func(float64) str
 }
 
 func (res *results) printRow(r *row, cells []string, f func(meas) float64, better string) {
+	res.printRowAs(r.id, r, cells, f, better)
+}
+
+// printRowAs prints row r under the name id.
+func (res *results) printRowAs(id string, r *row, cells []string, f func(meas) float64, better string) {
 	k := median(res.data[r.id]["kiln"], f)
 	bk := median(res.data[r.id]["buildkit"], f)
 	bh := median(res.data[r.id]["buildah"], f)
-	fmt.Printf("| %s | %s | %s | %s | %s |\n", r.id, r.label, strings.Join(cells, " | "), ratio(k, bk, better), ratio(k, bh, better))
+	fmt.Printf("| %s | %s | %s | %s | %s |\n", id, r.label, strings.Join(cells, " | "), ratio(k, bk, better), ratio(k, bh, better))
 }
 
 // unit is the trailing " ms", " s" or " MiB" of a formatted value, so a
