@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -22,9 +23,19 @@ func runtime(path string) error {
 		return err
 	}
 	defer f.Close()
+	ns, err := runNanos(f)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%.4f\n", float64(ns)/1e9)
+	return nil
+}
+
+// runNanos is the length of the union of the runtimer intervals in log.
+func runNanos(log io.Reader) (int64, error) {
 	type span struct{ a, b int64 }
 	var spans []span
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(log)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		for _, m := range runLine.FindAllStringSubmatch(sc.Text(), -1) {
@@ -36,7 +47,7 @@ func runtime(path string) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	slices.SortFunc(spans, func(x, y span) int { return int(min(max(x.a-y.a, -1), 1)) })
 	var total, end int64
@@ -49,6 +60,5 @@ func runtime(path string) error {
 			end = s.b
 		}
 	}
-	fmt.Printf("%.4f\n", float64(total)/1e9)
-	return nil
+	return total, nil
 }
