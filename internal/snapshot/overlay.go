@@ -178,18 +178,19 @@ func (o *Overlay) unmountActive(a *Active) error {
 }
 
 // discard removes what an active mount made; a mount still in place (its
-// unmount failed) is left for the store's stale cleanup. The removal runs
-// in the background, off the next step's path (a few ms of unlinks a step
+// unmount failed) is left for the store's stale cleanup. The mount point
+// goes at once; the work directory's removal runs in the background, off
+// the next step's path (a few ms of unlinks a step
 // on a busy disk); Wait waits for it. What a killed process did not remove
 // is its stale temporary directory, removed by the next command.
 func (o *Overlay) discard(a *Active) {
 	if a.mounted {
 		return
 	}
+	os.Remove(a.target) // the empty mount point: gone when Remove returns
 	o.removing.Add(1)
 	go func() {
 		defer o.removing.Done()
-		os.Remove(a.target)
 		os.RemoveAll(a.work)
 	}()
 }
