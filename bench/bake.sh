@@ -6,9 +6,10 @@
 # targets. Run as root; needs runc, busybox-static, docker-registry; about
 # two minutes. BENCH_RUNS (default 3) runs, the best is printed.
 #
-# BuildKit column: BENCH_BUILDKIT=dir of buildkitd (test/oracle/build.sh
-# prints it) and BENCH_BUILDX=buildx binary (test/buildx/build.sh, on the
-# oracle branch); without them it says n/a.
+# BuildKit column: BENCH_BUILDKIT=dir of buildkitd and buildctl, default what
+# test/oracle/build.sh prints, and BENCH_BUILDX=buildx binary, default the
+# one in the directory test/buildx/build.sh prints (both build the tool once
+# and cache it); BENCH_BUILDKIT=none skips the column (n/a).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -98,7 +99,11 @@ for _ in $(seq "$RUNS"); do
 done
 
 bk_bake="n/a" bk_builds="n/a"
-if [ -n "${BENCH_BUILDKIT:-}" ] && [ -n "${BENCH_BUILDX:-}" ]; then
+if [ "${BENCH_BUILDKIT:-}" != none ]; then
+  BENCH_BUILDKIT=${BENCH_BUILDKIT:-$("$repo/test/oracle/build.sh")}
+  BENCH_BUILDX=${BENCH_BUILDX:-$("$repo/test/buildx/build.sh")/buildx}
+fi
+if [ "${BENCH_BUILDKIT:-}" != none ] && [ -n "${BENCH_BUILDKIT:-}" ] && [ -n "${BENCH_BUILDX:-}" ]; then
   printf '[registry."%s"]\n  http = true\n  insecure = true\n' "$REG" >"$WORK/buildkitd.toml"
   "$BENCH_BUILDKIT/buildkitd" --root "$WORK/bk" --addr "unix://$WORK/bk.sock" --otel-socket-path "$WORK/bk-otel.sock" \
     --config "$WORK/buildkitd.toml" >"$WORK/bk.log" 2>&1 &

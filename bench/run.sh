@@ -1,37 +1,54 @@
 #!/usr/bin/env bash
-# bench/run.sh — kiln against `buildah build --layers`, side by side, on the
-# seed's patterns (issue 12). Run as root from anywhere:
+# bench/run.sh — kiln against BuildKit (warm buildkitd, buildctl) and
+# `buildah build --layers`, side by side and interleaved run by run, on the
+# seed's patterns and the synthetic rows (issues 12, 20, 21). Run as root:
 #
-#   bench/run.sh                      # everything, ~10 minutes on an idle 2-core machine
-#   BENCH_RUNS=5 bench/run.sh         # more runs a row
+#   bench/run.sh                                 # everything, BENCH_RUNS=5
+#   BENCH_RUNS=1 bench/run.sh                    # a smoke run
+#   BENCH_ROWS=p1-go,step bench/run.sh           # only these groups of rows
 #
 # Knobs (environment):
-#   BENCH_RUNS=3          runs of each tool per row (they alternate: kiln, buildah, kiln, …)
-#   BENCH_BIG_RUNS=RUNS   runs of rows 6 and 7 (the slow ones; see BENCH_BUDGET)
-#   BENCH_BUDGET=840      seconds: rows 6 and 7 stop after fewer runs (at least one)
-#                         when another would end the script past this; 0 = no limit
-#   BENCH_CTX_FILES=50000 BENCH_CTX_MB=500   row 6's generated context
-#   BENCH_BIG_MB=1024     row 7's image size (four incompressible layers)
+#   BENCH_RUNS=5          runs of each builder per row (in each run: kiln, BuildKit, buildah)
+#   BENCH_BIG_RUNS=RUNS   runs of the context and big-image rows (the slow ones)
+#   BENCH_ROWS=all        comma-separated groups (bench/README.md lists them); all = every one
+#   BENCH_TOOLS=kiln,buildkit,buildah   the columns to run
+#   BENCH_CACHE_BUILDS=p1-node,p1-go,p3-prod,p6,fifty   the builds of the cache rows
+#   BENCH_CTX_FILES=50000 BENCH_CTX_MB=500   the context row's generated context
+#   BENCH_BIG_MB=1024     the big-image rows' image (four incompressible layers)
 #   BENCH_OUT=bench/RESULTS.md   where the report goes
+#   BENCH_NOTE=TEXT       a sentence put at the top of the report (e.g. "smoke run on a loaded machine")
 #   BENCH_WORK=DIR        work directory (default: a new one under /var/tmp)
 #   BENCH_KEEP=1          keep the work directory (stores, logs) afterwards
 #   BENCH_KILN=PATH       benchmark this kiln binary instead of building the working tree
+#   BENCH_BUILDKIT=DIR    buildkitd and buildctl from DIR (default: test/oracle/build.sh)
 #
 # See bench/README.md for what every row measures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 BIG_RUNS=${BENCH_BIG_RUNS:-$RUNS}
+ROWS=${BENCH_ROWS:-all}
+TOOLS=${BENCH_TOOLS:-kiln,buildkit,buildah}
 CTX_FILES=${BENCH_CTX_FILES:-50000}
 CTX_MB=${BENCH_CTX_MB:-500}
 BIG_MB=${BENCH_BIG_MB:-1024}
 OUT=${BENCH_OUT:-$here/RESULTS.md}
 LAYER_MB=$((BIG_MB / 4))
-BUDGET=${BENCH_BUDGET:-840}
+CACHE_BUILDS=${BENCH_CACHE_BUILDS:-p1-node,p1-go,p3-prod,p6,fifty}
+GROUPS_ALL="p1-node p1-go p2-dev p2-prod p3-test p3-prod p4-node p4-go p5 p6 p7 p8 step parallel context big cache"
 
-[ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (kiln and buildah run runc containers on overlayfs)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (the builders run runc containers on overlayfs)" >&2; exit 2; }
+for g in ${ROWS//,/ }; do
+  [ "$g" = all ] || [[ " $GROUPS_ALL " == *" $g "* ]] || { echo "BENCH_ROWS: unknown group $g (groups: all $GROUPS_ALL)" >&2; exit 2; }
+done
+for t in ${TOOLS//,/ }; do
+  [[ " kiln buildkit buildah " == *" $t "* ]] || { echo "BENCH_TOOLS: unknown builder $t (kiln, buildkit, buildah)" >&2; exit 2; }
+done
+want() { [ "$ROWS" = all ] || [[ ",$ROWS," == *",$1,"* ]]; }
+TOOL_LIST=${TOOLS//,/ }
+has_tool() { [[ " $TOOL_LIST " == *" $1 "* ]]; }
 
 if [ -n "${BENCH_WORK:-}" ]; then
   WORK=$BENCH_WORK
@@ -43,6 +60,8 @@ LOG=$WORK/bench.log
 RES=$WORK/results.tsv
 : >"$LOG"
 : >"$RES"
+TIMED_SH=1
+# shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -52,22 +71,23 @@ start_all=$(date +%s)
 commit=$(git -C "$repo" rev-parse --short HEAD)
 dirty=$(git --no-optional-locks -C "$repo" status --porcelain -- . ':!bench' 2>/dev/null | head -1)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-elapsed() { echo $(($(date +%s) - start_all)); }
-# fits SECONDS: whether SECONDS more keep the script within BENCH_BUDGET.
-fits() { [ "$BUDGET" = 0 ] || [ $(($(elapsed) + $1)) -le "$BUDGET" ]; }
-say "kiln bench: work dir $WORK, log $LOG"
+say "kiln bench: work dir $WORK, log $LOG; rows: $ROWS; builders: $TOOLS; $RUNS run(s)"
 need_tools
+command -v npm >/dev/null || die "npm is not installed (the node:20-alpine stand-in is made from the host's node and npm)"
 if [ -n "${BENCH_KILN:-}" ]; then
   say "using kiln binary $BENCH_KILN"
 else
-  say "building kiln (commit $(git -C "$repo" rev-parse --short HEAD))"
+  say "building kiln (commit $commit)"
 fi
 build_binaries
+has_tool buildkit && find_buildkit
 start_registry base
 start_registry push
 write_config
-say "making the base images (busybox, golang) and pushing them to $REG_BASE"
+say "making the base images and pushing them to $REG_BASE"
 make_bases
+make_seed_bases
+has_tool buildkit && start_buildkitd
 
 KSTORE=$WORK/kiln-store
 BSTORE=$WORK/buildah-store
@@ -80,192 +100,325 @@ KB=("${K[@]}" build --progress plain)
 # registry for a newer one on every build). --jobs 4 lets it build up to four
 # independent stages at once (its default is 1; kiln's is parallel).
 BH=(env TMPDIR="$BSTORE/tmp" buildah --storage-driver overlay --root "$BSTORE/root" --runroot "$BSTORE/run")
-BB=(env TMPDIR="$BSTORE/tmp" buildah build --layers --storage-driver overlay --root "$BSTORE/root" --runroot "$BSTORE/run"
-  --tls-verify=false --isolation oci --pull=false --jobs 4)
+BB=("${BH[@]}" build --layers --tls-verify=false --isolation oci --pull=false --jobs 4)
+# buildctl against the warm daemon, the Dockerfile frontend built into it.
+BC=("${BK_DIR:-/nonexistent}/buildctl" --addr "${BK_ADDR:-}")
+BCB=("${BC[@]}" build --progress plain --frontend dockerfile.v0)
 
 # ---- measurement ---------------------------------------------------------
 
 label() { printf 'L\t%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$RES"; }
 
-# measure ROW TOOL RUN BYTES CMD... — wall time (date, ns) and peak RSS
-# (/usr/bin/time) of CMD; BYTES is a number or @FILE (the file's size after).
+# measure ROW TOOL RUN BYTES CMD... — wall time (date, ns), peak RSS
+# (/usr/bin/time; for BuildKit plus buildkitd's peak during the command) and
+# RUN time (benchtool runtime on the command's output) of CMD; BYTES is a
+# number or @FILE (the file's size after). A failing command is recorded as
+# failed (its output is in the log) and the script goes on: returns 1.
 measure() {
   local row=$1 tool=$2 run=$3 bytes=$4
   shift 4
+  local out=$WORK/cmd.out
   printf '\n=== row %s, %s, run %s: %s\n' "$row" "$tool" "$run" "$*" >>"$LOG"
-  local t0 t1
+  if [ "$tool" = buildkit ]; then
+    echo 5 >"/proc/$BK_PID/clear_refs" # resets buildkitd's VmHWM to its RSS now
+  fi
+  local t0 t1 rc=0
   t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >>"$LOG" 2>&1 || die "row $row, $tool, run $run failed: $*"
+  /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >"$out" 2>&1 || rc=$?
   t1=$(date +%s%N)
-  local rss secs
+  cat "$out" >>"$LOG"
+  if [ "$rc" != 0 ]; then
+    printf 'F\t%s\t%s\t%s\t%s\n' "$row" "$tool" "$run" "exit status $rc (see the log)" >>"$RES"
+    printf '  %-14s %-8s run %s  FAILED (exit status %s; the log has its output)\n' "$row" "$tool" "$run" "$rc"
+    return 1
+  fi
+  local rss secs runsecs
   rss=$(tail -n 1 "$WORK/rss")
+  if [ "$tool" = buildkit ]; then
+    rss=$((rss + $(awk '/^VmHWM:/ {print $2}' "/proc/$BK_PID/status")))
+  fi
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+  runsecs=$("$WORK/bin/benchtool" runtime "$out")
   if [[ $bytes == @* ]]; then
     bytes=$(stat -c %s "${bytes#@}")
   fi
-  printf 'M\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$tool" "$run" "$secs" "$rss" "$bytes" >>"$RES"
-  printf '  %-9s %-8s run %s  %9.3f s   max RSS %5d MiB\n' "$row" "$tool" "$run" "$secs" $((rss / 1024))
+  printf 'M\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$tool" "$run" "$secs" "$rss" "$bytes" "$runsecs" >>"$RES"
+  printf '  %-14s %-8s run %s  %9.3f s  (RUN %7.3f s)  max RSS %5d MiB\n' "$row" "$tool" "$run" "$secs" "$runsecs" $((rss / 1024))
 }
 
 log() { printf '\n--- %s\n' "$*" >>"$LOG"; }
-untimed() { log "untimed: $*"; "$@" >>"$LOG" 2>&1 || die "failed: $*"; }
+untimed() { log "untimed: $*"; "$@" >>"$LOG" 2>&1; }
+
+# fresh TOOL: an empty store or cache for a cold build.
+fresh() {
+  case $1 in
+  kiln) fresh_kiln "$KSTORE" ;;
+  buildah) fresh_buildah "$BSTORE" ;;
+  buildkit) bk_prune ;;
+  esac
+}
+
+# build_cmd TOOL TAG DOCKERFILE CONTEXT [OPTION...] sets CMD to TOOL's build
+# command. Options, one vocabulary for the three: target=STAGE
+# platform=P secret=ID:FILE nocache oci=DEST (export an OCI tar)
+# cache-to=REF cache-from=REF (registry cache, mode=max; not buildah)
+# push=NAME (BuildKit: build and push in one, as buildx build --push).
+build_cmd() {
+  local tool=$1 tag=$2 df=$3 ctx=$4 o
+  shift 4
+  local args=() out=""
+  for o in "$@"; do
+    case $tool:$o in
+    buildkit:target=*) args+=(--opt "$o") ;;
+    buildkit:platform=*) args+=(--opt "$o") ;;
+    buildkit:secret=*) o=${o#secret=}; args+=(--secret "id=${o%%:*},src=${o#*:}") ;;
+    buildkit:nocache) args+=(--no-cache) ;;
+    buildkit:oci=*) out="type=oci,dest=${o#oci=}" ;;
+    buildkit:push=*) out="type=image,name=${o#push=},push=true,registry.insecure=true" ;;
+    buildkit:cache-to=*) args+=(--export-cache "type=registry,ref=${o#cache-to=},mode=max,registry.insecure=true") ;;
+    buildkit:cache-from=*) args+=(--import-cache "type=registry,ref=${o#cache-from=},registry.insecure=true") ;;
+    *:target=*) args+=(--target "${o#target=}") ;;
+    *:platform=*) args+=(--platform "${o#platform=}") ;;
+    *:secret=*) o=${o#secret=}; args+=(--secret "id=${o%%:*},src=${o#*:}") ;;
+    *:nocache) args+=(--no-cache) ;;
+    kiln:oci=*) args+=(-o "type=oci,dest=${o#oci=}") ;;
+    kiln:cache-to=*) args+=(--cache-to "type=registry,ref=${o#cache-to=},mode=max") ;;
+    kiln:cache-from=*) args+=(--cache-from "type=registry,ref=${o#cache-from=}") ;;
+    *) die "build_cmd: option $o is not defined for $tool" ;;
+    esac
+  done
+  case $tool in
+  kiln) CMD=("${KB[@]}" -t "$tag" -f "$df" "${args[@]}" "$ctx") ;;
+  buildah) CMD=("${BB[@]}" -t "$tag" -f "$df" "${args[@]}" "$ctx") ;;
+  buildkit)
+    # The image exporter without push: layers compressed, manifest and
+    # config written to buildkitd's content store, the name in its image
+    # store: what kiln -t does (kiln compresses at build time too).
+    CMD=("${BCB[@]}" --local "context=$ctx" --local "dockerfile=$(dirname "$df")" --opt "filename=$(basename "$df")"
+      "${args[@]}" --output "${out:-type=image,name=bench/$tag}")
+    ;;
+  esac
+}
 
 # ---- the projects ----------------------------------------------------------
 
 DF=$WORK/dockerfiles
 mkdir -p "$DF" "$WORK/empty" "$WORK/out"
-
-# Rows 1-3: the seed's Go example (examples/go-hello, Pattern 1), its FROM
-# pointed at the loopback registry, plus one line run.sh rewrites for row 3.
-APP=$WORK/go-hello
-cp -r "$repo/examples/go-hello" "$APP"
-render_seed "$repo/examples/go-hello/Dockerfile" "$APP/Dockerfile"
-printf '\n// benchRev is the line bench/run.sh edits for its "one-line source change" row.\nvar benchRev = "0"\n' >>"$APP/main.go"
-set_rev() { sed -i "s/^var benchRev = .*/var benchRev = \"$1\"/" "$APP/main.go"; }
-
-# Row 4: the same program, built with cache mounts.
-CAPP=$WORK/go-cache
-cp -r "$repo/examples/go-hello" "$CAPP"
-render "$here/dockerfiles/gocache.Dockerfile" "$CAPP/Dockerfile"
-set_go_version() { sed -i "s/^go [0-9.]*\$/go $1/" "$CAPP/go.mod"; }
-
+for f in "$here"/seed/*.Dockerfile; do
+  render "$f" "$DF/$(basename "$f")"
+done
 for f in parallel steps context big; do
   render "$here/dockerfiles/$f.Dockerfile" "$DF/$f.Dockerfile"
 done
+# The Go app: examples/go-hello plus the line the edit rows rewrite.
+GOAPP=$WORK/go-app
+cp -r "$repo/examples/go-hello" "$GOAPP"
+rm -f "$GOAPP/Dockerfile"
+printf '\n// benchRev is the line bench/run.sh edits for its "one-line source edit" rows.\nvar benchRev = "0"\n' >>"$GOAPP/main.go"
+# The Node app: bench/seed/node-app (a dependency and a devDependency from
+# the host's npm registry).
+NODEAPP=$WORK/node-app
+cp -r "$here/seed/node-app" "$NODEAPP"
+printf 'bench-token\n' >"$WORK/npm_token"
+set_rev() {
+  case $1 in
+  go) sed -i "s/^var benchRev = .*/var benchRev = \"$2\"/" "$GOAPP/main.go" ;;
+  node) sed -i "s/^const benchRev = .*/const benchRev = \"$2\";/" "$NODEAPP/src/index.js" ;;
+  esac
+}
 
-# ---- 1. cold build -----------------------------------------------------------
-say "row 1: cold build of examples/go-hello (empty stores, base image in the loopback registry)"
-label 1 "cold build, examples/go-hello (Pattern 1 Go; pull + build, empty store)"
-for i in $(seq 1 "$RUNS"); do
-  fresh_kiln "$KSTORE"
-  measure 1 kiln "$i" 0 "${KB[@]}" -t hello "$APP"
-  fresh_buildah "$BSTORE"
-  measure 1 buildah "$i" 0 "${BB[@]}" -t hello "$APP"
-done
+# seed GROUP DOCKERFILE APP DESCRIPTION [OPTION...]: the cold, no-op and
+# one-line-edit rows of one seed pattern. In each run every builder starts
+# cold (empty store or pruned cache), then rebuilds unchanged, then after
+# rewriting one line of the app's source.
+seed() {
+  local g=$1 df=$DF/$2 app=$3 desc=$4
+  shift 4
+  want "$g" || return 0
+  local ctx=$GOAPP
+  [ "$app" = node ] && ctx=$NODEAPP
+  say "$g: $desc — cold, no-op, one-line edit"
+  label "$g cold" "$desc: cold (empty store, base images in the loopback registry)" over
+  label "$g no-op" "$desc: no-op rebuild" over
+  label "$g edit" "$desc: after a one-line source edit" over
+  local i t
+  for i in $(seq 1 "$RUNS"); do
+    for t in $TOOL_LIST; do
+      set_rev "$app" "$t-$i-base"
+      fresh "$t"
+      build_cmd "$t" "$g" "$df" "$ctx" "$@"
+      measure "$g cold" "$t" "$i" 0 "${CMD[@]}" || continue
+      measure "$g no-op" "$t" "$i" 0 "${CMD[@]}" || true
+      set_rev "$app" "$t-$i-edit"
+      measure "$g edit" "$t" "$i" 0 "${CMD[@]}" || true
+    done
+  done
+}
 
-# ---- 2. warm no-op -----------------------------------------------------------
-say "row 2: warm no-op rebuild"
-label 2 "warm no-op rebuild, examples/go-hello"
-for i in $(seq 1 "$RUNS"); do
-  measure 2 kiln "$i" 0 "${KB[@]}" -t hello "$APP"
-  measure 2 buildah "$i" 0 "${BB[@]}" -t hello "$APP"
-done
+NODE="node app (ms + is-number from npm)"
+seed p1-node p1-node.Dockerfile node "Pattern 1 Node ($NODE)"
+seed p1-go p1-go.Dockerfile go "Pattern 1 Go → scratch"
+seed p2-dev p2.Dockerfile node "Pattern 2, --target development" target=development
+seed p2-prod p2.Dockerfile node "Pattern 2, --target production" target=production
+seed p3-test p3.Dockerfile node "Pattern 3, --target test (lint, test, type-check)" target=test
+seed p3-prod p3.Dockerfile node "Pattern 3, --target production" target=production
+seed p4-node p4-node.Dockerfile node "Pattern 4 Node, npm cache mount"
+seed p4-go p4-go.Dockerfile go "Pattern 4 Go, module and build cache mounts"
+seed p5 p5.Dockerfile go "Pattern 5, Go cross-compiled to linux/arm64" platform=linux/arm64
+seed p6 p6.Dockerfile node "Pattern 6, dependency-only stages"
+seed p7 p7.Dockerfile node "Pattern 7, binaries from other images"
+seed p8 p8.Dockerfile node "Pattern 8, npm token as a secret mount" "secret=npm_token:$WORK/npm_token"
 
-# ---- 3. one-line source change -----------------------------------------------
-say "row 3: rebuild after a one-line source change"
-label 3 "rebuild after a one-line change of main.go"
-for i in $(seq 1 "$RUNS"); do
-  set_rev "kiln-$i"
-  measure 3 kiln "$i" 0 "${KB[@]}" -t hello "$APP"
-  set_rev "buildah-$i"
-  measure 3 buildah "$i" 0 "${BB[@]}" -t hello "$APP"
-done
+# ---- synthetic rows ------------------------------------------------------------
 
-# ---- 4. dependency change with cache mounts ----------------------------------
-say "row 4: rebuild after a go.mod change, with cache mounts (one untimed build first)"
-label 4 "rebuild after a go.mod change, RUN --mount=type=cache (Go build and module caches)"
-untimed "${KB[@]}" -t hello-cache "$CAPP"
-untimed "${BB[@]}" -t hello-cache "$CAPP"
-patch=0
-for i in $(seq 1 "$RUNS"); do
-  patch=$((patch + 1)); set_go_version "1.22.$patch"
-  measure 4 kiln "$i" 0 "${KB[@]}" -t hello-cache "$CAPP"
-  patch=$((patch + 1)); set_go_version "1.22.$patch"
-  measure 4 buildah "$i" 0 "${BB[@]}" -t hello-cache "$CAPP"
-done
+# warm_base: every builder, from an empty store, has the busybox base image
+# (an untimed build).
+warm_base() {
+  local t
+  for t in $TOOL_LIST; do
+    fresh "$t"
+    build_cmd "$t" warm "$DF/steps.Dockerfile" "$WORK/empty"
+    untimed "${CMD[@]}" || die "$t: the untimed build that pulls busybox failed"
+  done
+}
 
-# ---- 5. four independent stages ----------------------------------------------
-say "row 5: four independent stages (sleep 1 + 20 MB each), --no-cache, base image local"
-label 5 "4 independent stages (\`sleep 1 && dd … 20 MB\` each) + final COPY from all, --no-cache"
-untimed "${KB[@]}" -f "$DF/parallel.Dockerfile" "$WORK/empty"
-untimed "${BB[@]}" -f "$DF/parallel.Dockerfile" "$WORK/empty"
-for i in $(seq 1 "$RUNS"); do
-  measure 5 kiln "$i" 0 "${KB[@]}" --no-cache -f "$DF/parallel.Dockerfile" "$WORK/empty"
-  measure 5 buildah "$i" 0 "${BB[@]}" --no-cache -f "$DF/parallel.Dockerfile" "$WORK/empty"
-done
+if want step; then
+  say "step: per-step overhead, 10 x RUN true, --no-cache"
+  label step "per-step overhead: (10 × \`RUN true\`, --no-cache) wall time / 10" div=10,over
+  warm_base
+  for i in $(seq 1 "$RUNS"); do
+    for t in $TOOL_LIST; do
+      build_cmd "$t" steps "$DF/steps.Dockerfile" "$WORK/empty" nocache
+      measure step "$t" "$i" 0 "${CMD[@]}" || true
+    done
+  done
+fi
 
-# ---- per-step overhead ---------------------------------------------------------
-say "per-step overhead: 10 x RUN true, --no-cache"
-label step "per-step overhead: (10 × \`RUN true\`, --no-cache) wall time / 10" "div=10"
-for i in $(seq 1 "$RUNS"); do
-  measure step kiln "$i" 0 "${KB[@]}" --no-cache -f "$DF/steps.Dockerfile" "$WORK/empty"
-  measure step buildah "$i" 0 "${BB[@]}" --no-cache -f "$DF/steps.Dockerfile" "$WORK/empty"
-done
+if want parallel; then
+  say "parallel: four independent stages (sleep 1 + 20 MB each), --no-cache, base image local"
+  label parallel "4 independent stages (\`sleep 1 && dd … 20 MB\` each) + final COPY from all, --no-cache" over
+  warm_base
+  for i in $(seq 1 "$RUNS"); do
+    for t in $TOOL_LIST; do
+      build_cmd "$t" parallel "$DF/parallel.Dockerfile" "$WORK/empty" nocache
+      measure parallel "$t" "$i" 0 "${CMD[@]}" || true
+    done
+  done
+fi
 
-# ---- 6. big context ------------------------------------------------------------
-say "row 6: generating a $CTX_FILES-file, $CTX_MB MiB context"
-CTX=$WORK/context
-t0=$(date +%s)
-"$WORK/bin/benchtool" genctx "$CTX" "$CTX_FILES" "$CTX_MB" || die "genctx failed"
-log "context generated in $(($(date +%s) - t0)) s: $(du -sh "$CTX" | cut -f1)"
-ctxdesc="$CTX_FILES files, $CTX_MB MiB"
-label 6a "$ctxdesc context, \`COPY . /ctx\`: cold (empty store)" rss
-label 6b "$ctxdesc context: no-op rebuild right after" rss
-label 6c "$ctxdesc context: a second no-op rebuild (kiln only: buildah has no stat cache, its 6b is its steady state)" rss
-# Keep time for row 7: its build and at least one export and push.
-reserve7=$(((60 + 30) * BIG_MB / 1024 + 20))
-runs6=0
-for i in $(seq 1 "$BIG_RUNS"); do
-  if [ "$i" -gt 1 ] && ! fits $((iter + reserve7)); then
-    say "  (row 6 stops after $runs6 run(s): another would pass the ${BUDGET} s budget)"
-    break
-  fi
-  t_iter=$(date +%s)
-  fresh_kiln "$KSTORE"
-  fresh_buildah "$BSTORE"
-  measure 6a kiln "$i" 0 "${KB[@]}" -t ctx -f "$DF/context.Dockerfile" "$CTX"
-  measure 6a buildah "$i" 0 "${BB[@]}" -t ctx -f "$DF/context.Dockerfile" "$CTX"
-  measure 6b kiln "$i" 0 "${KB[@]}" -t ctx -f "$DF/context.Dockerfile" "$CTX"
-  measure 6b buildah "$i" 0 "${BB[@]}" -t ctx -f "$DF/context.Dockerfile" "$CTX"
-  measure 6c kiln "$i" 0 "${KB[@]}" -t ctx -f "$DF/context.Dockerfile" "$CTX"
-  iter=$(($(date +%s) - t_iter))
-  runs6=$i
-done
-rm -rf "$CTX"
-fresh_kiln "$KSTORE"
-fresh_buildah "$BSTORE"
+if want context; then
+  say "context: generating a $CTX_FILES-file, $CTX_MB MiB context"
+  CTX=$WORK/context
+  t0=$(date +%s)
+  "$WORK/bin/benchtool" genctx "$CTX" "$CTX_FILES" "$CTX_MB" || die "genctx failed"
+  log "context generated in $(($(date +%s) - t0)) s: $(du -sh "$CTX" | cut -f1)"
+  ctxdesc="$CTX_FILES files, $CTX_MB MiB"
+  label "ctx cold" "$ctxdesc context, \`COPY . /ctx\`: cold (empty store)" rss
+  label "ctx no-op" "$ctxdesc context: no-op rebuild right after" rss
+  label "ctx no-op 2" "$ctxdesc context: a second no-op rebuild (kiln's first no-op re-hashes; this is its steady state)" rss
+  for i in $(seq 1 "$BIG_RUNS"); do
+    for t in $TOOL_LIST; do
+      fresh "$t"
+      build_cmd "$t" ctx "$DF/context.Dockerfile" "$CTX"
+      measure "ctx cold" "$t" "$i" 0 "${CMD[@]}" || continue
+      measure "ctx no-op" "$t" "$i" 0 "${CMD[@]}" || true
+      measure "ctx no-op 2" "$t" "$i" 0 "${CMD[@]}" || true
+    done
+  done
+  rm -rf "$CTX"
+fi
 
-# ---- 7. export and push of a big image ----------------------------------------
-say "row 7: a $BIG_MB MiB image: build once, then export to an OCI tar and push"
-label 7a "build the $BIG_MB MiB image (4 × \`RUN dd\` of random data), once"
-label 7b "export the $BIG_MB MiB image to an OCI tar" rss,mbps
-label 7c "push the $BIG_MB MiB image to a fresh loopback registry" rss,mbps
-measure 7a kiln 1 0 "${KB[@]}" -t big -f "$DF/big.Dockerfile" "$WORK/empty"
-measure 7a buildah 1 0 "${BB[@]}" -t big -f "$DF/big.Dockerfile" "$WORK/empty"
-runs7=0
-for i in $(seq 1 "$BIG_RUNS"); do
-  if [ "$i" -gt 1 ] && ! fits $((iter + 10)); then
-    say "  (row 7 stops after $runs7 run(s): another would pass the ${BUDGET} s budget)"
-    break
-  fi
-  t_iter=$(date +%s)
-  ktar=$WORK/out/kiln.tar btar=$WORK/out/buildah.tar
-  measure 7b kiln "$i" "@$ktar" "${KB[@]}" -o "type=oci,dest=$ktar" -f "$DF/big.Dockerfile" "$WORK/empty"
-  measure 7b buildah "$i" "@$btar" "${BH[@]}" push -q big "oci-archive:$btar"
-  kbytes=$(stat -c %s "$ktar") bbytes=$(stat -c %s "$btar")
-  rm -f "$ktar" "$btar"
-  restart_registry push
-  measure 7c kiln "$i" "$kbytes" "${K[@]}" push big "$REG_PUSH/bench/big:kiln"
-  restart_registry push
-  measure 7c buildah "$i" "$bbytes" "${BH[@]}" push -q --tls-verify=false big "docker://$REG_PUSH/bench/big:buildah"
-  iter=$(($(date +%s) - t_iter))
-  runs7=$i
-done
+if want big; then
+  say "big: a $BIG_MB MiB image: build once, then export to an OCI tar and push"
+  label "big build" "build the $BIG_MB MiB image (4 × \`RUN dd\` of random data), once" over
+  label "big oci" "export the $BIG_MB MiB image to an OCI tar (kiln, BuildKit: a cached build with -o type=oci; buildah push oci-archive:)" mbps
+  label "big push" "push the $BIG_MB MiB image to an empty loopback registry (BuildKit: a cached build with push=true)" mbps
+  for t in $TOOL_LIST; do
+    fresh "$t"
+    build_cmd "$t" big "$DF/big.Dockerfile" "$WORK/empty"
+    measure "big build" "$t" 1 0 "${CMD[@]}" || true
+  done
+  for i in $(seq 1 "$BIG_RUNS"); do
+    for t in $TOOL_LIST; do
+      tar=$WORK/out/$t.tar
+      case $t in
+      buildah) CMD=("${BH[@]}" push -q big "oci-archive:$tar") ;;
+      *) build_cmd "$t" big "$DF/big.Dockerfile" "$WORK/empty" "oci=$tar" ;;
+      esac
+      measure "big oci" "$t" "$i" "@$tar" "${CMD[@]}" || continue
+      bytes=$(stat -c %s "$tar")
+      rm -f "$tar"
+      restart_registry push
+      case $t in
+      kiln) CMD=("${K[@]}" push big "$REG_PUSH/bench/big:kiln") ;;
+      buildah) CMD=("${BH[@]}" push -q --tls-verify=false big "docker://$REG_PUSH/bench/big:buildah") ;;
+      buildkit) build_cmd "$t" big "$DF/big.Dockerfile" "$WORK/empty" "push=$REG_PUSH/bench/big:buildkit" ;;
+      esac
+      measure "big push" "$t" "$i" "$bytes" "${CMD[@]}" || true
+    done
+  done
+fi
+
+# ---- issue 20: registry cache, mode=max ------------------------------------------
+
+if want cache; then
+  # A generated 50-stage Dockerfile: each stage writes 256 KiB of its own;
+  # stages 10-49 also copy from the stage ten before, the last copies from all.
+  {
+    for n in $(seq 0 49); do
+      printf 'FROM %s/library/busybox:latest AS s%d\n' "$REG_BASE" "$n"
+      [ "$n" -ge 10 ] && printf 'COPY --from=s%d /n /prev\n' $((n - 10))
+      printf 'RUN echo %d > /n && dd if=/dev/urandom of=/blob bs=64k count=4 2>/dev/null\n\n' "$n"
+    done
+    printf 'FROM %s/library/busybox:latest\n' "$REG_BASE"
+    for n in $(seq 0 49); do printf 'COPY --from=s%d /n /n%d\n' "$n" "$n"; done
+  } >"$DF/fifty.Dockerfile"
+  for spec in "p1-node:p1-node.Dockerfile:node" "p1-go:p1-go.Dockerfile:go" "p3-prod:p3.Dockerfile:node:target=production" \
+    "p6:p6.Dockerfile:node" "fifty:fifty.Dockerfile:empty"; do
+    IFS=: read -r g df app opt <<<"$spec"
+    [[ ",$CACHE_BUILDS," == *",$g,"* ]] || continue
+    ctx=$WORK/empty
+    [ "$app" = go ] && ctx=$GOAPP
+    [ "$app" = node ] && ctx=$NODEAPP
+    opts=()
+    [ -n "$opt" ] && opts=("$opt")
+    say "cache: $g — export of a mode=max registry cache after a cold build, import into an empty store"
+    label "$g cache-to" "$g: a cached rebuild exporting its mode=max registry cache (--cache-to / --export-cache) to an empty loopback registry"
+    label "$g cache-from" "$g: build in an empty store from that cache (--cache-from / --import-cache)"
+    for i in $(seq 1 "$RUNS"); do
+      for t in $TOOL_LIST; do
+        [ "$t" = buildah ] && continue # buildah 1.28 has no mode=max cache export
+        ref=$REG_PUSH/cache/$g:$t
+        fresh "$t"
+        build_cmd "$t" "$g" "$DF/$df" "$ctx" "${opts[@]}"
+        untimed "${CMD[@]}" || { printf 'F\t%s\t%s\t%s\t%s\n' "$g cache-to" "$t" "$i" "the cold build failed" >>"$RES"; continue; }
+        restart_registry push
+        build_cmd "$t" "$g" "$DF/$df" "$ctx" "${opts[@]}" "cache-to=$ref"
+        measure "$g cache-to" "$t" "$i" 0 "${CMD[@]}" || continue
+        fresh "$t"
+        build_cmd "$t" "$g" "$DF/$df" "$ctx" "${opts[@]}" "cache-from=$ref"
+        measure "$g cache-from" "$t" "$i" 0 "${CMD[@]}" || true
+      done
+    done
+  done
+fi
 
 # ---- report -----------------------------------------------------------------------
-elapsed=$(elapsed)
+elapsed=$(($(date +%s) - start_all))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 table=$("$WORK/bin/benchtool" table "$RES") || die "benchtool table failed"
 scaled=""
-if [ "$CTX_FILES" != 50000 ] || [ "$CTX_MB" != 500 ] || [ "$BIG_MB" != 1024 ] || [ "$runs6" != "$RUNS" ] || [ "$runs7" != "$RUNS" ]; then
-  scaled="**Scaled down** to keep the script short (the issue: a 50,000-file / 500 MiB context, a 1 GiB image; $RUNS runs a row): "
-  scaled+="context $CTX_FILES files / $CTX_MB MiB, image $BIG_MB MiB, $runs6 run(s) of row 6 and $runs7 of row 7"
-  scaled+=" (BENCH_BIG_RUNS=$BIG_RUNS, BENCH_BUDGET=$BUDGET s)."
+if [ "$CTX_FILES" != 50000 ] || [ "$CTX_MB" != 500 ] || [ "$BIG_MB" != 1024 ] || [ "$BIG_RUNS" != "$RUNS" ] || [ "$RUNS" -lt 5 ] || [ "$ROWS" != all ]; then
+  scaled="**Not the issue's full run** (that is 5 runs a row, a 50,000-file / 500 MiB context, a 1 GiB image, every row): "
+  scaled+="$RUNS run(s) a row, $BIG_RUNS of the context and big-image rows, context $CTX_FILES files / $CTX_MB MiB, image $BIG_MB MiB, rows: $ROWS."
 fi
+bkver=""
+has_tool buildkit && bkver=$("${BC[@]}" --version | awk '{print $3}')
 {
-  echo "# kiln vs buildah — benchmark results"
+  echo "# kiln vs BuildKit vs buildah — benchmark results"
   echo
-  echo "Made by \`bench/run.sh\` (see bench/README.md for what each row measures) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+  [ -n "${BENCH_NOTE:-}" ] && { echo "**$BENCH_NOTE**"; echo; }
+  echo "Made by \`$(printf 'BENCH_RUNS=%s ' "$RUNS")${BENCH_ROWS:+BENCH_ROWS=$ROWS }bench/run.sh\` (see bench/README.md for what each row measures) on $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo
   echo "- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "- work dir filesystem: $(findmnt -n -o FSTYPE -T "$WORK") ($(findmnt -n -o SOURCE -T "$WORK"))"
@@ -274,16 +427,17 @@ fi
   else
     echo "- kiln: commit $commit${dirty:+ (with uncommitted changes)}, built with $(go version | awk '{print $3}')"
   fi
-  echo "- buildah: $(buildah --version | awk '{print $3}') (Debian package), runc $(runc --version | awk 'NR==1 {print $3}'), docker-registry $(dpkg-query -W -f '${Version}' docker-registry 2>/dev/null)"
-  echo "- runs: $RUNS a row (row 6: $runs6, row 7: $runs7), kiln and buildah alternating; the table shows medians"
+  [ -n "$bkver" ] && echo "- BuildKit: buildkitd/buildctl $bkver (built from its Go module by test/oracle/build.sh), one warm daemon, OCI worker (runc, overlayfs), \`buildctl build --frontend dockerfile.v0 --output type=image,name=…\`"
+  echo "- buildah: $(buildah --version | awk '{print $3}') (Debian package), \`buildah build --layers --storage-driver overlay --tls-verify=false --isolation oci --pull=false --jobs 4\`"
+  echo "- runc $(runc --version | awk 'NR==1 {print $3}'), docker-registry $(dpkg-query -W -f '${Version}' docker-registry 2>/dev/null), node $(node --version), npm $(npm --version) (registry $(npm config get registry))"
+  echo "- runs: $RUNS a row ($BIG_RUNS of the context and big-image rows); in each run kiln, BuildKit and buildah follow one another"
   echo "- load average (1, 5, 15 min) before: $load_before; after: $load_after"
-  echo "- buildah flags: \`buildah build --layers --storage-driver overlay --root/--runroot <temp> --tls-verify=false --isolation oci --pull=false --jobs 4\`"
   echo "- whole script: $((elapsed / 60)) min $((elapsed % 60)) s"
   [ -n "$scaled" ] && { echo; echo "$scaled"; }
   echo
   echo "$table"
   echo
-  echo "Ratios below 1 mean kiln is faster (or smaller). Where kiln's time goes on these rows: bench/PROFILE.md (made with bench/profile.sh)."
+  echo "Where kiln's time goes on these rows: bench/PROFILE.md (made with bench/profile.sh)."
 } >"$OUT"
 say ""
 say "$table"

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -81,7 +82,12 @@ type Runner struct {
 	noNewKeyring bool
 	// noPivot: seccomp refuses pivot_root (seccomp.go).
 	noPivot bool
+
+	removing sync.WaitGroup // bundle removals Run started
 }
+
+// Wait waits for the bundle removals of finished runs.
+func (r *Runner) Wait() { r.removing.Wait() }
 
 // NewRunner finds runc on PATH and prepares stateDir (e.g. <store>/run).
 // caps are what the snapshotter's mode can give a RUN: Run refuses a step
@@ -134,8 +140,19 @@ func (r *Runner) Run(ctx context.Context, s Spec) (err error) {
 		return err
 	}
 	defer func() {
-		if rmErr := os.RemoveAll(b.dir); rmErr != nil && err == nil {
-			err = fmt.Errorf("removing bundle: %w", rmErr)
+		if err == nil {
+			// After a run that succeeded, off the next step's path: a
+			// bundle's few files take ms to unlink on a busy disk. Wait
+			// waits for it; a bundle a killed kiln left is reaped.
+			r.removing.Add(1)
+			go func() {
+				defer r.removing.Done()
+				_ = os.RemoveAll(b.dir)
+			}()
+			return
+		}
+		if rmErr := os.RemoveAll(b.dir); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("removing bundle: %w", rmErr))
 		}
 	}()
 

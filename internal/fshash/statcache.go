@@ -2,7 +2,9 @@ package fshash
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/gob"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -41,9 +43,12 @@ func keyOf(st *syscall.Stat_t) statKey {
 	}
 }
 
+// cacheEntry holds the SHA-256 sum as its 32 bytes rather than a digest
+// string: a 50,000-file context's cache is live for the whole build, and
+// this is ~70 bytes less an entry.
 type cacheEntry struct {
 	Key     statKey
-	Digest  digest.Digest
+	Sum     [sha256.Size]byte
 	Written int64 // unix ns when the digest was computed
 	Used    int64 // unix ns of the last lookup or store
 }
@@ -87,16 +92,23 @@ func (c *StatCache) lookup(abs string, k statKey) (digest.Digest, bool) {
 		c.entries[abs] = e
 		c.dirty = true
 	}
-	return e.Digest, true
+	return digest.NewDigestFromBytes(digest.SHA256, e.Sum[:]), true
 }
 
 func (c *StatCache) store(abs string, k statKey, d digest.Digest, at time.Time) {
 	if c == nil {
 		return
 	}
+	e := cacheEntry{Key: k, Written: at.UnixNano(), Used: at.UnixNano()}
+	if d.Algorithm() != digest.SHA256 {
+		return // not a SHA-256 sum: not cached
+	}
+	if n, err := hex.Decode(e.Sum[:], []byte(d.Encoded())); err != nil || n != sha256.Size {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[abs] = cacheEntry{Key: k, Digest: d, Written: at.UnixNano(), Used: at.UnixNano()}
+	c.entries[abs] = e
 	c.dirty = true
 }
 
@@ -109,7 +121,7 @@ func (c *StatCache) Len() int {
 
 // cacheFormat is bumped whenever cacheFile changes shape; another version
 // reads as an empty cache.
-const cacheFormat = 1
+const cacheFormat = 2
 
 // maxUnused drops entries no build has looked at for this long, so deleted
 // files do not accumulate forever.
@@ -148,15 +160,18 @@ func (c *StatCache) Save(file string) error {
 			return nil
 		}
 	}
+	defer c.mu.Unlock()
 	c.dirty = false
-	cf := cacheFile{Format: cacheFormat, Entries: make(map[string]cacheEntry, len(c.entries))}
+	// Unused entries are dropped from the cache itself rather than from a
+	// copy of it: a copy would double the cache's memory at the end of a
+	// build (Save is its last use).
 	cutoff := now().Add(-maxUnused).UnixNano()
 	for k, e := range c.entries {
-		if e.Used >= cutoff {
-			cf.Entries[k] = e
+		if e.Used < cutoff {
+			delete(c.entries, k)
 		}
 	}
-	c.mu.Unlock()
+	cf := cacheFile{Format: cacheFormat, Entries: c.entries}
 	dir := filepath.Dir(file)
 	tmp, err := os.CreateTemp(dir, filepath.Base(file)+".tmp-*")
 	if err != nil {

@@ -3,7 +3,6 @@ package layer
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -198,13 +198,22 @@ func (t *treeWriter) copyFile(abs, rel string, size int64) error {
 		return fmt.Errorf("opening %s: %w", rel, err)
 	}
 	defer f.Close()
-	if _, err := io.CopyN(t.tw, f, size); errors.Is(err, io.EOF) {
-		return fmt.Errorf("copying %s: it shrank during the write", rel)
-	} else if err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	// Plain Writer and Reader, so the copy uses buf: io.CopyN would reach
+	// tar's ReadFrom, which allocates a buffer for every file.
+	n, err := io.CopyBuffer(struct{ io.Writer }{t.tw}, io.LimitReader(f, size), *buf)
+	if err != nil {
 		return fmt.Errorf("copying %s: %w", rel, err)
+	}
+	if n < size {
+		return fmt.Errorf("copying %s: it shrank during the write", rel)
 	}
 	return nil
 }
+
+// copyBufs reuses copy buffers across the files of a layer.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // isWhiteout reports whether the character device at p is an overlay
 // whiteout (device number 0/0).

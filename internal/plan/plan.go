@@ -25,6 +25,10 @@ type Options struct {
 	BuildArgs      map[string]string // --build-arg K=V (bare K resolved by the caller)
 	BuildPlatform  ocispecs.Platform // the host
 	TargetPlatform ocispecs.Platform // the platform being built (one plan per platform)
+	// Contexts are the --build-context names (lower-cased). A stage of
+	// one of these names is replaced by that context, as in BuildKit: its
+	// instructions never run, and FROM or --from of it is the context.
+	Contexts map[string]bool
 }
 
 // Plan is the outcome of planning one build of one platform.
@@ -122,7 +126,7 @@ func New(df *dockerfile.Dockerfile, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.buildStages(stages); err != nil {
+	if err := p.buildStages(stages, opts.Contexts); err != nil {
 		return nil, err
 	}
 	if p.Target, err = p.resolveTarget(opts.Target); err != nil {
@@ -149,6 +153,9 @@ func (p *Plan) errorAt(loc Location, format string, args ...any) error {
 // a solve to expand (convert.Expand changes a command in place): the plan
 // stays as planned, and every solve of it gets its own.
 func (p *Plan) Instructions(st *Stage) ([]instructions.Command, error) {
+	if st.Commands == nil {
+		return nil, nil // no instructions, or replaced by a named context
+	}
 	stages, _, err := p.df.Reparse()
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ const scratchName = "scratch"
 // not), among the stages defined *before* it; no match means an external
 // image, or the empty image for "scratch". So `FROM later` and
 // `FROM nginx AS nginx` name images.
-func (p *Plan) buildStages(stages []instructions.Stage) error {
+func (p *Plan) buildStages(stages []instructions.Stage, contexts map[string]bool) error {
 	args := envMap(p.GlobalArgs)
 	byName := map[string]*Stage{}
 	for i, st := range stages {
@@ -36,6 +36,10 @@ func (p *Plan) buildStages(stages []instructions.Stage) error {
 		}
 		if err := p.resolveBase(s, st.BaseName, byName); err != nil {
 			return err
+		}
+		if s.Name != "" && contexts[s.Name] {
+			// Replaced by the named context (BuildKit's toDispatchState).
+			s.Base, s.Deps, s.Commands = Ref{Image: s.Name}, nil, nil
 		}
 		if err := p.resolvePlatform(s, st.Platform); err != nil {
 			return err

@@ -96,8 +96,11 @@ func (d Dir) Reap(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("removing bundle %s: %w", e.Name(), err))
 		}
 	}
-	if _, err := os.Stat(d.Root); errors.Is(err, os.ErrNotExist) {
-		return errors.Join(errs...) // runc never ran here
+	if !d.hasContainers() {
+		// runc keeps one directory per container under Root: none means
+		// there is nothing to list (and `runc list` costs a process start
+		// on every command that opens the store).
+		return errors.Join(errs...)
 	}
 	ids, err := d.List(ctx)
 	if err != nil {
@@ -112,6 +115,16 @@ func (d Dir) Reap(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// hasContainers says whether Root holds any container state, or cannot be
+// read (then List decides).
+func (d Dir) hasContainers() bool {
+	entries, err := os.ReadDir(d.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return false // runc never ran here
+	}
+	return err != nil || len(entries) > 0
 }
 
 // ReapDead stops and deletes the containers of dead kiln processes in the

@@ -36,10 +36,12 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		return err
 	}
 	snap := snapshot.NewFor(o.Isolation, s, nil)
+	defer snap.Wait() // after Remove: its directories are gone on return
 	runner, err := executor.NewRunner(s.RunDir(), snap.Caps())
 	if err != nil {
 		return err
 	}
+	defer runner.Wait()
 	m, err := snap.Prepare(ctx, img.Layers)
 	if err != nil {
 		return err

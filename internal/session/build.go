@@ -199,7 +199,7 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 	host := platforms.Normalize(platforms.DefaultSpec())
 	plans := make([]*plan.Plan, len(targets))
 	for i, t := range targets {
-		p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: t})
+		p, err := plan.New(df, plan.Options{Target: o.Target, BuildArgs: o.BuildArgs, BuildPlatform: host, TargetPlatform: t, Contexts: contextNames(o.Contexts)})
 		if err != nil {
 			return nil, err
 		}
@@ -268,8 +268,8 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	go func() { <-ctx.Done(); unlock() }()
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
-	w.Snap = snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
-	w.Snap = newMountHook(w.Snap, st, rep) // cache mounts in remote caches (cachemounts.go)
+	overlay := snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	w.Snap = newMountHook(overlay, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {
 		return nil, err
@@ -298,12 +298,24 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 		rep.Mask(string(v))
 	}
 	if o.Shared != nil {
-		w.StagedContext, w.Cleanup = o.Shared.attach(st, w.Snap, bctx), func() {}
+		w.StagedContext, w.Cleanup = o.Shared.attach(st, w.Snap, bctx), func() { runner.Wait(); overlay.Wait() }
 		return w, nil
 	}
-	w.StagedContext, w.Cleanup = instr.ContextView(st, w.Snap, bctx)
+	var cleanup func()
+	w.StagedContext, cleanup = instr.ContextView(st, w.Snap, bctx)
+	w.Cleanup = func() { cleanup(); runner.Wait(); overlay.Wait() }
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
 	return w, nil
+}
+
+// contextNames are the --build-context names, for the plan: a stage of one
+// of them is replaced by the context.
+func contextNames(contexts map[string]string) map[string]bool {
+	names := map[string]bool{}
+	for k := range contexts {
+		names[strings.ToLower(k)] = true
+	}
+	return names
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ func Epoch(contextDir string, buildArgs map[string]string) (time.Time, error) {
 }
 
 func gitCommitTime(dir string) (time.Time, bool) {
+	if !inGitRepo(dir) {
+		return time.Time{}, false
+	}
 	if _, err := exec.LookPath("git"); err != nil {
 		return time.Time{}, false
 	}
@@ -52,4 +56,27 @@ func keyEpoch(buildArgs map[string]string) string {
 		return strconv.FormatInt(t.Unix(), 10)
 	}
 	return ""
+}
+
+// inGitRepo says whether git could find a repository for dir: $GIT_DIR is
+// set, or dir or a parent has a .git (directory, or file of a worktree).
+// Outside one, not starting git saves a process on every build.
+func inGitRepo(dir string) bool {
+	if os.Getenv("GIT_DIR") != "" {
+		return true
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return true // let git decide
+	}
+	for {
+		if _, err := os.Lstat(filepath.Join(abs, ".git")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return false
+		}
+		abs = parent
+	}
 }

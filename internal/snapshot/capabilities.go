@@ -45,9 +45,16 @@ func CapabilitiesFor(m isolation.Mode) Capabilities {
 	return RootCaps
 }
 
+// Waiter is a Snapshotter whose removals may still run after Remove
+// returns; Wait waits for them (before the store is let go).
+type Waiter interface {
+	Snapshotter
+	Wait()
+}
+
 // NewFor returns the snapshotter of the isolation mode m: Copy for
 // container mode, which cannot mount, else Overlay.
-func NewFor(m isolation.Mode, st *store.Store, fetch func(ctx context.Context, l image.Layer) error) Snapshotter {
+func NewFor(m isolation.Mode, st *store.Store, fetch func(ctx context.Context, l image.Layer) error) Waiter {
 	if m == isolation.Container {
 		return NewCopy(st, fetch)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -41,6 +43,13 @@ type Overlay struct {
 	caps  Capabilities
 	unpacked
 	cacheDirs
+	// noVolatile: the kernel refused "volatile". A writable mount is
+	// volatile so that its unmount does not sync the whole upper
+	// filesystem (~10 ms a step on a busy disk): an upper dir is never
+	// mounted again, and as the unpacked layers its data is a copy of the
+	// layer's blob, which the store syncs.
+	noVolatile atomic.Bool
+	removing   sync.WaitGroup
 }
 
 // NewOverlay returns the overlay snapshotter of a store for root. fetch
@@ -167,14 +176,25 @@ func (o *Overlay) unmountActive(a *Active) error {
 }
 
 // discard removes what an active mount made; a mount still in place (its
-// unmount failed) is left for the store's stale cleanup.
+// unmount failed) is left for the store's stale cleanup. The mount point
+// goes at once; the work directory's removal runs in the background, off
+// the next step's path (a few ms of unlinks a step
+// on a busy disk); Wait waits for it. What a killed process did not remove
+// is its stale temporary directory, removed by the next command.
 func (o *Overlay) discard(a *Active) {
 	if a.mounted {
 		return
 	}
-	os.Remove(a.target)
-	os.RemoveAll(a.work)
+	os.Remove(a.target) // the empty mount point: gone when Remove returns
+	o.removing.Add(1)
+	go func() {
+		defer o.removing.Done()
+		os.RemoveAll(a.work)
+	}()
 }
+
+// Wait waits for the removals discard started.
+func (o *Overlay) Wait() { o.removing.Wait() }
 
 // mount mounts lowers (top first, over the store's empty directory) at
 // target, writable when upper is set.
@@ -213,8 +233,15 @@ func (o *Overlay) mount(lowers []string, target, upper, work string) error {
 	if len(opts) >= unix.Getpagesize() {
 		return fmt.Errorf("mounting overlay: %d layers exceed the kernel's mount option size", len(lowers))
 	}
+	volatile := upper != "" && !o.noVolatile.Load()
+	if volatile && mountIn(dir, target, flags, opts+",volatile") == nil {
+		return nil
+	}
 	if err := mountIn(dir, target, flags, opts); err != nil {
 		return fmt.Errorf("mounting overlay at %s: %w", target, err)
+	}
+	if volatile {
+		o.noVolatile.Store(true) // refused (a kernel before 5.10), the plain mount was not
 	}
 	return nil
 }

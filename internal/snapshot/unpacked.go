@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/store"
@@ -23,15 +26,35 @@ type unpacked struct {
 // lowerDirs unpacks the layers that are not yet, and lists their
 // directories top first. overlayfs refuses a directory twice: a layer
 // identical to a higher one adds nothing the higher one does not already
-// show (or hide), so only the topmost copy is listed.
+// show (or hide), so only the topmost copy is listed. Missing layers are
+// unpacked unpackJobs at a time: unpacking is mostly waiting for file
+// creates, which overlap across layers.
 func (o unpacked) lowerDirs(ctx context.Context, layers []image.Layer) ([]string, error) {
-	lowers := make([]string, 0, len(layers))
+	var unique []image.Layer
+	index := map[digest.Digest]int{}
+	for _, l := range layers {
+		if _, ok := index[l.DiffID]; !ok {
+			index[l.DiffID] = len(unique)
+			unique = append(unique, l)
+		}
+	}
+	dirs := make([]string, len(unique))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(unpackJobs)
+	for i, l := range unique {
+		g.Go(func() error {
+			dir, err := o.layerDir(gctx, l)
+			dirs[i] = dir
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	lowers := make([]string, 0, len(unique))
 	seen := map[string]bool{}
 	for i := len(layers) - 1; i >= 0; i-- {
-		dir, err := o.layerDir(ctx, layers[i])
-		if err != nil {
-			return nil, err
-		}
+		dir := dirs[index[layers[i].DiffID]]
 		if !seen[dir] {
 			seen[dir] = true
 			lowers = append(lowers, dir)
@@ -39,6 +62,9 @@ func (o unpacked) lowerDirs(ctx context.Context, layers []image.Layer) ([]string
 	}
 	return lowers, nil
 }
+
+// unpackJobs bounds the layers of one mount unpacked at once.
+const unpackJobs = 3
 
 // layerDir returns the unpacked directory of a layer, unpacking its blob
 // (and checking its DiffID) the first time, and again when another mode

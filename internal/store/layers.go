@@ -52,9 +52,13 @@ func (s *Store) HasLayerDir(diffID digest.Digest) bool {
 // there first, ours is discarded: both hold the same content.
 func (s *Store) CommitLayerDir(dir string, diffID digest.Digest) error {
 	dst := s.LayerDir(diffID)
+	// No directory sync: an unpacked directory is a copy of the layer's
+	// (synced) blob whose files are not synced either, so making the
+	// rename durable would guard nothing; a directory lost in a power cut
+	// is unpacked again from the blob.
 	err := os.Rename(dir, dst)
 	if err == nil {
-		return syncDir(s.path(dirLayers))
+		return nil
 	}
 	if errors.Is(err, fs.ErrExist) || errors.Is(err, os.ErrExist) || s.HasLayerDir(diffID) {
 		return removeAll(dir)

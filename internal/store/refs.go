@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,7 +62,12 @@ func (s *Store) Tag(imageName string, desc ocispec.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	return s.writeFileAtomic(s.refPath(c), data)
+	path := s.refPath(c)
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil // already this record: a rebuild that changed nothing writes no file
+
+	}
+	return s.writeFileAtomic(path, data)
 }
 
 // ErrNotFound is returned for an image name the store does not hold.

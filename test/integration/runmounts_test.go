@@ -104,7 +104,7 @@ RUN --mount=type=bind,from=builder,source=/x,target=/y cat /y/x.txt > /seen
 RUN --mount=type=bind,from=builder,source=/x,target=/y,rw echo scribble > /y/x.txt && echo new > /y/new
 RUN --mount=type=bind,from=builder,source=/x,target=/y cat /y/x.txt > /seen-after-rw && test ! -e /y/new
 `
-	bindRUN := "RUN cat /y/x.txt > /seen" // progress names a RUN without its --mount flags
+	bindRUN := "RUN --mount=type=bind,from=builder,source=/x,target=/y cat /y/x.txt > /seen" // named with its flags, as BuildKit
 	check := func(wantSeen string, wantCached bool) {
 		t.Helper()
 		r, img := mustBuild(t, buildSpec{Context: ctx, Dockerfile: df, Tag: "mounts:bind"})
