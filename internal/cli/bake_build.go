@@ -115,6 +115,9 @@ func bakeBuild(cmd *cobra.Command, g *globalFlags, f *bakeFlags, res *bake.Resol
 	defer rep.Close()
 	shared := session.NewShared(rep)
 	defer shared.Close()
+	for _, j := range jobs {
+		j.opts.Metadata = f.metadataFile != ""
+	}
 	if err := runJobs(cmd, jobs, shared, parallel); err != nil {
 		return err
 	}

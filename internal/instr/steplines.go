@@ -1,6 +1,7 @@
 package instr
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -116,7 +117,7 @@ func fromShown(pl *plan.Plan, target ocispec.Platform) map[*plan.Stage]bool {
 	shown := map[*plan.Stage]bool{}
 	seen := map[string]bool{}
 	for _, st := range pl.Stages {
-		if st.Base.Scratch || st.Base.Stage != nil || !needed(pl, st) {
+		if st.Base.Scratch || st.Base.Stage != nil || !slices.Contains(pl.Order, st) {
 			continue
 		}
 		p := target
@@ -128,13 +129,4 @@ func fromShown(pl *plan.Plan, target ocispec.Platform) map[*plan.Stage]bool {
 		seen[k] = true
 	}
 	return shown
-}
-
-func needed(pl *plan.Plan, st *plan.Stage) bool {
-	for _, o := range pl.Order {
-		if o == st {
-			return true
-		}
-	}
-	return false
 }

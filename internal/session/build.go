@@ -39,7 +39,8 @@ type Result struct {
 	Image          *image.Image   // the first platform's image
 	Images         []*image.Image // one per platform, in --platform order
 	// Metadata is what --metadata-file holds, with buildx's keys
-	// (exporter.Metadata); bake writes it per target.
+	// (exporter.Metadata), when Options.MetadataFile or Metadata asked
+	// for it; bake writes it per target.
 	Metadata map[string]any
 }
 

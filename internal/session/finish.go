@@ -56,9 +56,11 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	meta, err := exporter.Metadata(w.Store, r, o.Outputs)
-	if err != nil {
-		return nil, fmt.Errorf("build result's metadata: %w", err)
+	var meta map[string]any
+	if o.MetadataFile != "" || o.Metadata {
+		if meta, err = exporter.Metadata(w.Store, r, o.Outputs); err != nil {
+			return nil, fmt.Errorf("build result's metadata: %w", err)
+		}
 	}
 	if o.MetadataFile != "" {
 		if err := writeMetadata(o.MetadataFile, meta); err != nil {

@@ -34,6 +34,7 @@ type Options struct {
 	Compression      layer.Compression
 	CompressionLevel int
 	MetadataFile     string // --metadata-file
+	Metadata         bool   // fill Result.Metadata without a file (bake's --metadata-file)
 	Load             bool   // --load: docker load the result
 	Progress         string // plain, quiet, auto
 	NoCache          bool
