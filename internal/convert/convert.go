@@ -4,7 +4,8 @@
 // history (Meta), as BuildKit's dockerfile2llb dispatch does. Nothing is
 // read or run, so every instruction's meaning is tested without root, one
 // _test.go per instruction. RUN, COPY, ADD and WORKDIR's directory become
-// ops the solver runs (today in internal/instr).
+// the vertices of an op graph, as data (stage.go, graph.go); internal/instr
+// binds them to I/O and has the solver run them.
 package convert
 
 import (

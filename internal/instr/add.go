@@ -14,14 +14,10 @@ import (
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// dispatchAdd is COPY plus ADD's extras: local tar archives are extracted
-// into the destination, and http(s) URLs are downloaded (with --checksum
-// verified), as BuildKit does.
-func dispatchAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCommand) error {
-	cp, err := convert.AddOf(&s.State, c)
-	if err != nil {
-		return err
-	}
+// runAdd is a converted ADD (convert.AddOf): COPY plus ADD's extras, local
+// tar archives extracted into the destination, http(s) URLs downloaded
+// (with --checksum verified), as BuildKit does.
+func runAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCommand, cp convert.Copy) error {
 	spec := copySpec{Copy: cp}
 	gits, urls, err := splitRemote(c.SourcePaths)
 	if err != nil {

@@ -29,11 +29,9 @@ type copySpec struct {
 	rootOwned bool
 }
 
-func dispatchCopy(ctx context.Context, e *Worker, s *State, c *instructions.CopyCommand) error {
-	cp, err := convert.CopyOf(&s.State, c)
-	if err != nil {
-		return err
-	}
+// runCopy is a converted COPY (convert.CopyOf): its sources hashed, then
+// copied on a cache miss.
+func runCopy(ctx context.Context, e *Worker, s *State, c *instructions.CopyCommand, cp convert.Copy) error {
 	spec := copySpec{Copy: cp}
 	src, err := e.copySource(ctx, s, c.From, &spec)
 	if err != nil {

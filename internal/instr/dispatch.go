@@ -9,35 +9,20 @@ import (
 	"github.com/kiln-build/kiln/internal/convert"
 )
 
-// Dispatch runs one instruction of a stage. The command (a fresh copy,
-// see plan.Instructions) is expanded in place against the stage's
-// environment first; the metadata instructions are convert's.
-func Dispatch(ctx context.Context, e *Worker, s *State, cmd instructions.Command) error {
-	env := s.ExpandEnv()
-	if err := convert.Expand(s.File, s.Escape, cmd, env); err != nil {
-		return err
-	}
-	if handled, err := convert.Meta(&s.State, cmd); handled {
-		return err
-	}
-	// Named from the command as written (expansion leaves that text) in
-	// the environment before it; RUN's mounts are parsed by now.
-	return dispatchFS(ctx, e, s, cmd, convert.StepName(cmd, env, s.Escape))
-}
-
-// dispatchFS runs an expanded filesystem instruction, shown as name.
-func dispatchFS(ctx context.Context, e *Worker, s *State, cmd instructions.Command, name string) error {
-	s.name = name
-	switch c := cmd.(type) {
+// runVertex binds one converted filesystem instruction to I/O (hashing its
+// sources, preparing its mounts) and has the solver answer or run it.
+func runVertex(ctx context.Context, e *Worker, s *State, v convert.Vertex) error {
+	s.name = v.Name
+	switch c := v.Cmd.(type) {
 	case *instructions.WorkdirCommand:
-		return dispatchWorkdir(ctx, e, s, c)
+		return runWorkdir(ctx, e, s, v.Workdir)
 	case *instructions.RunCommand:
-		return dispatchRun(ctx, e, s, c)
+		return runRun(ctx, e, s, c, *v.Run)
 	case *instructions.CopyCommand:
-		return dispatchCopy(ctx, e, s, c)
+		return runCopy(ctx, e, s, c, *v.Copy)
 	case *instructions.AddCommand:
-		return dispatchAdd(ctx, e, s, c)
+		return runAdd(ctx, e, s, c, *v.Copy)
 	default:
-		return fmt.Errorf("%s is not supported yet", cmd.Name())
+		return fmt.Errorf("%s is not supported yet", v.Cmd.Name())
 	}
 }

@@ -17,14 +17,10 @@ import (
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
-// dispatchRun runs what convert.RunOf says a RUN means, with its mounts,
-// under runc, as a cached step.
-func dispatchRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCommand) error {
+// runRun runs what convert.RunOf says a RUN means, with its mounts, under
+// runc, as a cached step.
+func runRun(ctx context.Context, e *Worker, s *State, c *instructions.RunCommand, r convert.Run) error {
 	if err := emulate.Ensure(s.Arch); err != nil {
-		return err
-	}
-	r, err := convert.RunOf(&s.State, c, e.Network)
-	if err != nil {
 		return err
 	}
 	// As BuildKit when it loads the LLB: an entitlement the build was not

@@ -133,20 +133,53 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	if err := fromLocal(ctx, o, st, s); err != nil {
 		return nil, "", err
 	}
-	if err := runOnbuild(ctx, o, st, s); err != nil {
-		return nil, "", err
-	}
-	cmds, err := o.Plan.Instructions(st)
+	g, err := convert.ConvertStage(o.Plan, st, s.State, convert.StageOptions{Network: o.Worker.Network})
 	if err != nil {
 		return nil, "", err
 	}
-	for i, cmd := range cmds {
-		s.Step = i + 2
-		if err := Dispatch(ctx, o.Worker, s, cmd); err != nil {
-			return nil, "", locate(st, cmd, err)
-		}
+	img, err = runVertices(ctx, o.Worker, st, s, g)
+	if err != nil {
+		return nil, "", err
 	}
-	return s.Img, s.Key, nil
+	return img, s.Key, nil
+}
+
+// runVertices runs a converted stage's ops in order, each in the state
+// conversion recorded for it over the layers so far, and returns the
+// stage's image: the converted config and history with the ops' layers
+// (an op that changed nothing marks its history entry empty_layer).
+func runVertices(ctx context.Context, e *Worker, st *plan.Stage, s *State, g *convert.StageGraph) (*image.Image, error) {
+	// BuildKit counts every trigger in the stage's total (after FROM's
+	// line was named) and shows the ones that are steps as "ONBUILD RUN …".
+	s.steps.Total += g.OnBuild
+	img := g.Image.Clone()
+	layers := s.Img.Layers
+	for _, v := range g.Vertices {
+		s.State = v.State
+		s.Img = v.State.Img.Clone()
+		s.Img.Layers = layers
+		s.steps.OnBuild = v.OnBuild
+		if v.Step != 0 {
+			s.Step = v.Step
+		}
+		if err := runVertex(ctx, e, s, v); err != nil {
+			if v.OnBuild {
+				return nil, convert.OnBuildError(st, v.Cmd, err)
+			}
+			return nil, locate(st, v.Cmd, err)
+		}
+		if len(s.Img.Layers) > len(layers) {
+			l := s.Img.Layers[len(s.Img.Layers)-1]
+			img.Layers = append(img.Layers, l)
+			img.Config.RootFS.DiffIDs = append(img.Config.RootFS.DiffIDs, l.DiffID)
+		} else {
+			img.Config.History[v.History].EmptyLayer = true
+		}
+		layers = s.Img.Layers
+	}
+	s.steps.OnBuild = false
+	s.Img = img
+	return img, nil
 }
 
 // baseImage starts a stage from scratch, an earlier stage or an image,

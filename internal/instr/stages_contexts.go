@@ -6,6 +6,7 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
+	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/plan"
 )
@@ -44,7 +45,12 @@ func fromLocal(ctx context.Context, o BuildOptions, st *plan.Stage, s *State) er
 		SourcesAndDest: instructions.SourcesAndDest{SourcePaths: []string{"/"}, DestPath: "/"},
 		From:           st.Base.Image,
 	}
-	if err := dispatchFS(ctx, o.Worker, s, cp, "FROM "+st.Base.Image); err != nil {
+	spec, err := convert.CopyOf(&s.State, cp)
+	if err == nil {
+		s.name = "FROM " + st.Base.Image
+		err = runCopy(ctx, o.Worker, s, cp, spec)
+	}
+	if err != nil {
 		return dockerfile.ErrorAt(st.Location, err)
 	}
 	return nil

@@ -1,8 +1,9 @@
-// Package instr builds a plan's stages: it dispatches each instruction,
-// the metadata ones through convert (pure), and turns RUN, COPY, ADD and
-// WORKDIR into solver ops that change the filesystem through a cached,
-// committed layer. One file per filesystem instruction, dispatched from
-// one type switch (dispatch.go).
+// Package instr builds a plan's stages: it resolves each stage's base,
+// has convert turn the stage into vertices (pure), and binds each RUN,
+// COPY, ADD and WORKDIR vertex to I/O (hashing sources, preparing mounts)
+// as a solver op that changes the filesystem through a cached, committed
+// layer. One file per filesystem instruction, run from one type switch
+// (dispatch.go).
 package instr
 
 import (

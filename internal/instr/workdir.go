@@ -6,21 +6,15 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/cachekey"
-	"github.com/kiln-build/kiln/internal/convert"
 	"github.com/kiln-build/kiln/internal/progress"
 	"github.com/kiln-build/kiln/internal/snapshot"
 )
 
-// dispatchWorkdir sets the working directory (convert.Workdir) and creates
-// it, owned by the current USER, as BuildKit does; "/" makes no layer.
-func dispatchWorkdir(ctx context.Context, e *Worker, s *State, c *instructions.WorkdirCommand) error {
-	wd, mkdir := convert.Workdir(&s.State, c)
-	if !mkdir {
-		return nil
-	}
+// runWorkdir creates the working directory convert.Workdir set, owned by
+// the current USER, as BuildKit does ("/" makes no op).
+func runWorkdir(ctx context.Context, e *Worker, s *State, wd string) error {
 	user := s.Img.Config.Config.User
 	ch := change{
 		key:     cachekey.Step{Op: "workdir", Args: []string{wd}, User: user},

@@ -1,4 +1,5 @@
-package plan
+// An external test package: convert imports plan.
+package plan_test
 
 import (
 	"strings"
@@ -6,6 +7,8 @@ import (
 	"time"
 
 	"github.com/kiln-build/kiln/internal/convert"
+	"github.com/kiln-build/kiln/internal/dockerfile"
+	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // tenfold is an ARG chain that grows tenfold per line: 10^8 bytes at a8.
@@ -27,9 +30,12 @@ func TestExpansionBounded(t *testing.T) {
 		tenfold("") + "FROM scratch\nARG a8\nENV x=$a8\n",
 	} {
 		start := time.Now()
-		_, err := New(parse(t, src), Options{})
+		df, err := dockerfile.Parse("Dockerfile", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := plan.New(df, plan.Options{})
 		if err == nil {
-			p := mustPlan(t, src, Options{})
 			env := p.GlobalArgs
 			for _, c := range p.Stages[0].Commands {
 				if err = convert.Expand(p.File, p.Escape, c, env); err != nil {

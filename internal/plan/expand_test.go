@@ -1,4 +1,5 @@
-package plan
+// An external test package: convert imports plan.
+package plan_test
 
 import (
 	"testing"
@@ -6,6 +7,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/kiln-build/kiln/internal/convert"
+	"github.com/kiln-build/kiln/internal/plan"
 )
 
 func TestExpandCommand(t *testing.T) {
@@ -47,11 +49,11 @@ func TestExpandCommandError(t *testing.T) {
 
 func TestPlansHaveOwnCommands(t *testing.T) {
 	df := parse(t, "FROM alpine\nWORKDIR /$TARGETARCH\n")
-	p1, err := New(df, opts("", nil))
+	p1, err := plan.New(df, opts("", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, err := New(df, opts("", nil))
+	p2, err := plan.New(df, opts("", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
