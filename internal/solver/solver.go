@@ -183,7 +183,7 @@ func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
 	case how.shared && s.o.Flight != nil:
 		r.Log.Logf("done once by another target's identical step")
 	case how.shared:
-		r.Log.Logf("ran once for several platforms")
+		r.Log.Logf("ran once for several identical steps (stages or platforms)")
 	}
 	r.Log.Done(nil)
 	return res, nil

@@ -223,8 +223,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // executions counts how many times the step instr of plain progress output
 // really executed: its vertices that are neither CACHED nor waiting for
-// the same step of another platform (kiln logs "ran once for several
-// platforms" on every vertex of such a shared execution, which counts once).
+// the same step of another platform (kiln logs "ran once for several identical
+// steps" on every vertex of such a shared execution, which counts once).
 func stepExecutions(t *testing.T, out, instr string) int {
 	t.Helper()
 	type vtx struct{ cached, shared bool }
@@ -244,7 +244,7 @@ func stepExecutions(t *testing.T, out, instr string) int {
 		switch {
 		case m[2] == "CACHED":
 			v.cached = true
-		case strings.HasSuffix(m[2], " ran once for several platforms"):
+		case strings.HasSuffix(m[2], " ran once for several identical steps (stages or platforms)"):
 			v.shared = true
 		}
 	}
