@@ -15,6 +15,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 
+	"github.com/kiln-build/kiln/internal/deathsig"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
@@ -85,7 +86,6 @@ func (r *Runner) runInTree(ctx context.Context, s Spec) error {
 		Chroot:     s.Rootfs,
 		Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: withPrimaryGid(gid, sgids)},
 		Setpgid:    true, // leftovers are killed with the group
-		Pdeathsig:  syscall.SIGKILL,
 	}
 	runErr := runGroup(ctx, cmd, s.Stdout, s.Stderr)
 	if err := tr.copyOut(); err != nil {
@@ -113,15 +113,15 @@ func runGroup(ctx context.Context, cmd *exec.Cmd, stdout, stderr io.Writer) erro
 		go func(w io.Writer) { _, _ = io.Copy(w, rd); close(done) }(p.w)
 		copies, readers = append(copies, done), append(readers, rd)
 	}
-	if err := cmd.Start(); err != nil {
+	wait, err := deathsig.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("starting %s in the step's tree: %w", cmd.Path, err)
 	}
 	cmd.Stdout.(*os.File).Close()
 	cmd.Stderr.(*os.File).Close()
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- wait() }()
 	testhook.Point(testhook.Run)
-	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():

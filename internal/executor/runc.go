@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kiln-build/kiln/internal/deathsig"
 	"github.com/kiln-build/kiln/internal/runcstate"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
@@ -86,14 +87,15 @@ func (r *Runner) runContainer(ctx context.Context, b *bundle, stdout, stderr io.
 	cmd := exec.Command(r.runc, append(args, b.id)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Own process group: a terminal's ^C reaches kiln, which cancels ctx,
-	// rather than runc directly. Pdeathsig: runc must not outlive kiln.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// rather than runc directly. deathsig: runc must not outlive kiln.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = pipeDelay
-	if err := cmd.Start(); err != nil {
+	wait, err := deathsig.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("starting runc: %w", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- wait() }()
 	testhook.Point(testhook.Run)
 
 	select {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kiln-build/kiln/internal/deathsig"
 )
 
 // envStage marks kiln's own re-execution in a user namespace: "wait" until
@@ -61,24 +63,24 @@ func Enter(ctx context.Context, f Facts) (int, error) {
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		Pdeathsig:  syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	wait, err := deathsig.Start(cmd) // the child dies with kiln
+	if err != nil {
 		r.Close()
 		return 0, fmt.Errorf("entering a user namespace: %w%s", err, seccompHint(f))
 	}
 	r.Close()
 	if err := mapIDs(cmd.Process.Pid, f); err != nil {
 		w.Close() // the child exits without a byte
-		_ = cmd.Wait()
+		_ = wait()
 		return 0, err
 	}
 	if _, err := w.Write([]byte{1}); err != nil {
-		_ = cmd.Wait()
+		_ = wait()
 		return 0, fmt.Errorf("entering a user namespace: %w", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- wait() }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():

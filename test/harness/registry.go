@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/deathsig"
 )
 
 // Registry is one Debian docker-registry (distribution 2.x) of one test,
@@ -62,12 +64,12 @@ func (r *Registry) start(t testing.TB, cfg string) {
 	r.done = make(chan struct{})
 	r.cmd = exec.Command("docker-registry", "serve", cfgPath)
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := r.cmd.Start(); err != nil {
+	wait, err := deathsig.Start(r.cmd) // it dies with the test binary
+	if err != nil {
 		logf.Close()
 		t.Fatalf("starting docker-registry: %v", err)
 	}
-	go func() { r.cmd.Wait(); logf.Close(); close(r.done) }()
+	go func() { _ = wait(); logf.Close(); close(r.done) }()
 	t.Cleanup(r.Stop)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/kiln-build/kiln/internal/deathsig"
 	"github.com/kiln-build/kiln/internal/testutil/seaweedfs"
 	"github.com/kiln-build/kiln/test/harness"
 )
@@ -65,11 +66,11 @@ func startBuildkitd(t *testing.T, bin string) *buildkitd {
 	// BuildKit's S3 client runs in the daemon: keep it to this test too.
 	b.cmd.Env = harness.Environ(s3Env()...)
 	b.cmd.Stdout, b.cmd.Stderr = &b.log, &b.log
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := b.cmd.Start(); err != nil {
+	wait, err := deathsig.Start(b.cmd) // it dies with the test binary
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { b.cmd.Wait(); close(b.done) }()
+	go func() { _ = wait(); close(b.done) }()
 	t.Cleanup(b.stop)
 	deadline := time.Now().Add(time.Minute)
 	for {

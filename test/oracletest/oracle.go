@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiln-build/kiln/internal/deathsig"
 	"github.com/kiln-build/kiln/test/harness"
 )
 
@@ -66,11 +67,11 @@ func Start(t testing.TB, reg *harness.Registry) *Oracle {
 	o.cmd.Env = append(harness.Environ(), "TMPDIR="+filepath.Join(dir, "tmp"))
 	harness.MkdirAll(t, filepath.Join(dir, "tmp"))
 	o.cmd.Stdout, o.cmd.Stderr = (*logWriter)(o), (*logWriter)(o)
-	o.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := o.cmd.Start(); err != nil {
+	wait, err := deathsig.Start(o.cmd) // it dies with the test binary
+	if err != nil {
 		t.Fatalf("starting buildkitd: %v", err)
 	}
-	go func() { o.cmd.Wait(); close(o.done) }()
+	go func() { _ = wait(); close(o.done) }()
 	t.Cleanup(o.Stop)
 	o.waitReady(t)
 	if r := o.Buildx(t, "create", "--name", o.Builder, "--driver", "remote", o.Addr); r.Code != 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/kiln-build/kiln/internal/deathsig"
 )
 
 // Credentials of the one identity the server knows, and the region every
@@ -206,12 +207,12 @@ func start(bin, dir string) (*Server, error) {
 	// Its working directory holds no master.toml or filer.toml to pick up.
 	srv.cmd.Dir = dir
 	srv.cmd.Stdout, srv.cmd.Stderr = logf, logf
-	srv.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := srv.cmd.Start(); err != nil {
+	wait, err := deathsig.Start(srv.cmd) // it dies with the test binary
+	if err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	go func() { srv.cmd.Wait(); logf.Close(); close(srv.done) }()
+	go func() { _ = wait(); logf.Close(); close(srv.done) }()
 	return srv, nil
 }
 
