@@ -14,15 +14,21 @@ import (
 )
 
 // toRootless adapts a spec to runc in a user namespace, as BuildKit's
-// rootless worker does: no /sys (sysfs cannot be mounted outside a network
-// namespace of our own, and an rbind would leave cgroups writable), no
-// cgroup resources, and bind mounts that keep the flags the kernel locks
-// on mounts from a more privileged namespace. It returns the top-level
-// mount points it dropped, which root mode leaves in the rootfs.
+// rootless worker does: no /sys unless RUN has a network namespace of its
+// own (sysfs cannot be mounted outside one, and an rbind would leave
+// cgroups writable), no cgroup mount or resources, and bind mounts that
+// keep the flags the kernel locks on mounts from a more privileged
+// namespace. It returns the top-level mount points it dropped, which root
+// mode leaves in the rootfs.
 func toRootless(spec *specs.Spec) ([]string, error) {
 	var kept []specs.Mount
 	var dropped []string
+	freshSys := ownNetwork(spec)
 	for _, m := range spec.Mounts {
+		if m.Destination == "/sys" && freshSys && m.Type == "sysfs" {
+			kept = append(kept, m) // RUN --network=none: the namespace is ours
+			continue
+		}
 		if m.Destination == "/sys" || strings.HasPrefix(m.Destination, "/sys/") {
 			if m.Destination == "/sys" {
 				dropped = append(dropped, m.Destination)
@@ -42,6 +48,17 @@ func toRootless(spec *specs.Spec) ([]string, error) {
 	spec.Linux.Resources = nil
 	spec.Linux.CgroupsPath = ""
 	return dropped, nil
+}
+
+// ownNetwork reports whether the spec makes a network namespace of its own
+// (RUN --network=none), which the user namespace then owns.
+func ownNetwork(spec *specs.Spec) bool {
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace && n.Path == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func isBind(m specs.Mount) bool {

@@ -60,6 +60,38 @@ func TestRootlessSpec(t *testing.T) {
 	}
 }
 
+// RUN --network=none has a network namespace the user namespace owns:
+// a fresh sysfs mounts there (BuildKit lists lo), the cgroup mount still goes.
+func TestRootlessSpecOwnNetwork(t *testing.T) {
+	dir := t.TempDir()
+	files := etcFiles{hosts: filepath.Join(dir, "hosts"), resolvConf: filepath.Join(dir, "resolv.conf")}
+	for _, f := range []string{files.hosts, files.resolvConf} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec, err := buildSpec(Spec{Rootfs: "/r", Args: []string{"true"}, Network: "none"}, procUser{}, files, snapshot.RootlessCaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := toRootless(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dropped) != 0 {
+		t.Errorf("dropped = %v, want nothing", dropped)
+	}
+	var sys []string
+	for _, m := range spec.Mounts {
+		if strings.HasPrefix(m.Destination, "/sys") {
+			sys = append(sys, m.Destination+" "+m.Type)
+		}
+	}
+	if !slices.Equal(sys, []string{"/sys sysfs"}) {
+		t.Errorf("/sys mounts = %v, want [/sys sysfs]", sys)
+	}
+}
+
 // Without a fresh /proc, RUN binds kiln's and shares its pid namespace.
 func TestBindProc(t *testing.T) {
 	spec := testSpec(t, snapshot.RootlessNoProcCaps)
