@@ -42,6 +42,12 @@ func refuseInTree(s Spec) error {
 	if s.Insecure {
 		return errors.New("RUN --security=insecure is refused with --isolation=container: RUN already has all of kiln's capabilities there, and no more can be given")
 	}
+	if len(s.Ulimits) > 0 {
+		return errors.New("--ulimit cannot be applied with --isolation=container (RUN runs without runc, under kiln's own limits): not supported yet")
+	}
+	if s.ShmSize > 0 {
+		return errors.New("--shm-size cannot be applied with --isolation=container (RUN gets no /dev/shm mount of its own there): not supported yet")
+	}
 	for _, m := range s.Mounts {
 		switch m.Type {
 		case "bind":
@@ -53,6 +59,11 @@ func refuseInTree(s Spec) error {
 				return fmt.Errorf("RUN --mount=type=ssh (a socket at %s) cannot be copied in with --isolation=container: not supported yet", m.Destination)
 			}
 		case "tmpfs":
+			for _, o := range m.Options {
+				if strings.HasPrefix(o, "size=") {
+					return fmt.Errorf("a tmpfs mount's size at %s cannot be applied with --isolation=container (it is emulated by a directory of the tree): not supported yet", m.Destination)
+				}
+			}
 		default:
 			return fmt.Errorf("a %s mount at %s cannot be emulated with --isolation=container: not supported yet", m.Type, m.Destination)
 		}
@@ -72,7 +83,10 @@ func (r *Runner) runInTree(ctx context.Context, s Spec) error {
 	if err := makeCwd(s.Rootfs, s.Cwd, int(uid), int(gid)); err != nil {
 		return err
 	}
-	env := withDefaultPath(s.Env)
+	env, err := withHome(withDefaultPath(s.Env), s.Rootfs, uid)
+	if err != nil {
+		return err
+	}
 	argv0, err := lookPathIn(s.Rootfs, s.Args[0], env)
 	if err != nil {
 		return err

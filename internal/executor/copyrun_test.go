@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/kiln-build/kiln/internal/snapshot"
 	"github.com/kiln-build/kiln/internal/testutil"
 )
@@ -43,9 +45,10 @@ func TestTreeRunUserEnvCwd(t *testing.T) {
 	var hidden []string
 	out := e.mustRun(t, Spec{Env: []string{"FOO=bar"}, Cwd: "/work/dir", User: "app", ExtraHosts: []string{"db:10.1.2.3"},
 		Hide: func(rel string) { hidden = append(hidden, rel) }},
-		`echo "$FOO"; pwd; id -u; id -g; id -G; echo x > /dev/null && head -c 3 /dev/zero | wc -c; grep 10.1.2.3 /etc/hosts; test -e /proc/self || echo noproc; ls /`)
+		`echo "$FOO"; pwd; id -u; id -g; id -G; echo x > /dev/null && head -c 3 /dev/zero | wc -c; grep 10.1.2.3 /etc/hosts; test -e /proc/self || echo noproc; echo "$HOME"; ls /`)
 	lines := strings.Split(out, "\n")
-	want := []string{"bar", "/work/dir", "1234", "2345", "2345 3000", "3", "10.1.2.3\tdb", "noproc"}
+	// HOME as runc's init sets it: the user's home in /etc/passwd.
+	want := []string{"bar", "/work/dir", "1234", "2345", "2345 3000", "3", "10.1.2.3\tdb", "noproc", "/home/app"}
 	for i, w := range want {
 		if i >= len(lines) || strings.TrimSpace(lines[i]) != w {
 			t.Fatalf("line %d: got %q, want %q\nfull output:\n%s", i, lines[i], w, out)
@@ -111,7 +114,9 @@ func TestTreeRunMounts(t *testing.T) {
 // What the mode cannot do is an error, not a RUN without it.
 func TestTreeRunRefuses(t *testing.T) {
 	e := newTreeEnv(t)
-	for _, s := range []Spec{{Network: NetworkNone}, {Insecure: true}} {
+	ulimit := []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1062, Soft: 1062}}
+	for _, s := range []Spec{{Network: NetworkNone}, {Insecure: true}, {Ulimits: ulimit}, {ShmSize: 128 << 20},
+		{Mounts: []Mount{{Type: "tmpfs", Source: "tmpfs", Destination: "/dev/shm", Options: []string{"size=134217728"}}}}} {
 		var out bytes.Buffer
 		s.Rootfs, s.Args, s.Stdout = e.rootfs, []string{"/bin/sh", "-c", "echo ran"}, &out
 		err := e.r.Run(context.Background(), s)

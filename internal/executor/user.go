@@ -97,3 +97,27 @@ func makeCwd(rootfs, cwd string, uid, gid int) error {
 	}
 	return nil
 }
+
+// withHome adds HOME when env lacks it, as runc's init does: the home of
+// uid's entry in the rootfs's /etc/passwd, else "/". Container mode runs
+// RUN without runc, so it does the same itself.
+func withHome(env []string, rootfs string, uid uint32) ([]string, error) {
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env, nil
+		}
+	}
+	home := "/"
+	passwd, closePasswd, err := openUserFile(rootfs, "/etc/passwd")
+	if err != nil {
+		return nil, err
+	}
+	defer closePasswd()
+	if passwd != nil {
+		users, err := user.ParsePasswdFilter(io.LimitReader(passwd, maxUserFileBytes), func(u user.User) bool { return u.Uid == int(uid) })
+		if err == nil && len(users) > 0 && users[0].Home != "" {
+			home = users[0].Home
+		}
+	}
+	return append(append([]string(nil), env...), "HOME="+home), nil
+}
