@@ -114,11 +114,23 @@ func (u *User) CopyIn(t testing.TB, src, name string) string {
 
 func (u *User) chown(t testing.TB, p string) {
 	t.Helper()
-	err := filepath.WalkDir(p, func(path string, _ fs.DirEntry, err error) error {
+	err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(path, u.UID, u.GID)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(path, u.UID, u.GID); err != nil {
+			return err
+		}
+		// chown clears a file's setuid and setgid bits: put them back, so
+		// the user's copy of a context keeps its modes.
+		if special := fi.Mode() & (fs.ModeSetuid | fs.ModeSetgid); special != 0 && fi.Mode().IsRegular() {
+			return os.Chmod(path, fi.Mode())
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
