@@ -26,15 +26,21 @@ type listEntry struct {
 
 func readList(t *testing.T, path string) map[string]listEntry {
 	t.Helper()
+	want := 3
+	if path == allowlistFile {
+		want = 2
+	}
+	return readListFile(t, path, want)
+}
+
+// readListFile reads lines of want fields separated by |, keyed by the first.
+func readListFile(t *testing.T, path string, want int) map[string]listEntry {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := 3
-	if path == allowlistFile {
-		want = 2
-	}
 	list := map[string]listEntry{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
