@@ -84,28 +84,38 @@ func Meta(s *State, cmd instructions.Command) (handled bool, err error) {
 // pass would expand the results again (a solve expands the fresh copies
 // plan.Instructions gives).
 func Expand(file string, escape rune, cmd instructions.Command, env []string) error {
+	return ExpandObserved(file, escape, cmd, env, nil)
+}
+
+// Observer sees every word an expansion processes: the names it used and
+// the ones that were unset (lint's checks read them, as BuildKit's run
+// during its conversion).
+type Observer func(shell.ProcessWordResult)
+
+// ExpandObserved is Expand, with observe (if not nil) told of each word.
+func ExpandObserved(file string, escape rune, cmd instructions.Command, env []string, observe Observer) error {
 	if _, isArg := cmd.(*instructions.ArgCommand); isArg {
 		return nil
 	}
 	getter := shell.EnvsFromSlice(env)
+	expander := func(lx *shell.Lex) instructions.SingleWordExpander {
+		return func(word string) (string, error) {
+			res, err := lx.ProcessWordWithMatches(word, getter)
+			if observe != nil {
+				observe(res)
+			}
+			return scope.Bounded(res.Result, err)
+		}
+	}
 	if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
-		lx := shell.NewLex(escape)
-		err := ex.Expand(func(word string) (string, error) {
-			res, _, err := lx.ProcessWord(word, getter)
-			return scope.Bounded(res, err)
-		})
-		if err != nil {
+		if err := ex.Expand(expander(shell.NewLex(escape))); err != nil {
 			return dockerfile.ErrorAt(dockerfile.Locate(file, cmd.Location()), err)
 		}
 	}
 	if ex, ok := cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
 		lx := shell.NewLex('\\')
 		lx.SkipProcessQuotes = true
-		err := ex.ExpandRaw(func(word string) (string, error) {
-			res, _, err := lx.ProcessWord(word, getter)
-			return scope.Bounded(res, err)
-		})
-		if err != nil {
+		if err := ex.ExpandRaw(expander(lx)); err != nil {
 			return dockerfile.ErrorAt(dockerfile.Locate(file, cmd.Location()), err)
 		}
 	}

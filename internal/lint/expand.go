@@ -309,17 +309,10 @@ func (d *dispatcher) dispatch() {
 		d.arg(a)
 		return
 	}
-	if ex, ok := d.cmd.(instructions.SupportsSingleWordExpansion); ok {
-		if ex.Expand(d.expander(d.lex)) != nil {
-			return
-		}
-	}
-	if ex, ok := d.cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
-		raw := shell.NewLex('\\') // heredoc bodies, as BuildKit expands them
-		raw.SkipProcessQuotes = true
-		if ex.ExpandRaw(d.expander(raw)) != nil {
-			return
-		}
+	// The build's own expansion (convert), observed: lint reads what
+	// each word used and left unset. A word the build fails stops here.
+	if convert.ExpandObserved("", d.c.df.Escape, d.cmd, d.sc.st.ExpandEnv(), d.observe) != nil {
+		return
 	}
 	switch cmd := d.cmd.(type) {
 	case *instructions.EnvCommand:
@@ -338,15 +331,11 @@ func (d *dispatcher) dispatch() {
 	}
 }
 
-func (d *dispatcher) expander(lex *shell.Lex) instructions.SingleWordExpander {
-	return func(word string) (string, error) {
-		res, err := lex.ProcessWordWithMatches(word, d.sc.env())
-		d.undefined(res.Unmatched)
-		d.note(res)
-		// The build fails such a word (scope.MaxExpanded); lint must not
-		// grow it tenfold per ARG meanwhile.
-		return scope.Bounded(res.Result, err)
-	}
+// observe is UndefinedVar on one expanded word, and notes whether its
+// value is unknown to lint.
+func (d *dispatcher) observe(res shell.ProcessWordResult) {
+	d.undefined(res.Unmatched)
+	d.note(res)
 }
 
 // note remembers whether a word's value is unknown to lint.
