@@ -111,6 +111,28 @@ func TestTreeRunMounts(t *testing.T) {
 	}
 }
 
+// A mount under a /dev the tree lacked (a heredoc's /dev/pipes) takes /dev
+// out of the layer, as BuildKit's stub cleanup removes the parents it made;
+// without such a mount /dev stays (TestTreeRunUserEnvCwd).
+func TestTreeRunMountUnderMadeDev(t *testing.T) {
+	e := newTreeEnv(t)
+	if err := os.RemoveAll(filepath.Join(e.rootfs, "dev")); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(script, []byte("echo hi\n"), 0o755)
+	var hidden []string
+	out := e.mustRun(t, Spec{Hide: func(rel string) { hidden = append(hidden, rel) }, Mounts: []Mount{
+		{Type: "bind", Source: script, Destination: "/dev/pipes/script", Options: []string{"rbind", "ro"}},
+	}}, `/bin/sh /dev/pipes/script`)
+	if out != "hi\n" {
+		t.Errorf("output %q", out)
+	}
+	if !slices.Contains(hidden, "dev") || slices.Contains(hidden, "dev/pipes") {
+		t.Errorf("hidden %q, want dev (not dev/pipes)", hidden)
+	}
+}
+
 // What the mode cannot do is an error, not a RUN without it.
 func TestTreeRunRefuses(t *testing.T) {
 	e := newTreeEnv(t)

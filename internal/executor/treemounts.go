@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -20,6 +21,7 @@ type treeMounts struct {
 	root string
 	hide func(rel string) // nil: the tree is not committed
 	back []copyBack       // writable mounts, copied back after the step
+	made []string         // the mount points mountPoints made ("dev")
 }
 
 type copyBack struct{ inTree, source string }
@@ -41,7 +43,7 @@ func (t *treeMounts) setup(s Spec) error {
 		return err
 	}
 	for name, data := range map[string][]byte{"/etc/hosts": hosts, "/etc/resolv.conf": resolv} {
-		p, err := t.target(name)
+		p, err := t.target(name, false)
 		if err != nil {
 			return err
 		}
@@ -50,7 +52,7 @@ func (t *treeMounts) setup(s Spec) error {
 		}
 	}
 	for _, m := range s.Mounts {
-		p, err := t.target(m.Destination)
+		p, err := t.target(m.Destination, true)
 		if err != nil {
 			return err
 		}
@@ -91,6 +93,7 @@ func (t *treeMounts) mountPoints() error {
 		if err := os.Chmod(p, 0o755); err != nil {
 			return err
 		}
+		t.made = append(t.made, d[1:])
 	}
 	return nil
 }
@@ -98,7 +101,7 @@ func (t *treeMounts) mountPoints() error {
 // devices makes /dev's nodes (CAP_MKNOD).
 func (t *treeMounts) devices() error {
 	for _, d := range treeDevices {
-		p, err := t.target("/dev/" + d.name)
+		p, err := t.target("/dev/"+d.name, false)
 		if err != nil {
 			return err
 		}
@@ -114,8 +117,9 @@ func (t *treeMounts) devices() error {
 
 // target resolves dest in the tree (symlinks stay inside it), makes its
 // parent directories, removes what is there, and hides the topmost path it
-// made or replaced from the layer.
-func (t *treeMounts) target(dest string) (string, error) {
+// made or replaced from the layer; for a step's mount (mount), a mount point
+// mountPoints made above it instead.
+func (t *treeMounts) target(dest string, mount bool) (string, error) {
 	p, err := securejoin.SecureJoin(t.root, dest)
 	if err != nil {
 		return "", fmt.Errorf("resolving %s in the step's tree: %w", dest, err)
@@ -137,7 +141,17 @@ func (t *treeMounts) target(dest string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		t.hide(filepath.ToSlash(rel))
+		rel = filepath.ToSlash(rel)
+		// A mount under a mount point made for this step (a heredoc's
+		// /dev/pipes where the tree had no /dev) takes that point out of
+		// the layer too, as BuildKit's stub cleanup removes the parents it
+		// made for a mount.
+		for _, m := range t.made {
+			if mount && strings.HasPrefix(rel, m+"/") {
+				rel = m
+			}
+		}
+		t.hide(rel)
 	}
 	return p, nil
 }
