@@ -11,16 +11,32 @@ import (
 	"github.com/kiln-build/kiln/test/harness"
 )
 
-// TestDifferentialContainerMode builds every case with --isolation=container
-// inside a runc container with Docker's default capabilities and seccomp and
-// no user namespace (issue 17, case 3: where kaniko ran), and judges each
-// image against root mode's golden. The sandbox is a busybox tree holding a
-// static kiln: container mode runs RUN in a copy of the stage's tree
-// without runc. One sandbox builds every case in turn, so the suite pays
-// for one container start.
+// sandboxModes are the containers the suite builds every case in, as the
+// recipes of docs/recipes declare them.
+var sandboxModes = []struct {
+	label, isolation string
+	rootfs           *harness.Base
+	sec              harness.Security
+}{
+	// Issue 17, case 3 (where kaniko ran): Docker's default capabilities
+	// and seccomp, no user namespace. Container mode runs RUN in a copy of
+	// the stage's tree without runc, so a busybox tree suffices.
+	{"container", "container", harness.Busybox, harness.Security{Seccomp: "RuntimeDefault"}},
+	// Case 2: a user namespace (hostUsers: false) with CAP_SYS_ADMIN and
+	// Docker's default seccomp, on kiln-base (runc, uidmap): a masked /proc,
+	// so rootless-noproc. CAP_NET_ADMIN too, which RUN --network=none needs
+	// there (docs/security.md).
+	{"userns-container", "rootless-noproc", harness.KilnBase,
+		harness.Security{UserNS: true, AddCaps: []string{"CAP_SYS_ADMIN", "CAP_NET_ADMIN"}, Seccomp: "RuntimeDefault"}},
+}
+
+// TestDifferentialContainerMode builds every case in each sandbox of
+// sandboxModes (a runc container holding a static kiln) and judges each
+// image against root mode's golden. One container builds every case in
+// turn, so the suite pays for one container start per mode.
 func TestDifferentialContainerMode(t *testing.T) {
 	if os.Getenv(modesEnv) == "" {
-		t.Skip(modesEnv + "=1 builds every case again in container mode, in a sandbox")
+		t.Skip(modesEnv + "=1 builds every case again in container mode and in a user-namespaced container")
 	}
 	harness.Require(t, "docker-registry", "skopeo", "runc", "go")
 	env := &suite{version: buildkitVersion(t)}
@@ -36,19 +52,47 @@ func TestDifferentialContainerMode(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building a static kiln: %v\n%s", err, out)
 	}
-	box := harness.NewSandbox(t, harness.Busybox.Rootfs(t), harness.Security{Seccomp: "RuntimeDefault"})
-	box.Timeout = 25 * time.Minute
-	box.CopyIn(t, bin, "kiln-bin", "/kiln-bin")
-	stores := box.Volume(t, "stores", "/stores")
 	cfgDir := t.TempDir()
 	data, err := os.ReadFile(env.reg.Config(t, true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	harness.WriteFile(t, filepath.Join(cfgDir, "kiln.toml"), string(data), 0o644)
-	box.CopyIn(t, cfgDir, "cfg", "/cfg")
-
 	cases := loadCases(t)
+	for _, m := range sandboxModes {
+		t.Run(m.label, func(t *testing.T) {
+			runSandboxMode(t, env, m.label, m.isolation, m.rootfs, m.sec, bin, cfgDir, cases, listed)
+		})
+	}
+	for key := range listed {
+		f := strings.Fields(key)
+		if isSandboxLabel(f[0]) && !hasCase(cases, f[1]) {
+			t.Errorf("%s: %q names no case", modesFile, key)
+		}
+	}
+}
+
+func isSandboxLabel(l string) bool {
+	for _, m := range sandboxModes {
+		if m.label == l {
+			return true
+		}
+	}
+	return false
+}
+
+// runSandboxMode builds every case in one container, then judges them.
+func runSandboxMode(t *testing.T, env *suite, label, isolation string, rootfs *harness.Base, sec harness.Security,
+	bin, cfgDir string, cases []*testCase, listed map[string]string) {
+	box := harness.NewSandbox(t, rootfs.Rootfs(t), sec)
+	box.Timeout = 25 * time.Minute
+	box.CopyIn(t, bin, "kiln-bin", "/kiln-bin")
+	box.CopyIn(t, cfgDir, "cfg", "/cfg")
+	stores := box.Volume(t, "stores", "/stores")
+	id := 0
+	if sec.UserNS {
+		id = harness.SandboxIDBase
+	}
 	ctxs := t.TempDir()
 	var script strings.Builder
 	for _, c := range cases {
@@ -59,8 +103,8 @@ func TestDifferentialContainerMode(t *testing.T) {
 		ctx := "/cases/" + c.name
 		// A store per case, as TestDifferential has: cache mounts of one
 		// id must not carry over from another case.
-		harness.CopyBases(t, filepath.Join(stores, c.name), 0, 0, harness.Busybox)
-		args := append([]string{"/kiln-bin/kiln", "--root", "/stores/" + c.name, "--config", "/cfg/kiln.toml", "--isolation", "container",
+		harness.CopyBases(t, filepath.Join(stores, c.name), id, id, harness.Busybox)
+		args := append([]string{"/kiln-bin/kiln", "--root", "/stores/" + c.name, "--config", "/cfg/kiln.toml", "--isolation", isolation,
 			"build", "--progress", "plain", "-o", "type=oci,dest=/out/" + c.name + ".tar"}, c.flagsFor(ctx)...)
 		args = append(args, ctx)
 		for i, a := range args {
@@ -72,7 +116,7 @@ func TestDifferentialContainerMode(t *testing.T) {
 	}
 	box.CopyIn(t, ctxs, "cases", "/cases")
 	out := box.Volume(t, "out", "/out")
-	if r := box.Run(t, "/kiln-bin/kiln info\n"+script.String()); r.Code != 0 {
+	if r := box.Run(t, "/kiln-bin/kiln --isolation "+isolation+" info\n"+script.String()); r.Code != 0 {
 		t.Fatalf("the sandbox's script failed:\n%s", r)
 	}
 	for _, c := range cases {
@@ -90,14 +134,8 @@ func TestDifferentialContainerMode(t *testing.T) {
 				code = 1
 			}
 			got := modeResult(t, code, string(log), filepath.Join(out, c.name+".tar"))
-			judgeMode(t, env, "container", c, listed["container "+c.name], got, string(log))
+			judgeMode(t, env, label, c, listed[label+" "+c.name], got, string(log))
 		})
-	}
-	for key := range listed {
-		name, ok := strings.CutPrefix(key, "container ")
-		if ok && !hasCase(cases, name) {
-			t.Errorf("%s: %q names no case", modesFile, key)
-		}
 	}
 }
 

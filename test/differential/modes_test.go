@@ -20,10 +20,10 @@ const modesEnv = "KILN_TEST_MODES"
 // entry whose case matches fails the suite, so the list stays true.
 const modesFile = "modes.txt"
 
-// unprivilegedModes are the modes the suite builds in: the first two as a
-// plain user on this host (TestDifferentialModes), container mode in a
-// sandbox with Docker's defaults (TestDifferentialContainerMode).
-var unprivilegedModes = []string{"rootless", "rootless-noproc", "container"}
+// unprivilegedModes are where the suite builds: the first two modes as a
+// plain user on this host (TestDifferentialModes), then the containers of
+// sandboxModes (TestDifferentialContainerMode).
+var unprivilegedModes = []string{"rootless", "rootless-noproc", "container", "userns-container"}
 
 // TestDifferentialModes builds every case as a plain user in each
 // unprivileged mode and requires root mode's result: the golden, or the
@@ -64,7 +64,7 @@ func TestDifferentialModes(t *testing.T) {
 		})
 	}
 	for key := range listed {
-		if !strings.HasPrefix(key, "container ") && !seen[key] && !t.Failed() {
+		if f := strings.Fields(key); !isSandboxLabel(f[0]) && !seen[key] && !t.Failed() {
 			t.Errorf("%s: %q names no mode and case the suite built", modesFile, key)
 		}
 	}
