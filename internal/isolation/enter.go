@@ -17,10 +17,19 @@ import (
 // the parent has written the id maps, then "in".
 const envStage = "_KILN_USERNS_STAGE"
 
-// InitChild must run first in main. In the child Enter started it waits
-// for the parent to map its ids, then executes itself again: the first
-// exec happened before the maps existed, as an unmapped user, and so
-// dropped the namespace's capabilities; the second runs as its root.
+// waitShell waits in the child Enter starts: a shell reads the parent's
+// byte (the id maps are written) and then execs kiln, which runs as the
+// namespace's root. The child's first exec happens before the maps exist,
+// as an unmapped user, and so drops the namespace's capabilities; the
+// second must come after. A shell costs about a millisecond where a
+// waiting kiln costs a whole start (the runtime and package init).
+const waitShell = "/bin/sh"
+
+const waitScript = `read -r _ <&3 || exit 1; exec "$0" "$@" 3<&-`
+
+// InitChild must run first in main. Where there is no /bin/sh, the child
+// Enter started is kiln itself: it waits for the parent to map its ids,
+// then executes itself again, as the namespace's root (see waitShell).
 func InitChild() {
 	if os.Getenv(envStage) != "wait" {
 		return
@@ -58,8 +67,12 @@ func Enter(ctx context.Context, f Facts) (int, error) {
 	}
 	defer w.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), envStage+"=wait")
+	if fi, err := os.Stat(waitShell); err == nil && fi.Mode()&0o111 != 0 {
+		cmd = exec.Command(waitShell, append([]string{"-c", waitScript, exe}, os.Args[1:]...)...)
+		cmd.Env = append(os.Environ(), envStage+"=in")
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
@@ -75,7 +88,7 @@ func Enter(ctx context.Context, f Facts) (int, error) {
 		_ = wait()
 		return 0, err
 	}
-	if _, err := w.Write([]byte{1}); err != nil {
+	if _, err := w.Write([]byte("1\n")); err != nil { // a line, for the shell's read
 		_ = wait()
 		return 0, fmt.Errorf("entering a user namespace: %w", err)
 	}
