@@ -9,6 +9,7 @@ import (
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // MetaResolver gives an external base image's config (its layers are not
@@ -53,11 +54,13 @@ func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) 
 			pl = *st.Platform
 		}
 		var base *image.Image
+		var args scope.Args
 		switch {
 		case st.Base.Scratch:
 			base = image.New(pl)
 		case st.Base.Stage != nil:
 			base = done[st.Base.Stage].Image
+			args = done[st.Base.Stage].InheritedArgs()
 		default:
 			img, err := r.ResolveImageConfig(ctx, st.Base.Image, pl)
 			if err != nil {
@@ -65,7 +68,7 @@ func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) 
 			}
 			base = img
 		}
-		s := State{Img: base, Globals: st.Args, BuildArgs: o.BuildArgs, Escape: p.Escape, Epoch: o.Epoch}
+		s := State{Img: base, Args: args, Globals: st.Args, BuildArgs: o.BuildArgs, Escape: p.Escape, Epoch: o.Epoch}
 		sg, err := ConvertStage(p, st, s, o.StageOptions)
 		if err != nil {
 			return nil, err

@@ -232,3 +232,28 @@ func historyOf(v Vertex) string {
 	}
 	return "WORKDIR " + v.Workdir
 }
+
+// A stage built FROM another starts with that stage's ARGs, as BuildKit's
+// dispatchState.init: its words expand with them, its RUN sees them and
+// names them in its history; redeclaring one keeps its place.
+func TestGraphStageInheritsArgs(t *testing.T) {
+	src := "FROM scratch AS base\nARG V=from-base\nARG W\nFROM base AS child\nWORKDIR /d-$V\nRUN echo\nARG V=again\nRUN echo\n"
+	g := convertGraph(t, src, "child", &fakeResolver{})
+	child := g.Stages[1]
+	var got []string
+	for _, v := range child.Vertices {
+		switch {
+		case v.Run != nil:
+			got = append(got, v.Run.History)
+		default:
+			got = append(got, "WORKDIR "+v.Workdir)
+		}
+	}
+	want := []string{"WORKDIR /d-from-base", "RUN |2 V=from-base W= /bin/sh -c echo # buildkit", "RUN |2 V=again W= /bin/sh -c echo # buildkit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("child's ops:\n got %q\nwant %q", got, want)
+	}
+	if base := g.Stages[0].Args; len(base) != 2 || base[0].Value != "from-base" {
+		t.Errorf("the base stage's ARGs changed by its child: %+v", base)
+	}
+}

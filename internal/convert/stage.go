@@ -11,6 +11,7 @@ import (
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // Vertex is one filesystem instruction of a stage as data: what it means
@@ -48,6 +49,11 @@ type Input struct {
 type StageGraph struct {
 	Vertices []Vertex
 	Image    *image.Image
+	// Args are the stage's ARGs at its end: a stage built FROM this one
+	// starts with them, as BuildKit's dispatchState.init copies its base's
+	// buildArgs (they expand its words and are in its RUN's env and
+	// history).
+	Args scope.Args
 	// OnBuild is how many ONBUILD triggers the base image carried; BuildKit
 	// counts them in the stage's step total.
 	OnBuild int
@@ -64,6 +70,7 @@ type StageOptions struct {
 // changed. Errors name the Dockerfile file and line.
 func ConvertStage(p *plan.Plan, st *plan.Stage, s State, o StageOptions) (*StageGraph, error) {
 	s.Img = s.Img.Clone()
+	s.Args = append(scope.Args(nil), s.Args...) // Set and EnvSet change entries in place
 	c := stageConverter{p: p, st: st, s: &s, o: o, g: &StageGraph{}}
 	if err := c.onbuild(); err != nil {
 		return nil, err
@@ -78,7 +85,14 @@ func ConvertStage(p *plan.Plan, st *plan.Stage, s State, o StageOptions) (*Stage
 		}
 	}
 	c.g.Image = s.Img
+	c.g.Args = s.Args
 	return c.g, nil
+}
+
+// InheritedArgs are the ARGs a stage built FROM this one starts with: a
+// copy of Args.
+func (g *StageGraph) InheritedArgs() scope.Args {
+	return append(scope.Args(nil), g.Args...)
 }
 
 type stageConverter struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/kiln-build/kiln/internal/dockerfile"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/plan"
+	"github.com/kiln-build/kiln/internal/scope"
 )
 
 // BuildOptions are one platform's build.
@@ -48,9 +49,15 @@ type BuildOptions struct {
 // result is one stage's outcome, published once.
 type result struct {
 	done chan struct{}
+	stageResult
+	err error
+}
+
+// stageResult is what a built stage gives the stages that read it.
+type stageResult struct {
 	img  *image.Image
 	key  digest.Digest
-	err  error
+	args scope.Args // its ARGs at its end: a stage FROM it starts with them
 }
 
 // Build builds the target stage and every stage it needs: each stage in its
@@ -68,7 +75,7 @@ func Build(ctx context.Context, o BuildOptions) (*image.Image, error) {
 		g.Go(func() error {
 			r := results[st]
 			defer close(r.done)
-			r.img, r.key, r.err = buildStage(gctx, o, st, results)
+			r.stageResult, r.err = buildStage(gctx, o, st, results)
 			if r.err == nil && o.StageDone != nil {
 				o.StageDone(st, r.img)
 			}
@@ -111,7 +118,7 @@ func stageLabel(st *plan.Stage) string {
 	return "stage-" + strconv.Itoa(st.Index)
 }
 
-func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map[*plan.Stage]*result) (*image.Image, digest.Digest, error) {
+func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map[*plan.Stage]*result) (stageResult, error) {
 	p := o.Platform
 	if st.Platform != nil {
 		p = *st.Platform
@@ -119,10 +126,14 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	steps := stepsOf(o.Plan, st)
 	img, key, err := baseImage(ctx, o, st, p, results, &steps)
 	if err != nil {
-		return nil, "", err
+		return stageResult{}, err
+	}
+	var args scope.Args
+	if st.Base.Stage != nil {
+		args = append(args, results[st.Base.Stage].args...) // done: baseImage waited for it
 	}
 	s := &State{
-		State: convert.State{Img: img, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},
+		State: convert.State{Img: img, Args: args, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},
 		Stage: stageLabel(st), Key: key, Platform: platforms.Format(p), Arch: p.Architecture,
 		File: o.Plan.File, steps: steps, platform: p, multi: o.MultiPlatform,
 		From: func(ctx context.Context, name string) (*Named, error) {
@@ -131,17 +142,17 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 		RecordRemote: o.RecordRemote,
 	}
 	if err := fromLocal(ctx, o, st, s); err != nil {
-		return nil, "", err
+		return stageResult{}, err
 	}
 	g, err := convert.ConvertStage(o.Plan, st, s.State, convert.StageOptions{Network: o.Worker.Network})
 	if err != nil {
-		return nil, "", err
+		return stageResult{}, err
 	}
 	img, err = runVertices(ctx, o.Worker, st, s, g)
 	if err != nil {
-		return nil, "", err
+		return stageResult{}, err
 	}
-	return img, s.Key, nil
+	return stageResult{img: img, key: s.Key, args: g.Args}, nil
 }
 
 // runVertices runs a converted stage's ops in order, each in the state
