@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -118,9 +119,18 @@ func runCall(cmd *cobra.Command, f *callFunc, contextDir, file string, kilnRules
 			fmt.Fprintf(w, "Check complete, %d warnings have been found!\n", n)
 		}
 		results.PrintText(w)
-		if n == 0 {
+		switch {
+		case results.Error != nil && n > 0:
+			fmt.Fprintln(w)
+		case results.Error == nil && n == 0:
 			fmt.Fprintln(w, "Check complete, no warnings found.")
 		}
+	}
+	if results.Error != nil {
+		// As buildx: the build's error fails the check, after the warnings.
+		fmt.Fprint(cmd.ErrOrStderr(), "ERROR: ")
+		results.PrintError(cmd.ErrOrStderr())
+		return reported{errors.New(results.Error.Message)}
 	}
 	if n == 0 || f.IgnoreStatus {
 		return nil
@@ -173,11 +183,16 @@ func lintResults(cmd *cobra.Command, in checkInput, df *dockerfile.Dockerfile, s
 		return nil, err
 	}
 	target, _ := cmd.Flags().GetString("target")
-	found, err := kilnlint.ForTarget(df, target, kilnlint.CheckWith(df, opts))
+	opts.Target = target
+	res := kilnlint.Run(df, opts)
+	found, err := kilnlint.ForTarget(df, target, res.Findings)
 	if err != nil {
 		return nil, err
 	}
 	results := subrequest.NewLintResults(in.name, src)
+	if e := res.Err; e != nil {
+		results.SetError(e.Err.Error(), []parser.Range{{Start: parser.Position{Line: e.Line}, End: parser.Position{Line: e.Line}}})
+	}
 	for _, fd := range found {
 		if !kilnRules && !kilnlint.IsBuildKitRule(fd.Rule) {
 			continue

@@ -12,13 +12,14 @@ import (
 // arg is a stage ARG (scope.ArgValue): a value from --build-arg first,
 // then (for `ARG NAME` without a default) from a global ARG or a
 // predefined platform ARG, then from the default written here.
-func arg(s *State, c *instructions.ArgCommand) error {
+func arg(s *State, c *instructions.ArgCommand, ob observing) error {
 	lex := shell.NewLex(s.Escape)
 	// Each default sees the ARGs before it, those of this instruction
 	// too (ARG A=1 B=$A), as BuildKit's dispatchArg.
 	expand := func(word string) (string, error) {
-		out, _, err := lex.ProcessWord(word, shell.EnvsFromSlice(s.ExpandEnv()))
-		return scope.Bounded(out, err)
+		res, err := lex.ProcessWordWithMatches(word, shell.EnvsFromSlice(s.ExpandEnv()))
+		ob.word(res)
+		return scope.Bounded(res.Result, err)
 	}
 	var parts []string
 	for _, a := range c.Args {
@@ -27,6 +28,7 @@ func arg(s *State, c *instructions.ArgCommand) error {
 			return err
 		}
 		s.Args.Set(a.Key, value, !set)
+		ob.set(a.Key)
 		if set {
 			parts = append(parts, a.Key+"="+value)
 		} else {

@@ -42,9 +42,16 @@ func (s *State) RunEnv() []string { return s.Args.RunEnv(s.Img.Env()) }
 // Meta applies a metadata instruction (everything but RUN, COPY, ADD and
 // WORKDIR) to the stage; handled is false for the others.
 func Meta(s *State, cmd instructions.Command) (handled bool, err error) {
+	return meta(s, cmd, observing{})
+}
+
+func meta(s *State, cmd instructions.Command, ob observing) (handled bool, err error) {
 	switch c := cmd.(type) {
 	case *instructions.EnvCommand:
 		env(s, c)
+		for _, kv := range c.Env {
+			ob.set(kv.Key)
+		}
 	case *instructions.LabelCommand:
 		label(s, c)
 	case *instructions.ExposeCommand:
@@ -68,7 +75,7 @@ func Meta(s *State, cmd instructions.Command) (handled bool, err error) {
 	case *instructions.OnbuildCommand:
 		onbuild(s, c)
 	case *instructions.ArgCommand:
-		return true, arg(s, c)
+		return true, arg(s, c, ob)
 	default:
 		return false, nil
 	}
@@ -84,16 +91,10 @@ func Meta(s *State, cmd instructions.Command) (handled bool, err error) {
 // pass would expand the results again (a solve expands the fresh copies
 // plan.Instructions gives).
 func Expand(file string, escape rune, cmd instructions.Command, env []string) error {
-	return ExpandObserved(file, escape, cmd, env, nil)
+	return expand(file, escape, cmd, env, observing{})
 }
 
-// Observer sees every word an expansion processes: the names it used and
-// the ones that were unset (lint's checks read them, as BuildKit's run
-// during its conversion).
-type Observer func(shell.ProcessWordResult)
-
-// ExpandObserved is Expand, with observe (if not nil) told of each word.
-func ExpandObserved(file string, escape rune, cmd instructions.Command, env []string, observe Observer) error {
+func expand(file string, escape rune, cmd instructions.Command, env []string, ob observing) error {
 	if _, isArg := cmd.(*instructions.ArgCommand); isArg {
 		return nil
 	}
@@ -101,9 +102,7 @@ func ExpandObserved(file string, escape rune, cmd instructions.Command, env []st
 	expander := func(lx *shell.Lex) instructions.SingleWordExpander {
 		return func(word string) (string, error) {
 			res, err := lx.ProcessWordWithMatches(word, getter)
-			if observe != nil {
-				observe(res)
-			}
+			ob.word(res)
 			return scope.Bounded(res.Result, err)
 		}
 	}

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -39,6 +40,10 @@ type GraphOptions struct {
 	Platform  ocispec.Platform  // the target platform of stages without FROM --platform
 	BuildArgs map[string]string // --build-arg values
 	Epoch     time.Time
+	// AllStages converts every stage, in file order, not only those the
+	// target needs, as BuildKit's lint without a target (its AllStages):
+	// a stage the target does not need gets no ONBUILD triggers.
+	AllStages bool
 	StageOptions
 }
 
@@ -48,7 +53,11 @@ type GraphOptions struct {
 func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) (*Graph, error) {
 	g := &Graph{}
 	done := map[*plan.Stage]*StageGraph{}
-	for _, st := range p.Order {
+	stages := p.Order
+	if o.AllStages {
+		stages = p.Stages
+	}
+	for _, st := range stages {
 		pl := o.Platform
 		if st.Platform != nil {
 			pl = *st.Platform
@@ -69,7 +78,12 @@ func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) 
 			base = img
 		}
 		s := State{Img: base, Args: args, Globals: st.Args, BuildArgs: o.BuildArgs, Escape: p.Escape, Epoch: o.Epoch}
-		sg, err := ConvertStage(p, st, s, o.StageOptions)
+		if o.Observer != nil {
+			o.Observer.Stage(st, pl)
+		}
+		so := o.StageOptions
+		so.noTriggers = !slices.Contains(p.Order, st)
+		sg, err := ConvertStage(p, st, s, so)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/util/system"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/dockerfile"
@@ -61,7 +64,11 @@ type StageGraph struct {
 
 // StageOptions are what a stage's conversion reads besides the plan.
 type StageOptions struct {
-	Network string // --network, the default of every RUN ("" for the default)
+	Network  string   // --network, the default of every RUN ("" for the default)
+	Observer Observer // told of the conversion as it happens (lint); nil for none
+	// noTriggers leaves the base's ONBUILD triggers out: BuildKit runs
+	// them only in the stages its target needs (see GraphOptions.AllStages).
+	noTriggers bool
 }
 
 // ConvertStage converts stage st of p from its state s (the base image's
@@ -71,6 +78,7 @@ type StageOptions struct {
 func ConvertStage(p *plan.Plan, st *plan.Stage, s State, o StageOptions) (*StageGraph, error) {
 	s.Img = s.Img.Clone()
 	s.Args = append(scope.Args(nil), s.Args...) // Set and EnvSet change entries in place
+	ensurePath(s.Img)
 	c := stageConverter{p: p, st: st, s: &s, o: o, g: &StageGraph{}}
 	if err := c.onbuild(); err != nil {
 		return nil, err
@@ -108,17 +116,16 @@ type stageConverter struct {
 // and BuildKit do.
 func (c *stageConverter) onbuild() error {
 	triggers := c.s.Img.Config.Config.OnBuild
-	if len(triggers) == 0 {
+	c.s.Img.Config.Config.OnBuild = nil
+	if len(triggers) == 0 || c.o.noTriggers {
 		return nil
 	}
-	c.s.Img.Config.Config.OnBuild = nil
-	src := "FROM scratch\n" + strings.Join(triggers, "\n") + "\n"
-	df, err := dockerfile.Parse("ONBUILD trigger of "+c.st.Base.String(), []byte(src))
-	if err != nil {
-		return dockerfile.ErrorAt(c.st.Location, fmt.Errorf("parsing ONBUILD triggers of the base image: %w", err))
-	}
-	c.g.OnBuild = len(df.Stages[0].Commands)
-	for _, cmd := range df.Stages[0].Commands {
+	c.g.OnBuild = len(triggers)
+	for _, trigger := range triggers {
+		cmd, err := c.trigger(trigger)
+		if err != nil {
+			return dockerfile.ErrorAt(c.st.Location, fmt.Errorf("parsing ONBUILD trigger %q of the base image: %w", trigger, err))
+		}
 		if err := c.instruction(cmd, 0, true); err != nil {
 			return OnBuildError(c.st, cmd, err)
 		}
@@ -126,19 +133,47 @@ func (c *stageConverter) onbuild() error {
 	return nil
 }
 
+// trigger parses one ONBUILD trigger as BuildKit's initOnBuildTriggers
+// does: a single instruction, placed at the stage's FROM line.
+func (c *stageConverter) trigger(src string) (instructions.Command, error) {
+	ast, err := parser.Parse(strings.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	if len(ast.AST.Children) != 1 {
+		return nil, fmt.Errorf("onbuild trigger should be a single expression")
+	}
+	node := ast.AST.Children[0]
+	node.StartLine, node.EndLine = c.st.Location.Line, c.st.Location.EndLine
+	return instructions.ParseCommand(node)
+}
+
 // OnBuildError places an ONBUILD trigger's error at its stage's FROM.
 func OnBuildError(st *plan.Stage, cmd instructions.Command, err error) error {
 	return dockerfile.ErrorAt(st.Location, fmt.Errorf("ONBUILD %s: %w", cmd.Name(), err))
 }
 
+// ensurePath gives a stage's image PATH when its base has none, as
+// BuildKit does for every stage (except on Windows, left to the OS).
+func ensurePath(img *image.Image) {
+	if img.Config.Platform.OS == "windows" {
+		return
+	}
+	if _, ok := shell.EnvsFromSlice(img.Env()).Get("PATH"); !ok {
+		img.SetEnv("PATH", system.DefaultPathEnvUnix)
+	}
+}
+
 // instruction expands cmd in the stage's environment, applies a metadata
 // instruction, and makes a filesystem one a vertex.
 func (c *stageConverter) instruction(cmd instructions.Command, step int, onbuild bool) error {
+	ob := observing{o: c.o.Observer, s: c.s, cmd: cmd}
 	env := c.s.ExpandEnv()
-	if err := Expand(c.p.File, c.s.Escape, cmd, env); err != nil {
+	if err := expand(c.p.File, c.s.Escape, cmd, env, ob); err != nil {
 		return err
 	}
-	if handled, err := Meta(c.s, cmd); handled {
+	ob.expanded()
+	if handled, err := meta(c.s, cmd, ob); handled {
 		return err
 	}
 	// Named from the command as written (expansion leaves that text) in

@@ -261,3 +261,46 @@ func TestBuildArgs(t *testing.T) {
 		t.Errorf("CopyIgnoredFile with a build argument: %q, want the finding", got)
 	}
 }
+
+// Lint runs the build's conversion (convert.Convert): a base stage's ARGs
+// and ONBUILD triggers reach the stages built on it (a trigger's words are
+// judged at the stage's FROM line), only the stages a --target needs are
+// converted, and the build's error stops it there and is reported.
+func TestLintRunsTheConversion(t *testing.T) {
+	src := "FROM scratch AS base\nARG V=v\nONBUILD COPY $IN_TRIGGER /t\n" +
+		"FROM base AS child\nCOPY $V/$IN_CHILD /x\n" +
+		"FROM scratch AS failing\nEXPOSE 1:80/bogus\nCOPY $AFTER_ERROR /y\n" +
+		"FROM base\nCOPY $IN_LAST /z\n"
+	df, err := dockerfile.Parse("Dockerfile", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		target  string
+		want    []string
+		errLine int
+	}{
+		// Every stage, up to the failing one; child is not needed by the
+		// last stage, so it gets no triggers.
+		{target: "", want: []string{"5: '$IN_CHILD'"}, errLine: 7},
+		{target: "child", want: []string{"4: '$IN_TRIGGER'", "5: '$IN_CHILD'"}},
+		{target: "failing", errLine: 7},
+	} {
+		res := Run(df, Options{Target: tc.target})
+		var got []string
+		for _, f := range res.Findings {
+			if f.Rule == "UndefinedVar" {
+				got = append(got, fmt.Sprintf("%d: %s", f.Line, strings.TrimPrefix(f.Message, "Usage of undefined variable ")))
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("target %q: UndefinedVar at %q, want %q", tc.target, got, tc.want)
+		}
+		switch {
+		case tc.errLine == 0 && res.Err != nil:
+			t.Errorf("target %q: build error %v", tc.target, res.Err)
+		case tc.errLine != 0 && (res.Err == nil || res.Err.Line != tc.errLine):
+			t.Errorf("target %q: build error %v, want one at line %d", tc.target, res.Err, tc.errLine)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Package lint checks a Dockerfile without building it (`kiln check`): the
 // rules BuildKit's parser reports, the ones BuildKit checks while
-// converting (re-implemented here on the parsed instructions), and the
-// seed's advice on multi-stage builds that no builder checks.
+// converting (checked inside the build's own conversion, internal/convert),
+// and the seed's advice on multi-stage builds that no builder checks.
 package lint
 
 import (
@@ -41,6 +41,10 @@ type Options struct {
 	// and stage ARGs take them over their defaults (InvalidDefaultArgInFrom
 	// still judges the defaults alone).
 	BuildArgs map[string]string
+	// Target is the stage --target names. As BuildKit's lint, "" converts
+	// every stage (a stage the last one does not need without its base's
+	// ONBUILD triggers), a target only the stages it needs.
+	Target string
 	// Platform is the target platform (TARGETPLATFORM, and the platform of
 	// a stage without FROM --platform); nil is the host's.
 	Platform *ocispec.Platform
@@ -60,6 +64,18 @@ func Check(df *dockerfile.Dockerfile) []Finding {
 
 // CheckWith is Check with the build context's inputs.
 func CheckWith(df *dockerfile.Dockerfile, o Options) []Finding {
+	return Run(df, o).Findings
+}
+
+// Result is what lint found, and the error that stopped the conversion it
+// runs in, if one did (BuildKit's lint reports it as its build error).
+type Result struct {
+	Findings []Finding
+	Err      *dockerfile.LocationError
+}
+
+// Run is CheckWith, with the build's error.
+func Run(df *dockerfile.Dockerfile, o Options) Result {
 	var out []Finding
 	for _, w := range df.Warnings {
 		out = append(out, Finding{Rule: w.Rule, Message: w.Message, File: w.Location.File, Line: w.Location.Line, Severity: "warning",
@@ -73,7 +89,7 @@ func CheckWith(df *dockerfile.Dockerfile, o Options) []Finding {
 	}
 	c.unusedStages()
 	c.expansions(o)
-	return append(out, c.found...)
+	return Result{Findings: append(out, c.found...), Err: c.err}
 }
 
 type checker struct {
@@ -81,6 +97,7 @@ type checker struct {
 	opts  Options
 	lint  *linter.Linter // BuildKit's rules, configured by `# check=`
 	found []Finding
+	err   *dockerfile.LocationError // the conversion's, if it failed
 }
 
 func newChecker(df *dockerfile.Dockerfile) *checker {

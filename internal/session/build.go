@@ -213,7 +213,7 @@ func makePlans(df *dockerfile.Dockerfile, o Options, targets []ocispec.Platform)
 // images already in the store (as the resolver would use them) give lint
 // their env; the others are judged without it.
 func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Context, p *plan.Plan, o Options, target ocispec.Platform) {
-	lo := lint.Options{Ignore: bctx.Ignore, BuildArgs: o.BuildArgs, Platform: &target,
+	lo := lint.Options{Ignore: bctx.Ignore, BuildArgs: o.BuildArgs, Platform: &target, Target: o.Target,
 		BaseEnv: lint.StoreEnv(storeRoot(o)).WithContexts(o.Contexts)}
 	found := lint.CheckWith(df, lo)
 	// A build dispatches only the stages its target needs.

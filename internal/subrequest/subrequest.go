@@ -19,6 +19,14 @@ import (
 type LintResults struct {
 	Warnings []Warning        `json:"warnings"`
 	Sources  []*pb.SourceInfo `json:"sources"`
+	Error    *BuildError      `json:"buildError,omitempty"`
+}
+
+// BuildError is the error that stopped the conversion lint runs in: the
+// build would fail there.
+type BuildError struct {
+	Message  string      `json:"message"`
+	Location pb.Location `json:"location"`
 }
 
 // Warning is one lint warning.
@@ -39,6 +47,23 @@ func NewLintResults(filename string, src []byte) *LintResults {
 func (r *LintResults) Add(rule, description, url, detail string, ranges []parser.Range) {
 	r.Warnings = append(r.Warnings, Warning{RuleName: rule, Description: description, URL: url, Detail: detail,
 		Location: &pb.Location{SourceIndex: 0, Ranges: pbRanges(ranges)}})
+}
+
+// SetError records the build's error, at ranges of source 0.
+func (r *LintResults) SetError(message string, ranges []parser.Range) {
+	r.Error = &BuildError{Message: message, Location: pb.Location{SourceIndex: 0, Ranges: pbRanges(ranges)}}
+}
+
+// PrintError writes the build error as buildx does: its message, then the
+// lines around it, as a warning's.
+func (r *LintResults) PrintError(w io.Writer) {
+	if r.Error == nil {
+		return
+	}
+	fmt.Fprintln(w, r.Error.Message)
+	if i := int(r.Error.Location.SourceIndex); i < len(r.Sources) {
+		printSource(w, r.Sources[i], r.Error.Location.Ranges)
+	}
 }
 
 func pbRanges(ranges []parser.Range) []*pb.Range {
