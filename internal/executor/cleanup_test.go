@@ -79,7 +79,6 @@ func TestOwnerAliveChecksStartTime(t *testing.T) {
 	for _, owner := range []string{
 		fmt.Sprintf("%d %s1\n", os.Getpid(), start),
 		"999999999 1\n",
-		fmt.Sprintf("%d\n", os.Getpid()),
 	} {
 		if err := os.WriteFile(filepath.Join(dir, runcstate.OwnerFile), []byte(owner), 0o644); err != nil {
 			t.Fatal(err)
