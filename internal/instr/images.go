@@ -42,24 +42,30 @@ func NewResolver(st *store.Store, client *registry.Client, rep *progress.Reporte
 	return &Resolver{store: st, client: client, rep: rep, pull: pull, pulled: map[string]*pullOnce{}}
 }
 
-// Resolve resolves ref for platform p to its image, the manifest digest
-// that names it in cache keys and the digest the reference resolved to (an
-// index's digest for an index), which provenance records and FROM's line
-// shows (BuildOptions.Images).
-func (r *Resolver) Resolve(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
+// Resolved is an external image as a build resolved it for one platform.
+type Resolved struct {
+	Image    *image.Image
+	Manifest digest.Digest // the platform's manifest: it names the image in cache keys
+	// Digest is what the reference resolved to (an index's digest for an
+	// index): provenance records it, FROM's progress line shows it.
+	Digest digest.Digest
+}
+
+// Resolve resolves ref for platform p, pulling it when the store lacks it.
+func (r *Resolver) Resolve(ctx context.Context, ref string, p ocispec.Platform) (Resolved, error) {
 	if strings.HasPrefix(ref, "oci-layout://") {
 		img, manifest, err := imports.Layout(r.store, ref, p)
-		return img, manifest, manifest, err
+		return Resolved{Image: img, Manifest: manifest, Digest: manifest}, err
 	}
 	if err := r.ensure(ctx, ref, p); err != nil {
-		return nil, "", "", err
+		return Resolved{}, err
 	}
 	found, err := r.store.Lookup(ref)
 	if err != nil {
-		return nil, "", "", err
+		return Resolved{}, err
 	}
 	img, manifest, err := image.Load(r.store, found.Descriptor, p)
-	return img, manifest, found.Descriptor.Digest, err
+	return Resolved{Image: img, Manifest: manifest, Digest: found.Descriptor.Digest}, err
 }
 
 // ensure pulls ref when the store lacks it (or always with --pull), once per

@@ -9,9 +9,9 @@ type Remote struct {
 	Git    bool
 }
 
-// record tells the build's RecordRemote, if any, about a fetched source.
+// record notes a fetched source in the build's result, if the stage has one.
 func (s *State) record(r Remote) {
-	if s.RecordRemote != nil {
-		s.RecordRemote(r)
+	if s.rec != nil {
+		s.rec.remote(r)
 	}
 }

@@ -27,23 +27,17 @@ type BuildOptions struct {
 	// MultiPlatform is set when the build has several target platforms:
 	// progress lines then name their platform, as BuildKit's do.
 	MultiPlatform bool
-	// Images resolves an external image (FROM, COPY --from) to its config and
-	// layers, the manifest digest that identifies it in cache keys, and the
-	// digest the reference resolved to (an index's for an index).
-	Images func(ctx context.Context, ref string, p ocispec.Platform) (img *image.Image, manifest, resolved digest.Digest, err error)
-	// StageDone, if set, is told each stage's result (for size reports).
-	StageDone func(st *plan.Stage, img *image.Image)
+	// Resolver resolves an external image (FROM, COPY --from, a mount's
+	// from=); Result.Images lists what it was asked.
+	Resolver *Resolver
 	// Contexts are --build-context values by name: "docker-image://REF",
 	// "oci-layout://PATH[:TAG|@DIGEST]" or a local directory. FROM and
 	// COPY --from look here first.
 	Contexts map[string]string
 	// Locals are the named contexts that are directories, ready to read.
-	Locals map[string]*LocalDir
-	// RecordRemote, if set, is told every ADD URL and git source fetched
-	// (for provenance); it may be called from several stages at once.
-	RecordRemote func(Remote)
-
+	Locals    map[string]*LocalDir
 	fromShown map[*plan.Stage]bool // the stages that name their FROM line
+	rec       *recorder            // what the build resolved and fetched
 }
 
 // result is one stage's outcome, published once.
@@ -63,12 +57,13 @@ type stageResult struct {
 // Build builds the target stage and every stage it needs: each stage in its
 // own goroutine, waiting only for the stages it reads from, so independent
 // stages run in parallel.
-func Build(ctx context.Context, o BuildOptions) (*image.Image, error) {
+func Build(ctx context.Context, o BuildOptions) (*Result, error) {
 	results := map[*plan.Stage]*result{}
 	for _, st := range o.Plan.Order {
 		results[st] = &result{done: make(chan struct{})}
 	}
 	o.fromShown = fromShown(o.Plan, o.Platform)
+	o.rec = &recorder{}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, st := range o.Plan.Order {
 		st := st
@@ -76,16 +71,27 @@ func Build(ctx context.Context, o BuildOptions) (*image.Image, error) {
 			r := results[st]
 			defer close(r.done)
 			r.stageResult, r.err = buildStage(gctx, o, st, results)
-			if r.err == nil && o.StageDone != nil {
-				o.StageDone(st, r.img)
-			}
 			return r.err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, firstRealError(o.Plan, results, err)
 	}
-	return results[o.Plan.Target].img, nil
+	res := &Result{Image: results[o.Plan.Target].img, Stages: map[*plan.Stage]*image.Image{},
+		Images: o.rec.images, Remotes: o.rec.remotes}
+	for st, r := range results {
+		res.Stages[st] = r.img
+	}
+	return res, nil
+}
+
+// resolve resolves an external image and records it in the result.
+func (o BuildOptions) resolve(ctx context.Context, ref string, p ocispec.Platform) (Resolved, error) {
+	r, err := o.Resolver.Resolve(ctx, ref, p)
+	if err == nil {
+		o.rec.image(ImageSource{Ref: ref, Platform: p, Digest: r.Digest})
+	}
+	return r, err
 }
 
 // firstRealError prefers a stage's own failure over the cancellations it
@@ -139,7 +145,7 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 		From: func(ctx context.Context, name string) (*Named, error) {
 			return resolveFrom(ctx, o, st, name, p, results)
 		},
-		RecordRemote: o.RecordRemote,
+		rec: o.rec,
 	}
 	if err := fromLocal(ctx, o, st, s); err != nil {
 		return stageResult{}, err
@@ -211,20 +217,20 @@ func baseImage(ctx context.Context, o BuildOptions, st *plan.Stage, p ocispec.Pl
 		// The directory becomes the stage's first layer (see fromLocal).
 		return image.New(p), cachekey.Base("scratch", platforms.Format(p)), nil
 	}
-	img, manifest, resolved, err := o.Images(ctx, ref, p)
+	r, err := o.resolve(ctx, ref, p)
 	if err != nil {
 		return nil, "", dockerfile.ErrorAt(st.Location, err)
 	}
 	if o.MultiPlatform {
 		steps.Platform = convert.PlatformPrefix(p, nil)
 	}
-	line := steps.Next(fromLine(ref, resolved))
+	line := steps.Next(fromLine(ref, r.Digest))
 	if o.fromShown[st] && o.Worker.lines.first(line) {
 		// The image is resolved and its layers are in the store: the step
 		// is done, as BuildKit's cached FROM.
 		o.Worker.Progress.Start(line).Done(nil)
 	}
-	return img.Clone(), cachekey.Base(manifest, platforms.Format(p)), nil
+	return r.Image.Clone(), cachekey.Base(r.Manifest, platforms.Format(p)), nil
 }
 
 // resolveFrom finds what COPY --from names: a stage or an external image.
@@ -247,9 +253,9 @@ func resolveFrom(ctx context.Context, o BuildOptions, st *plan.Stage, name strin
 	if local != nil {
 		return &Named{Name: name, Local: local}, nil
 	}
-	img, _, _, err := o.Images(ctx, imageRef, p)
+	r, err := o.resolve(ctx, imageRef, p)
 	if err != nil {
 		return nil, err
 	}
-	return &Named{Name: name, Image: img}, nil
+	return &Named{Name: name, Image: r.Image}, nil
 }

@@ -36,8 +36,7 @@ type State struct {
 	files map[string]string // files the current COPY hashed (--explain-cache)
 	// From resolves a COPY --from / --mount from= name to its filesystem.
 	From func(ctx context.Context, name string) (*Named, error)
-	// RecordRemote, if set, is told every remote source the stage fetched.
-	RecordRemote func(Remote)
+	rec  *recorder // the build's record of remote sources (Result.Remotes)
 }
 
 // nextLine numbers the current instruction's step and returns its

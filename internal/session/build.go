@@ -146,16 +146,19 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 	res.MultiPlatform = len(in.targets) > 1
 	loadLines(w.Progress, in)
 	importCaches(ctx, w, client, o.CacheFrom)
-	sizes := &stageSizes{sizes: map[*plan.Stage]int64{}}
 	locals, releaseLocals, err := instr.LocalContexts(w.Store, w.Snap, o.Contexts)
 	if err != nil {
 		return nil, err
 	}
 	defer releaseLocals()
-	common := instr.BuildOptions{Worker: w, Images: res.Resolve, Contexts: o.Contexts, Locals: locals, MultiPlatform: res.MultiPlatform}
-	images, err := solveAll(ctx, common, in.plans, in.targets, sizes, res, srcs)
+	common := instr.BuildOptions{Worker: w, Resolver: res, Contexts: o.Contexts, Locals: locals, MultiPlatform: res.MultiPlatform}
+	results, err := solveAll(ctx, common, in.plans, in.targets)
 	if err != nil {
 		return nil, err
+	}
+	images := make([]*image.Image, len(results))
+	for i, r := range results {
+		images[i], srcs[i] = r.Image, sourcesOf(r)
 	}
 	if len(o.Platforms) > 0 {
 		for i, img := range images {
@@ -164,7 +167,7 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 		}
 	}
 	if o.Report {
-		report(w.Progress, in.plans[0], images[0], sizes)
+		report(w.Progress, in.plans[0], images[0], results[0].Stages)
 	}
 	for _, img := range images {
 		for _, l := range img.Layers {
@@ -232,24 +235,20 @@ func warn(rep *progress.Reporter, df *dockerfile.Dockerfile, bctx *buildctx.Cont
 
 // solveAll builds every platform at once; steps that are the same for
 // several platforms (a FROM --platform=$BUILDPLATFORM stage) run once.
-func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform, sizes *stageSizes, res *instr.Resolver, srcs []*sources) ([]*image.Image, error) {
-	images := make([]*image.Image, len(plans))
+func solveAll(ctx context.Context, common instr.BuildOptions, plans []*plan.Plan, targets []ocispec.Platform) ([]*instr.Result, error) {
+	results := make([]*instr.Result, len(plans))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range plans {
 		i := i
 		g.Go(func() error {
 			opts := common
 			opts.Plan, opts.Platform = plans[i], targets[i]
-			opts.Images, opts.RecordRemote = srcs[i].imagesVia(res), srcs[i].remote
-			if i == 0 {
-				opts.StageDone = sizes.done
-			}
-			img, err := instr.Build(gctx, opts)
-			images[i] = img
+			r, err := instr.Build(gctx, opts)
+			results[i] = r
 			return err
 		})
 	}
-	return images, g.Wait()
+	return results, g.Wait()
 }
 
 func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *progress.Reporter) (*instr.Worker, error) {

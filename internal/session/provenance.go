@@ -1,53 +1,45 @@
 package session
 
 import (
-	"context"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/attest"
 	"github.com/kiln-build/kiln/internal/convert"
-	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/imports"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/plan"
 )
 
 // sources is what one platform's build resolved outside the context: what
-// its provenance lists as resolvedDependencies. Stages record into it
-// concurrently.
+// its provenance lists as resolvedDependencies.
 type sources struct {
-	mu      sync.Mutex
 	images  []attest.ImageSource
 	remotes []instr.Remote
 }
 
-// images wraps the resolver so that every external image this platform's
-// stages resolve is recorded, as written, with the platform asked for.
-func (s *sources) imagesVia(r *instr.Resolver) func(context.Context, string, ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
-	return func(ctx context.Context, ref string, p ocispec.Platform) (*image.Image, digest.Digest, digest.Digest, error) {
-		img, manifest, top, err := r.Resolve(ctx, ref, p)
-		if err == nil {
-			src := attest.ImageSource{Ref: ref, Platform: &p, Digest: top.String()}
-			if strings.HasPrefix(ref, "oci-layout://") {
-				src.Ref, src.Local = layoutName(ref), true
-			}
-			s.mu.Lock()
-			s.images = append(s.images, src)
-			s.mu.Unlock()
+// sourcesOf is a build's sources in provenance's terms: every external
+// image its stages resolved, as written, with the platform asked for (an
+// oci-layout:// one by its layout's name), and the remote sources fetched.
+func sourcesOf(r *instr.Result) *sources {
+	s := &sources{remotes: r.Remotes}
+	for _, img := range r.Images {
+		p := img.Platform
+		src := attest.ImageSource{Ref: img.Ref, Platform: &p, Digest: img.Digest.String()}
+		if strings.HasPrefix(img.Ref, "oci-layout://") {
+			src.Ref, src.Local = layoutName(img.Ref), true
 		}
-		return img, manifest, top, err
+		s.images = append(s.images, src)
 	}
+	return s
 }
 
 // layoutName names an oci-layout:// image in provenance (pkg:oci/NAME):
@@ -80,12 +72,6 @@ func layoutName(ref string) string {
 	return name
 }
 
-func (s *sources) remote(r instr.Remote) {
-	s.mu.Lock()
-	s.remotes = append(s.remotes, r)
-	s.mu.Unlock()
-}
-
 // provenanceInput describes one platform's build for attest.Provenance, in
 // the terms buildx sends BuildKit.
 func provenanceInput(o Options, dockerfile []byte, p *plan.Plan, target ocispec.Platform, src *sources) attest.Build {
@@ -101,9 +87,8 @@ func provenanceInput(o Options, dockerfile []byte, p *plan.Plan, target ocispec.
 			b.Locals = append(b.Locals, name)
 		}
 	}
-	src.mu.Lock()
-	// Stages resolve concurrently: sort for the same bytes every time
-	// (attest orders the list as BuildKit does).
+	// Stages resolve concurrently: attest orders the list as BuildKit
+	// does, for the same bytes every time.
 	b.Images = slices.Clone(src.images)
 	for _, r := range src.remotes {
 		if r.Git {
@@ -112,7 +97,6 @@ func provenanceInput(o Options, dockerfile []byte, p *plan.Plan, target ocispec.
 			b.HTTP = append(b.HTTP, attest.HTTPSource{URL: r.URL, Digest: r.Digest})
 		}
 	}
-	src.mu.Unlock()
 	slices.SortFunc(b.Images, func(a, c attest.ImageSource) int { return strings.Compare(a.Ref+a.Digest, c.Ref+c.Digest) })
 	slices.SortFunc(b.HTTP, func(a, c attest.HTTPSource) int { return strings.Compare(a.URL+a.Digest, c.URL+c.Digest) })
 	slices.SortFunc(b.Git, func(a, c attest.GitSource) int { return strings.Compare(a.URL+a.Commit, c.URL+c.Commit) })

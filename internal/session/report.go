@@ -2,7 +2,6 @@ package session
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/docker/go-units"
 
@@ -10,18 +9,6 @@ import (
 	"github.com/kiln-build/kiln/internal/plan"
 	"github.com/kiln-build/kiln/internal/progress"
 )
-
-// stageSizes keeps each stage's image size for --report.
-type stageSizes struct {
-	mu    sync.Mutex
-	sizes map[*plan.Stage]int64
-}
-
-func (s *stageSizes) done(st *plan.Stage, img *image.Image) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sizes[st] = imageSize(img)
-}
 
 func imageSize(img *image.Image) int64 {
 	var n int64
@@ -34,9 +21,7 @@ func imageSize(img *image.Image) int64 {
 // report prints the final image's size next to the size of each stage it
 // copies from: what the multi-stage build saved (the seed's "Image Size
 // Comparison", for the user's own build). Sizes are compressed layer sizes.
-func report(rep *progress.Reporter, p *plan.Plan, final *image.Image, sizes *stageSizes) {
-	sizes.mu.Lock()
-	defer sizes.mu.Unlock()
+func report(rep *progress.Reporter, p *plan.Plan, final *image.Image, stages map[*plan.Stage]*image.Image) {
 	finalSize := imageSize(final)
 	var from []*plan.Stage
 	seen := map[*plan.Stage]bool{}
@@ -50,7 +35,7 @@ func report(rep *progress.Reporter, p *plan.Plan, final *image.Image, sizes *sta
 	rep.Note("report: final image %s: %s", p.Target.DisplayName(), units.HumanSize(float64(finalSize)))
 	var largest int64
 	for _, st := range from {
-		n := sizes.sizes[st]
+		n := imageSize(stages[st])
 		rep.Note("report:   copies from stage %s: %s", st.DisplayName(), units.HumanSize(float64(n)))
 		largest = max(largest, n)
 	}

@@ -35,7 +35,8 @@ func scanSBOMs(ctx context.Context, w *instr.Worker, res *instr.Resolver, o atte
 		return nil, fmt.Errorf("BUILDKIT_SBOM_SCAN_CONTEXT and BUILDKIT_SBOM_SCAN_STAGE are not supported yet: kiln scans the final image only")
 	}
 	host := platforms.Normalize(platforms.DefaultSpec())
-	gen, _, _, err := res.Resolve(ctx, o.Generator, host)
+	resolved, err := res.Resolve(ctx, o.Generator, host)
+	gen := resolved.Image
 	if err != nil {
 		return nil, fmt.Errorf("SBOM generator %s: %w", o.Generator, err)
 	}
