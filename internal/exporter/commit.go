@@ -3,9 +3,8 @@ package exporter
 import (
 	"fmt"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/remotecache"
 	"github.com/kiln-build/kiln/internal/testhook"
 )
 
@@ -14,26 +13,37 @@ type CommitOptions struct {
 	Labels      map[string]string // --label
 	Annotations []Annotation      // --annotation and the outputs' annotation.* attributes
 	Tags        []string          // -t
-	// Inline, if set, gives a committed manifest its inline cache
-	// (--cache-to type=inline) and returns the new descriptor.
-	Inline func(desc ocispec.Descriptor) (ocispec.Descriptor, error)
-	// Attest, if set, makes the result's attested forms from the platform
-	// manifests (each with its platform) and the bare result; the -t names
-	// then point at its StoreForm.
-	Attest    func(manifests []ocispec.Descriptor, bare ocispec.Descriptor) (Attested, error)
+	// InlineCache, if set, is embedded in each committed manifest
+	// (--cache-to type=inline): the build's cache records.
+	InlineCache *InlineCache
+	// StoreForm is the attested form the -t names point at (Name).
 	StoreForm Form
 }
 
-// Commit assembles the result: each platform's config stamped with the
-// epoch and labels, its manifest annotated and committed to the store,
-// an index over them for several platforms, and the -t names pointing at
-// the top descriptor.
+// InlineCache is what --cache-to type=inline embeds.
+type InlineCache struct {
+	Entries []remotecache.Entry
+}
+
+// Commit stores the result and names it, with no attestations (Store,
+// then Name).
 func Commit(s Session, images []*image.Image, o CommitOptions) (Result, error) {
+	r, err := Store(s, images, o)
+	if err != nil {
+		return Result{}, err
+	}
+	return r, Name(s, &r, nil, o)
+}
+
+// Store assembles the result: each platform's config stamped with the
+// epoch and labels, its manifest annotated (and given the inline cache)
+// and committed to the store, an index over them for several platforms.
+// Nothing is named yet: attestations over Result.Manifests come first.
+func Store(s Session, images []*image.Image, o CommitOptions) (Result, error) {
 	if ann := AnnotationsFor(o.Annotations, "index", nil); ann != nil && len(images) == 1 {
 		return Result{}, fmt.Errorf("index annotations need a multi-platform build (a single platform makes no index)")
 	}
 	r := Result{Images: images, Tags: o.Tags}
-	var manifests []ocispec.Descriptor
 	for _, img := range images {
 		stamp(img, s, o.Labels)
 		p := img.Config.Platform
@@ -42,46 +52,48 @@ func Commit(s Session, images []*image.Image, o CommitOptions) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if o.Inline != nil {
-			if desc, err = o.Inline(desc); err != nil {
+		if o.InlineCache != nil {
+			if desc, err = remotecache.EmbedInline(s.Store, desc, o.InlineCache.Entries); err != nil {
 				return Result{}, err
 			}
 		}
 		desc.Annotations = AnnotationsFor(o.Annotations, "manifest-descriptor", &p)
-		manifests = append(manifests, desc)
+		r.Manifests = append(r.Manifests, desc)
 	}
 	testhook.Point(testhook.Export) // the image is stored, not yet tagged
-	r.Desc = manifests[0]
+	r.Desc = r.Manifests[0]
 	if len(images) > 1 {
-		idx, err := image.CommitAnnotatedIndex(s.Store, manifests, AnnotationsFor(o.Annotations, "index", nil))
+		idx, err := image.CommitAnnotatedIndex(s.Store, r.Manifests, AnnotationsFor(o.Annotations, "index", nil))
 		if err != nil {
 			return Result{}, err
 		}
 		r.Desc = idx
 	}
+	for i := range r.Manifests {
+		p := images[i].Config.Platform
+		r.Manifests[i].Platform = &p
+	}
 	r.Named = r.Desc
-	if o.Attest != nil {
-		withPlatforms := make([]ocispec.Descriptor, len(manifests))
-		for i, m := range manifests {
-			p := images[i].Config.Platform
-			m.Platform = &p
-			withPlatforms[i] = m
-		}
+	return r, nil
+}
+
+// Name gives the stored result its attested forms (nil: none) and points
+// the -t names at the form the store keeps (o.StoreForm).
+func Name(s Session, r *Result, attested Attested, o CommitOptions) error {
+	if attested != nil {
+		r.Attest = attested
 		var err error
-		if r.Attest, err = o.Attest(withPlatforms, r.Desc); err != nil {
-			return Result{}, err
-		}
-		if r.Named, err = r.Attest.Desc(o.StoreForm); err != nil {
-			return Result{}, err
+		if r.Named, err = attested.Desc(o.StoreForm); err != nil {
+			return err
 		}
 	}
-	for _, t := range o.Tags {
+	for _, t := range r.Tags {
 		if err := s.Store.Tag(t, r.Named); err != nil {
-			return Result{}, fmt.Errorf("tagging %s: %w", t, err)
+			return fmt.Errorf("tagging %s: %w", t, err)
 		}
 	}
 	testhook.Point(testhook.Export)
-	return r, nil
+	return nil
 }
 
 // stamp sets the config's creation time to the epoch and adds the labels.

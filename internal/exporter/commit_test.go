@@ -9,6 +9,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiln-build/kiln/internal/image"
+	"github.com/kiln-build/kiln/internal/remotecache"
 	"github.com/kiln-build/kiln/internal/store"
 )
 
@@ -30,16 +31,23 @@ func TestCommit(t *testing.T) {
 		}
 		anns = append(anns, ann)
 	}
-	inlined := 0
 	r, err := Commit(s, []*image.Image{image.New(amd), image.New(arm)}, CommitOptions{
 		Labels: map[string]string{"l": "v"}, Annotations: anns, Tags: []string{"app:1"},
-		Inline: func(d ocispec.Descriptor) (ocispec.Descriptor, error) { inlined++; return d, nil },
+		InlineCache: &InlineCache{},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Desc.MediaType != ocispec.MediaTypeImageIndex || inlined != 2 {
-		t.Fatalf("top %s, inline called %d times: want an index, inline per manifest", r.Desc.MediaType, inlined)
+	if r.Desc.MediaType != ocispec.MediaTypeImageIndex || len(r.Manifests) != 2 {
+		t.Fatalf("top %s with %d manifests: want an index of 2", r.Desc.MediaType, len(r.Manifests))
+	}
+	for i, m := range r.Manifests {
+		if m.Platform == nil || m.Platform.Architecture != r.Images[i].Config.Platform.Architecture {
+			t.Errorf("manifest %d has platform %v", i, m.Platform)
+		}
+		if !inlineCached(t, st, m) {
+			t.Errorf("manifest %d has no inline cache", i)
+		}
 	}
 	ref, err := st.Lookup("app:1")
 	if err != nil || ref.Descriptor.Digest != r.Desc.Digest {
@@ -68,4 +76,27 @@ func TestCommit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "index annotations need a multi-platform build") {
 		t.Errorf("single platform with index annotations: %v", err)
 	}
+}
+
+// inlineCached reports whether a committed manifest's config carries the
+// inline cache.
+func inlineCached(t *testing.T, st *store.Store, desc ocispec.Descriptor) bool {
+	t.Helper()
+	var m ocispec.Manifest
+	var cfg map[string]json.RawMessage
+	raw, err := st.ReadBlob(desc.Digest)
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
+	if err == nil {
+		raw, err = st.ReadBlob(m.Config.Digest)
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &cfg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ok := cfg[remotecache.InlineKey]
+	return ok
 }

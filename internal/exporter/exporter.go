@@ -40,13 +40,16 @@ type Session struct {
 // or an index for several platforms), each platform's image, and the -t
 // names.
 type Result struct {
-	Desc   ocispec.Descriptor
-	Images []*image.Image
-	Tags   []string
+	Desc ocispec.Descriptor
+	// Manifests are each platform's manifest, with its platform (the
+	// subjects of attestations).
+	Manifests []ocispec.Descriptor
+	Images    []*image.Image
+	Tags      []string
 	// Attest gives each output its form with attestations; nil: none.
 	Attest Attested
 	// Named is what the -t names point at in the store: Desc, or its
-	// attested form (CommitOptions.StoreForm).
+	// attested form (CommitOptions.StoreForm, Name).
 	Named ocispec.Descriptor
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 
 	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiln-build/kiln/internal/exporter"
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/instr"
 	"github.com/kiln-build/kiln/internal/registry"
@@ -23,14 +23,12 @@ func cacheEntries(s *solver.Solver) []remotecache.Entry {
 	return out
 }
 
-// inlineCache embeds the inline cache in a committed image when --cache-to
-// type=inline asks for it (exporter.CommitOptions.Inline); nil otherwise.
-func inlineCache(w *instr.Worker, specs []remotecache.Spec) func(ocispec.Descriptor) (ocispec.Descriptor, error) {
+// inlineCache is the build's cache records for the result's manifests
+// when --cache-to type=inline asks for them; nil otherwise.
+func inlineCache(w *instr.Worker, specs []remotecache.Spec) *exporter.InlineCache {
 	for _, sp := range specs {
 		if sp.Type == "inline" {
-			return func(desc ocispec.Descriptor) (ocispec.Descriptor, error) {
-				return remotecache.EmbedInline(w.Store, desc, cacheEntries(w.Solver))
-			}
+			return &exporter.InlineCache{Entries: cacheEntries(w.Solver)}
 		}
 	}
 	return nil

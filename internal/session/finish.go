@@ -39,14 +39,17 @@ func finish(ctx context.Context, f finishing, images []*image.Image) (*Result, e
 	if o.Push {
 		storeForm.Type = "registry"
 	}
-	r, err := exporter.Commit(session, images, exporter.CommitOptions{
-		Labels: o.Labels, Annotations: o.Annotations, Tags: o.Tags, Inline: inlineCache(w, o.CacheTo),
-		Attest: func(manifests []ocispec.Descriptor, bare ocispec.Descriptor) (exporter.Attested, error) {
-			return attestResult(f, manifests, bare)
-		},
-		StoreForm: storeForm,
-	})
+	co := exporter.CommitOptions{Labels: o.Labels, Annotations: o.Annotations, Tags: o.Tags,
+		InlineCache: inlineCache(w, o.CacheTo), StoreForm: storeForm}
+	r, err := exporter.Store(session, images, co)
 	if err != nil {
+		return nil, err
+	}
+	attested, err := attestResult(f, r.Manifests, r.Desc)
+	if err != nil {
+		return nil, err
+	}
+	if err := exporter.Name(session, &r, attested, co); err != nil {
 		return nil, err
 	}
 	if err := exporter.Run(ctx, session, r, f.exporters); err != nil {
