@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# bench/modes.sh — the same builds in each isolation mode kiln has on a host:
-# root, rootless (a plain user with subordinate ids, as docs/security.md
-# describes) and rootless-noproc (the same user, no pid namespace). Run as
-# root; it creates the user kilnbench (with a subuid/subgid range) when
-# missing. Rows run interleaved (root, rootless, rootless-noproc, root, …),
-# BENCH_RUNS times each (default 5); it prints medians with min–max and
-# each mode's ratio to root, and writes bench/MODES.md.
+# bench/modes.sh — the same builds in each isolation mode kiln has: root,
+# rootless (a plain user with subordinate ids, as docs/security.md
+# describes), rootless-noproc (the same user, no pid namespace) and
+# container (root without CAP_SYS_ADMIN, as in a container with Docker's
+# default capabilities: here setpriv drops it from the bounding set, so
+# Docker's seccomp filter is not applied; it costs nothing that shows in
+# these rows). Run as root; it creates the user kilnbench (with a
+# subuid/subgid range) when missing. Rows run interleaved (root, rootless,
+# rootless-noproc, container, root, …), BENCH_RUNS times each (default 5);
+# it prints medians with min–max and each mode's ratio to root, and writes
+# bench/MODES.md.
 #
 # Rows: 10 × `RUN true` with --no-cache (per-step cost), a cold COPY of a
 # 5,000-file context with --no-cache, and a cached no-op of the step build.
@@ -16,7 +20,7 @@ repo=$(cd "$here/.." && pwd)
 RUNS=${BENCH_RUNS:-5}
 USER_NAME=${BENCH_USER:-kilnbench}
 [ "$(id -u)" = 0 ] || { echo "bench/modes.sh: run as root (it creates the user and the root-mode store)" >&2; exit 1; }
-for tool in newuidmap newgidmap runc useradd runuser; do
+for tool in newuidmap newgidmap runc useradd runuser setpriv; do
   command -v "$tool" >/dev/null || { echo "bench/modes.sh: $tool is missing (apt-get install uidmap runc passwd util-linux)" >&2; exit 1; }
 done
 
@@ -41,11 +45,13 @@ cp -a "$WORK/ctx-steps" "$WORK/ctx-copy" "$WORK/user/"
 chown -R "$USER_NAME:" "$WORK/user"
 
 root_store=$WORK/root-store
+container_store=$WORK/container-store
 user_store=$WORK/user/store
 # One tar for both stores (the user cannot read root's /root in the tree).
 tar -C "$WORK/rootfs" --numeric-owner -cf "$WORK/rootfs.tar" .
 chmod 644 "$WORK/rootfs.tar"
 "$WORK/kiln" --root "$root_store" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
+"$WORK/kiln" --root "$container_store" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
 runuser -u "$USER_NAME" -- "$WORK/kiln" --root "$user_store" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
 
 # kiln_in MODE ARGS…: kiln build in MODE, as root or as the user.
@@ -54,15 +60,16 @@ kiln_in() {
   shift
   case $mode in
   root) "$WORK/kiln" --isolation root --root "$root_store" build --progress plain "$@" ;;
+  container) setpriv --bounding-set=-sys_admin "$WORK/kiln" --isolation container --root "$container_store" build --progress plain "$@" ;;
   *)
     runuser -u "$USER_NAME" -- env HOME="$WORK/user" XDG_RUNTIME_DIR="$WORK/user" \
       "$WORK/kiln" --isolation "$mode" --root "$user_store" build --progress plain "$@"
     ;;
   esac
 }
-ctx() { if [ "$1" = root ]; then echo "$WORK/$2"; else echo "$WORK/user/$2"; fi; }
+ctx() { case $1 in root | container) echo "$WORK/$2" ;; *) echo "$WORK/user/$2" ;; esac; }
 
-modes=(root rootless rootless-noproc)
+modes=(root rootless rootless-noproc container)
 rows=(steps copy noop)
 declare -A label=([steps]="10 × RUN true, --no-cache (per step: /10)" [copy]="COPY of 5,000 files, --no-cache" [noop]="no-op rebuild of the step build")
 declare -A times=()
@@ -96,16 +103,18 @@ stats() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END {m=(NR%2)
   echo "Made on $(date -u '+%Y-%m-%d %H:%M UTC'), kiln $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, kernel $(uname -r);"
   echo "$RUNS runs a row, the modes interleaved; load average before: $load_before, after: $load_after."
   echo "Milliseconds, median (min–max); the ratio is the median's to root's. Goal (issue 21): rootless ≤ 1.3× root."
+  echo "container: root without CAP_SYS_ADMIN (setpriv), layers copied into a tree per step and RUN chrooted into it (docs/security.md)."
   echo
-  echo "| row | root | rootless | rootless-noproc | rootless/root | noproc/root |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| row | root | rootless | rootless-noproc | container | rootless/root | noproc/root | container/root |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for row in "${rows[@]}"; do
     read -r rm rmin rmax <<<"$(stats "${times[$row/root]}")"
     read -r um umin umax <<<"$(stats "${times[$row/rootless]}")"
     read -r nm nmin nmax <<<"$(stats "${times[$row/rootless-noproc]}")"
-    printf '| %s | %s (%s–%s) | %s (%s–%s) | %s (%s–%s) | %.2f | %.2f |\n' "${label[$row]}" \
-      "$rm" "$rmin" "$rmax" "$um" "$umin" "$umax" "$nm" "$nmin" "$nmax" \
-      "$(awk "BEGIN {print $um / $rm}")" "$(awk "BEGIN {print $nm / $rm}")"
+    read -r cm cmin cmax <<<"$(stats "${times[$row/container]}")"
+    printf '| %s | %s (%s–%s) | %s (%s–%s) | %s (%s–%s) | %s (%s–%s) | %.2f | %.2f | %.2f |\n' "${label[$row]}" \
+      "$rm" "$rmin" "$rmax" "$um" "$umin" "$umax" "$nm" "$nmin" "$nmax" "$cm" "$cmin" "$cmax" \
+      "$(awk "BEGIN {print $um / $rm}")" "$(awk "BEGIN {print $nm / $rm}")" "$(awk "BEGIN {print $cm / $rm}")"
   done
   echo
   echo "Every run (ms), in the order they ran:"
