@@ -42,6 +42,9 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			if call != nil {
 				return runCall(cmd, call, args[0], f.file, f.kilnRules)
 			}
+			if answeredFromCache(cmd, g, f, args[0]) {
+				return nil
+			}
 			mode, err := g.requireIsolation(cmd.Context())
 			if err != nil {
 				return err

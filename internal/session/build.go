@@ -269,6 +269,9 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
 	overlay := snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	if o.CacheOnly {
+		overlay = snapshot.NewUnavailable(snapshot.CapabilitiesFor(o.Isolation))
+	}
 	w.Snap = newMountHook(overlay, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())
 	if err != nil {
@@ -286,7 +289,7 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	}
 	w.Runner, w.Progress, w.Context, w.Epoch = runner, rep, bctx, epoch
 	lo := layer.Options{Epoch: epoch, Compression: o.Compression, Level: o.CompressionLevel}
-	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache, Layer: lo, Flight: o.Shared.flight(lo),
+	w.Solver = solver.New(solver.Options{Store: st, Snap: w.Snap, NoCache: o.NoCache, CacheOnly: o.CacheOnly, Layer: lo, Flight: o.Shared.flight(lo),
 		KeyEpoch: keyEpoch(o.BuildArgs)})
 	w.ExplainCache, w.Network, w.RunOpts = o.Explain, o.Network, o.Run
 	w.BuildArgs, w.Secrets, w.SSH = o.BuildArgs, o.Secrets, o.SSH

@@ -38,23 +38,28 @@ type Options struct {
 	Load             bool   // --load: docker load the result
 	Progress         string // plain, quiet, auto
 	NoCache          bool
-	NoCacheFor       []string // --no-cache-filter stages
-	Explain          bool     // --explain-cache
-	Report           bool     // --report: image size next to the stages it copies from
-	Network          string
-	Run              instr.RunOptions // --add-host, --shm-size, --ulimit
-	IIDFile          string
-	Quiet            bool
-	StoreRoot        string
-	Isolation        isolation.Mode     // the mode the CLI decided; "" means root
-	ConfigPath       string             // --config kiln.toml
-	Platforms        []string           // --platform values; none means this machine's
-	CacheTo          []remotecache.Spec // --cache-to
-	CacheFrom        []remotecache.Spec // --cache-from
-	Contexts         map[string]string  // --build-context name → docker-image://REF or an absolute directory
-	Pull             bool               // --pull: refresh base images from their registries
-	Push             bool               // --push: push every -t name
-	Out              io.Writer          // progress
+	// CacheOnly builds from the caches alone and mounts, unpacks and runs
+	// nothing: a step to run fails the build with solver.ErrMiss, a mount
+	// with snapshot.ErrUnavailable. A plain user's kiln tries it before
+	// entering its user namespace, so a no-op rebuild starts kiln once.
+	CacheOnly  bool
+	NoCacheFor []string // --no-cache-filter stages
+	Explain    bool     // --explain-cache
+	Report     bool     // --report: image size next to the stages it copies from
+	Network    string
+	Run        instr.RunOptions // --add-host, --shm-size, --ulimit
+	IIDFile    string
+	Quiet      bool
+	StoreRoot  string
+	Isolation  isolation.Mode     // the mode the CLI decided; "" means root
+	ConfigPath string             // --config kiln.toml
+	Platforms  []string           // --platform values; none means this machine's
+	CacheTo    []remotecache.Spec // --cache-to
+	CacheFrom  []remotecache.Spec // --cache-from
+	Contexts   map[string]string  // --build-context name → docker-image://REF or an absolute directory
+	Pull       bool               // --pull: refresh base images from their registries
+	Push       bool               // --push: push every -t name
+	Out        io.Writer          // progress
 	// Shared, set by bake, is the state of the other builds running with
 	// this one (see Shared); Name is this build's name on its progress lines.
 	Shared *Shared
@@ -68,4 +73,13 @@ type Options struct {
 	// --verify-reproducible's second build runs without the cache but
 	// must describe the same request.
 	requestedNoCache *bool
+}
+
+// CacheOnlyCandidate says whether the build may be tried CacheOnly first:
+// it writes nothing but the store (no -o, --push, --load, --cache-to, no
+// SBOM to scan), it uses the cache (no --no-cache, --no-cache-filter), and
+// its progress can be held back and shown at the end (not the live view).
+func (o Options) CacheOnlyCandidate() bool {
+	return len(o.Outputs) == 0 && !o.Push && !o.Load && len(o.CacheTo) == 0 && o.Attest.SBOM == nil &&
+		!o.NoCache && len(o.NoCacheFor) == 0 && o.Progress != "tty" && o.Shared == nil
 }

@@ -9,6 +9,7 @@ package solver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -88,11 +89,17 @@ type Options struct {
 	KeyEpoch string
 	// NoCache trusts nothing stored: every step runs (--no-cache).
 	NoCache bool
+	// CacheOnly answers steps from the caches and runs none: a miss is
+	// ErrMiss (a plain user's build tried outside its user namespace).
+	CacheOnly bool
 	// Flight, if set, is shared with the solvers of the other builds of
 	// the process (bake's targets): a step several of them ask for at once
 	// runs once. Unset, the solver keeps its own.
 	Flight *Flight
 }
+
+// ErrMiss is a step a CacheOnly solver would have had to run.
+var ErrMiss = errors.New("not in the cache")
 
 // Flight holds steps in progress, by cache key.
 type Flight = singleflight.Group
@@ -159,6 +166,9 @@ func (s *Solver) Solve(ctx context.Context, r Request) (Result, error) {
 		res.Layer, res.Cached = rec.Layer, true
 		s.record(Record{Key: key, Layer: rec.Layer})
 		return res, nil
+	}
+	if s.o.CacheOnly {
+		return res, fmt.Errorf("%s: %w", r.Op.Name(), ErrMiss)
 	}
 	if r.OnMiss != nil {
 		r.OnMiss(step)

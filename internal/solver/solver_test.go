@@ -388,3 +388,26 @@ func TestEpochIsPartOfTheKey(t *testing.T) {
 		t.Errorf("op ran %d times, want 3", n)
 	}
 }
+
+// A CacheOnly solver answers what the store holds and runs nothing else:
+// a miss is ErrMiss, with no execution and nothing stored.
+func TestCacheOnlyRunsNothing(t *testing.T) {
+	f := newFixture(t, false)
+	cached := &fakeOp{name: "cached", files: map[string]string{"a": "1"}}
+	f.solve(t, cached, root)
+	only := New(Options{Store: f.st, Snap: f.snap, CacheOnly: true})
+	res, err := only.Solve(context.Background(), Request{Op: cached, Parent: root, Log: f.rep.Start("cached")})
+	if err != nil || !res.Cached || res.Layer == nil {
+		t.Fatalf("a stored step: %+v, %v; want it from the cache", res, err)
+	}
+	missing := &fakeOp{name: "missing", files: map[string]string{"b": "2"}}
+	if _, err := only.Solve(context.Background(), Request{Op: missing, Parent: root, Log: f.rep.Start("missing")}); !errors.Is(err, ErrMiss) {
+		t.Fatalf("a step not stored: %v, want ErrMiss", err)
+	}
+	if n := missing.execs.Load(); n != 0 {
+		t.Errorf("the missing step ran %d times", n)
+	}
+	if f.solve(t, missing, root).Cached {
+		t.Error("the CacheOnly miss stored something")
+	}
+}

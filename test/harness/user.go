@@ -184,10 +184,16 @@ func CopyBases(t testing.TB, store string, uid, gid int, bases ...*Base) {
 // Run runs the user's kiln with args, as the user, on its default store.
 func (u *User) Run(t testing.TB, args ...string) Result {
 	t.Helper()
+	return u.RunEnv(t, nil, args...)
+}
+
+// RunEnv is Run with env (KEY=VALUE) added to the user's environment.
+func (u *User) RunEnv(t testing.TB, env []string, args ...string) Result {
+	t.Helper()
 	cmd := exec.Command(u.kiln, args...)
 	cmd.Dir = u.Dir
-	cmd.Env = Environ("HOME="+u.Dir, "USER="+u.Name, "LOGNAME="+u.Name, "XDG_DATA_HOME="+u.Data,
-		"XDG_CONFIG_HOME="+filepath.Join(u.Dir, "config"), "XDG_RUNTIME_DIR=", "TMPDIR=")
+	cmd.Env = append(Environ("HOME="+u.Dir, "USER="+u.Name, "LOGNAME="+u.Name, "XDG_DATA_HOME="+u.Data,
+		"XDG_CONFIG_HOME="+filepath.Join(u.Dir, "config"), "XDG_RUNTIME_DIR=", "TMPDIR="), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{}}}
 	return runKiln(t, cmd, "kiln as "+u.Name)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -287,5 +288,61 @@ func TestRootlessUnmappedOwner(t *testing.T) {
 	r := u.Run(t, "import", rootfs, "-t", "far:test")
 	if r.Code == 0 || !strings.Contains(r.Stderr, `"bin/far"`) || !strings.Contains(r.Stderr, "owner 4000000:0 is outside the ids this user namespace maps") {
 		t.Errorf("importing a file owned by 4000000 as %s:\n%s", u.Name, r)
+	}
+}
+
+// A plain user's no-op rebuild is answered from the cache before kiln
+// enters its user namespace: the newuidmap on PATH (a wrapper that notes
+// each run, then runs the real one) is not run, and the image is the same.
+// A build with a step to run enters as before.
+func TestRootlessNoOpStaysOutside(t *testing.T) {
+	if os.Getenv(rootlessEnv) == "" {
+		t.Skip(rootlessEnv + "=1 runs the rootless suite")
+	}
+	requireSuite(t)
+	u := harness.NewUser(t)
+	u.AddBases(t, harness.Busybox)
+	bin := u.Own(t, "bin")
+	runs := filepath.Join(bin, "runs")
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skip(tool + " is missing")
+		}
+		writeFile(t, filepath.Join(bin, tool), fmt.Sprintf("#!/bin/sh\necho %s >> %s\nexec %s \"$@\"\n", tool, runs, real), 0o755)
+	}
+	env := []string{"PATH=" + bin + ":" + os.Getenv("PATH")}
+	ctx := u.Own(t, "ctx-noop")
+	df := filepath.Join(ctx, "Dockerfile")
+	entered := func() int {
+		data, _ := os.ReadFile(runs)
+		return strings.Count(string(data), "newuidmap")
+	}
+	build := func(want string) (string, int) {
+		t.Helper()
+		iid := filepath.Join(ctx, "iid")
+		before := entered()
+		r := u.RunEnv(t, env, "build", "--progress", "plain", "-t", "noop:1", "--iidfile", iid, ctx)
+		if r.Code != 0 || !strings.Contains(r.Stderr, want) {
+			t.Fatalf("build (want %q in its output):\n%s", want, r)
+		}
+		data, err := os.ReadFile(iid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data), entered() - before
+	}
+	writeFile(t, df, "FROM busybox:test\nRUN echo one > /one\n", 0o644)
+	first, n := build("1 run")
+	if n != 1 {
+		t.Fatalf("the first build ran newuidmap %d times, want once", n)
+	}
+	again, n := build("1 steps cached, 0 run")
+	if n != 0 || again != first {
+		t.Errorf("the no-op rebuild ran newuidmap %d times and made %s (first %s): want none, the same image", n, again, first)
+	}
+	writeFile(t, df, "FROM busybox:test\nRUN echo one > /one\nRUN echo two > /two\n", 0o644)
+	if _, n := build("1 steps cached, 1 run"); n != 1 {
+		t.Errorf("a rebuild with a step to run ran newuidmap %d times, want once", n)
 	}
 }
