@@ -96,7 +96,8 @@ func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 	if err := checkBuildFlags(cmd, &opts); err != nil {
 		return err
 	}
-	findings := lint.CheckWith(df, opts)
+	res := lint.Run(df, opts)
+	findings := res.Findings
 	w := cmd.OutOrStdout()
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -112,6 +113,10 @@ func runCheck(cmd *cobra.Command, contextDir, file, format string) error {
 			}
 		}
 		fmt.Fprintf(w, "%d findings\n", len(findings))
+	}
+	if res.Err != nil {
+		// The build would stop here: the check must not pass.
+		return res.Err
 	}
 	if len(findings) > 0 && lint.ErrorsOn(df) {
 		return fmt.Errorf("%d findings and the Dockerfile says check=error=true", len(findings))

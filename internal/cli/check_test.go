@@ -177,3 +177,25 @@ func TestCheckKnowsStoredBaseEnv(t *testing.T) {
 		t.Errorf("check created the store: %v", err)
 	}
 }
+
+// A Dockerfile the build would refuse fails the check with the build's
+// error, naming its file and line, after the findings before it.
+func TestCheckFailsWithTheBuildError(t *testing.T) {
+	dir := t.TempDir()
+	src := "FROM scratch\nCOPY $UNSET /x\nEXPOSE 1:80/bogus\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := newCheckCmd()
+	cmd.SetArgs([]string{dir})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile:3") || !strings.Contains(err.Error(), "invalid proto: bogus") {
+		t.Fatalf("check of an invalid EXPOSE: %v, want the build's error at Dockerfile:3", err)
+	}
+	if !strings.Contains(out.String(), "UndefinedVar") {
+		t.Errorf("the finding before the error is missing:\n%s", out.String())
+	}
+}
