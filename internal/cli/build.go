@@ -42,10 +42,14 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			if call != nil {
 				return runCall(cmd, call, args[0], f.file, f.kilnRules)
 			}
-			if answeredFromCache(cmd, g, f, args[0]) {
+			c, err := g.decideIsolation()
+			if err != nil {
+				return err
+			}
+			if answeredFromCache(cmd, c, g, f, args[0]) {
 				return nil
 			}
-			mode, err := g.requireIsolation(cmd.Context())
+			mode, err := c.require(cmd.Context())
 			if err != nil {
 				return err
 			}

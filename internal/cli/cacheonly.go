@@ -16,12 +16,8 @@ import (
 // any failure (a step to run, something to mount, an error) nothing is
 // shown and the build runs in the namespace as usual, so it reports its
 // own errors. Standard input is never read here: it can be read once.
-func answeredFromCache(cmd *cobra.Command, g *globalFlags, f *buildFlags, contextArg string) bool {
-	if contextArg == "-" || f.file == "-" || f.verify {
-		return false
-	}
-	c, err := g.decideIsolation()
-	if err != nil || !c.Enter {
+func answeredFromCache(cmd *cobra.Command, c isolationChoice, g *globalFlags, f *buildFlags, contextArg string) bool {
+	if !c.Enter || contextArg == "-" || f.file == "-" || f.verify {
 		return false
 	}
 	o, err := f.options(contextArg, g)

@@ -69,6 +69,11 @@ func (g *globalFlags) requireIsolation(ctx context.Context) (isolation.Mode, err
 	if err != nil {
 		return "", err
 	}
+	return c.require(ctx)
+}
+
+// require is requireIsolation for a choice already made.
+func (c isolationChoice) require(ctx context.Context) (isolation.Mode, error) {
 	if c.Enter {
 		code, err := isolation.Enter(ctx, c.Facts)
 		if err != nil {

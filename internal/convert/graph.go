@@ -2,7 +2,6 @@ package convert
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -57,6 +56,10 @@ func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) 
 	if o.AllStages {
 		stages = p.Stages
 	}
+	needed := map[*plan.Stage]bool{}
+	for _, st := range p.Order {
+		needed[st] = true
+	}
 	for _, st := range stages {
 		pl := o.Platform
 		if st.Platform != nil {
@@ -69,7 +72,7 @@ func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) 
 			base = image.New(pl)
 		case st.Base.Stage != nil:
 			base = done[st.Base.Stage].Image
-			args = done[st.Base.Stage].InheritedArgs()
+			args = done[st.Base.Stage].Args // ConvertStage copies them
 		default:
 			img, err := r.ResolveImageConfig(ctx, st.Base.Image, pl)
 			if err != nil {
@@ -82,7 +85,7 @@ func Convert(ctx context.Context, p *plan.Plan, o GraphOptions, r MetaResolver) 
 			o.Observer.Stage(st, pl)
 		}
 		so := o.StageOptions
-		so.noTriggers = !slices.Contains(p.Order, st)
+		so.noTriggers = !needed[st]
 		sg, err := ConvertStage(p, st, s, so)
 		if err != nil {
 			return nil, err

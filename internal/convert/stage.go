@@ -77,7 +77,9 @@ type StageOptions struct {
 // changed. Errors name the Dockerfile file and line.
 func ConvertStage(p *plan.Plan, st *plan.Stage, s State, o StageOptions) (*StageGraph, error) {
 	s.Img = s.Img.Clone()
-	s.Args = append(scope.Args(nil), s.Args...) // Set and EnvSet change entries in place
+	// Set and EnvSet change entries in place: a base stage's ARGs (the
+	// caller's s.Args) stay as they were.
+	s.Args = append(scope.Args(nil), s.Args...)
 	ensurePath(s.Img)
 	c := stageConverter{p: p, st: st, s: &s, o: o, g: &StageGraph{}}
 	if err := c.onbuild(); err != nil {
@@ -95,12 +97,6 @@ func ConvertStage(p *plan.Plan, st *plan.Stage, s State, o StageOptions) (*Stage
 	c.g.Image = s.Img
 	c.g.Args = s.Args
 	return c.g, nil
-}
-
-// InheritedArgs are the ARGs a stage built FROM this one starts with: a
-// copy of Args.
-func (g *StageGraph) InheritedArgs() scope.Args {
-	return append(scope.Args(nil), g.Args...)
 }
 
 type stageConverter struct {

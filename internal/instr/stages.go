@@ -136,7 +136,7 @@ func buildStage(ctx context.Context, o BuildOptions, st *plan.Stage, results map
 	}
 	var args scope.Args
 	if st.Base.Stage != nil {
-		args = append(args, results[st.Base.Stage].args...) // done: baseImage waited for it
+		args = results[st.Base.Stage].args // done: baseImage waited for it; ConvertStage copies them
 	}
 	s := &State{
 		State: convert.State{Img: img, Args: args, Globals: st.Args, BuildArgs: o.Worker.BuildArgs, Escape: o.Plan.Escape, Epoch: o.Worker.Epoch},

@@ -268,9 +268,11 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	go func() { <-ctx.Done(); unlock() }()
 	w := &instr.Worker{Store: st}
 	// Layers missing from the store come from the imported caches.
-	overlay := snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+	var overlay snapshot.Waiter
 	if o.CacheOnly {
 		overlay = snapshot.NewUnavailable(snapshot.CapabilitiesFor(o.Isolation))
+	} else {
+		overlay = snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
 	}
 	w.Snap = newMountHook(overlay, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())

@@ -38,32 +38,33 @@ type Options struct {
 	Load             bool   // --load: docker load the result
 	Progress         string // plain, quiet, auto
 	NoCache          bool
-	// CacheOnly builds from the caches alone and mounts, unpacks and runs
-	// nothing: a step to run fails the build with solver.ErrMiss, a mount
-	// with snapshot.ErrUnavailable. A plain user's kiln tries it before
-	// entering its user namespace, so a no-op rebuild starts kiln once.
-	CacheOnly  bool
-	NoCacheFor []string // --no-cache-filter stages
-	Explain    bool     // --explain-cache
-	Report     bool     // --report: image size next to the stages it copies from
-	Network    string
-	Run        instr.RunOptions // --add-host, --shm-size, --ulimit
-	IIDFile    string
-	Quiet      bool
-	StoreRoot  string
-	Isolation  isolation.Mode     // the mode the CLI decided; "" means root
-	ConfigPath string             // --config kiln.toml
-	Platforms  []string           // --platform values; none means this machine's
-	CacheTo    []remotecache.Spec // --cache-to
-	CacheFrom  []remotecache.Spec // --cache-from
-	Contexts   map[string]string  // --build-context name → docker-image://REF or an absolute directory
-	Pull       bool               // --pull: refresh base images from their registries
-	Push       bool               // --push: push every -t name
-	Out        io.Writer          // progress
+	NoCacheFor       []string // --no-cache-filter stages
+	Explain          bool     // --explain-cache
+	Report           bool     // --report: image size next to the stages it copies from
+	Network          string
+	Run              instr.RunOptions // --add-host, --shm-size, --ulimit
+	IIDFile          string
+	Quiet            bool
+	StoreRoot        string
+	Isolation        isolation.Mode     // the mode the CLI decided; "" means root
+	ConfigPath       string             // --config kiln.toml
+	Platforms        []string           // --platform values; none means this machine's
+	CacheTo          []remotecache.Spec // --cache-to
+	CacheFrom        []remotecache.Spec // --cache-from
+	Contexts         map[string]string  // --build-context name → docker-image://REF or an absolute directory
+	Pull             bool               // --pull: refresh base images from their registries
+	Push             bool               // --push: push every -t name
+	Out              io.Writer          // progress
 	// Shared, set by bake, is the state of the other builds running with
 	// this one (see Shared); Name is this build's name on its progress lines.
 	Shared *Shared
 	Name   string
+
+	// CacheOnly builds from the caches alone and mounts, unpacks and runs
+	// nothing: a step to run fails the build with solver.ErrMiss, a mount
+	// with snapshot.ErrUnavailable. A plain user's kiln tries it before
+	// entering its user namespace, so a no-op rebuild starts kiln once.
+	CacheOnly bool
 
 	// Attest is what the build attests (attest.Parse of --provenance,
 	// --sbom, --attest and the BUILDKIT_ATTEST_* build args).
