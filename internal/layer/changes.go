@@ -20,6 +20,10 @@ type Changes struct {
 	Opaque map[string]bool
 	// Deleted: per directory, the names removed from it (whiteouts).
 	Deleted map[string][]string
+	// Stubs: empty directories (0755, root's) written whatever the path
+	// holds, in Write too: the mount points a RUN leaves, where the tree
+	// shows a builder container's own mount instead.
+	Stubs map[string]bool
 }
 
 // Empty reports whether the changes hold nothing.

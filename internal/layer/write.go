@@ -147,6 +147,13 @@ func (t *treeWriter) entry(relDir string, c child) error {
 	}
 	rel := path.Join(relDir, c.name)
 	abs := filepath.Join(t.root, rel)
+	if t.changes != nil && t.changes.Stubs[rel] {
+		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755, ModTime: unixTime(t.epoch)}
+		if err := t.tw.WriteHeader(hdr); err != nil {
+			return fmt.Errorf("writing header of %s: %w", rel, err)
+		}
+		return nil
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(abs, &st); err != nil {
 		return fmt.Errorf("writing %s: %w", rel, err)

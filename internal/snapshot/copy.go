@@ -57,7 +57,7 @@ func (c *Copy) Prepare(ctx context.Context, layers []image.Layer) (*Active, erro
 	if err != nil {
 		return nil, err
 	}
-	if a.index, err = indexTree(a.Root, filepath.Join(a.work, "clock")); err != nil {
+	if a.index, err = indexTree(a.Root, filepath.Join(a.work, "clock"), nil); err != nil {
 		c.discard(a)
 		return nil, err
 	}

@@ -24,6 +24,13 @@ type merger struct {
 	devices bool   // make device nodes (else skip them, as unpacking does)
 	plain   bool   // no whiteouts: a 0/0 device is copied as one
 	links   map[uint64]string
+	// reserved, when set, names the destinations the merge must leave as
+	// they are (kept) or keep as directories (above a kept path): a lent
+	// container root's mounts and kiln's own paths (hostRoot).
+	reserved func(dst string) (kept, above bool)
+	// shadowed: the reserved destinations the image has an entry at (true)
+	// or removes (false), as the last layer says.
+	shadowed map[string]bool
 }
 
 func newMerger(c Capabilities) *merger {
@@ -64,6 +71,17 @@ func (m *merger) entry(src, dst string) error {
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
 	typ := st.Mode & unix.S_IFMT
+	if m.reserved != nil {
+		switch kept, above := m.reserved(dst); {
+		case kept:
+			if m.shadowed != nil {
+				m.shadowed[dst] = !(typ == unix.S_IFCHR && st.Rdev == 0 && !m.plain)
+			}
+			return nil // the container's mount (or kiln's path) shows through
+		case above && typ != unix.S_IFDIR:
+			return fmt.Errorf("the image replaces the directory %s with a file or removes it, but the builder container has a mount (or kiln's own files) below it", dst)
+		}
+	}
 	if typ == unix.S_IFCHR && st.Rdev == 0 && !m.plain { // a whiteout
 		return removeAll(dst)
 	}
@@ -115,6 +133,11 @@ func (m *merger) entry(src, dst string) error {
 func (m *merger) subdir(src, dst string) error {
 	fi, err := os.Lstat(dst)
 	exists := err == nil && fi.IsDir()
+	if m.reserved != nil {
+		if _, above := m.reserved(dst); above {
+			return m.mergeAbove(src, dst)
+		}
+	}
 	if exists && !m.plain {
 		if v, _ := lgetxattr(src, m.opaque); string(v) == "y" {
 			if err := removeAll(dst); err != nil {
@@ -134,6 +157,44 @@ func (m *merger) subdir(src, dst string) error {
 		return err
 	}
 	return copyMeta(src, dst, true)
+}
+
+// mergeAbove merges src into dst, a directory that must stay: an opaque
+// src removes dst's entries except the reserved ones.
+func (m *merger) mergeAbove(src, dst string) error {
+	if v, _ := lgetxattr(src, m.opaque); string(v) == "y" {
+		if err := m.clearUnreserved(dst); err != nil {
+			return err
+		}
+	}
+	if err := m.dir(src, dst); err != nil {
+		return err
+	}
+	return copyMeta(src, dst, true)
+}
+
+// clearUnreserved removes what dir holds, but for the reserved paths.
+func (m *merger) clearUnreserved(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		kept, above := m.reserved(p)
+		switch {
+		case kept:
+		case above:
+			if err := m.clearUnreserved(p); err != nil {
+				return err
+			}
+		default:
+			if err := removeAll(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // CopyTree copies the file or tree src to dst, which must not exist, as

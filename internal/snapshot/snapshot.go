@@ -13,6 +13,7 @@ package snapshot
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
@@ -65,6 +66,9 @@ type Capabilities struct {
 	// Copy: steps' trees are copies, not mounts (no runc): RUN runs in
 	// kiln's own namespaces.
 	Copy bool
+	// OwnRoot: a step's tree is the builder container's own root (OwnRoot),
+	// so RUN has the container's /proc, /dev and /sys.
+	OwnRoot bool
 }
 
 // Active is a writable root filesystem for one step.
@@ -78,6 +82,46 @@ type Active struct {
 	mounted  bool
 	index    treeIndex       // a copied tree's stamps before the step
 	hidden   map[string]bool // kept out of a copied tree's diff
+	// lent says, of a lent container root, which paths are the container's
+	// (a mount point, kiln's own) or lie above one (OwnRoot).
+	lent func(rel string) (kept, above bool)
+	// lacking: the run mount points the image has none of; stubs: those a
+	// RUN used, written into the layer as empty directories.
+	lacking, stubs map[string]bool
+}
+
+// MountPoint tells a lent root's Active that a RUN used the mount point
+// rel (dev, proc or sys): where the image has none, the layer gets one, as
+// runc leaves it in root mode. Elsewhere it does nothing.
+func (a *Active) MountPoint(rel string) {
+	if !a.lacking[rel] {
+		return
+	}
+	if a.stubs == nil {
+		a.stubs = map[string]bool{}
+	}
+	a.stubs[rel] = true
+}
+
+// Reserved says whether rel (a slash path relative to Root) is where the
+// step must not write: at, below or above a mount of the builder
+// container whose root the step holds (OwnRoot). Always false elsewhere.
+func (a *Active) Reserved(rel string) bool {
+	if a.lent == nil {
+		return false
+	}
+	kept, above := a.lent(rel)
+	return kept || above && strings.Trim(rel, "/") != ""
+}
+
+// Kept says whether rel is at or below a mount of the builder container
+// whose root the step holds (a write there would reach the volume).
+func (a *Active) Kept(rel string) bool {
+	if a.lent == nil {
+		return false
+	}
+	kept, _ := a.lent(rel)
+	return kept
 }
 
 // Hide keeps rel (a slash path relative to Root) and what is below it out

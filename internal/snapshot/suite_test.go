@@ -30,6 +30,16 @@ var snapshotters = map[string]func(t *testing.T, st *store.Store) Snapshotter{
 		}
 		return NewCopy(st, nil)
 	},
+	"own-root": func(t *testing.T, st *store.Store) Snapshotter {
+		if os.Geteuid() != 0 {
+			t.Skip("copies keep owners and whiteouts: they need root")
+		}
+		o, err := NewOwnRoot(st, nil, containerRoot(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	},
 }
 
 func forEach(t *testing.T, test func(t *testing.T, sn Snapshotter, st *store.Store)) {

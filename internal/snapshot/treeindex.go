@@ -45,20 +45,27 @@ func stampOf(p string) (stamp, error) {
 // indexTree stamps every path under root, then waits until the
 // filesystem's clock has moved past the newest stamp, so that a change
 // made afterwards gets a ctime no stamp has. probe is a scratch file on
-// the same filesystem.
-func indexTree(root, probe string) (treeIndex, error) {
+// the same filesystem. The paths in skip (and below them) are not indexed.
+func indexTree(root, probe string, skip map[string]bool) (treeIndex, error) {
 	idx := treeIndex{}
 	var newest unix.Timespec
-	err := filepath.WalkDir(root, func(p string, _ os.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if skip[rel] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		s, err := stampOf(p)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
-		idx[filepath.ToSlash(rel)] = s
+		idx[rel] = s
 		if later(s.ctime, newest) {
 			newest = s.ctime
 		}
