@@ -91,18 +91,20 @@ func (r *Runner) runInTree(ctx context.Context, s Spec) error {
 	if err != nil {
 		return err
 	}
-	tr := &treeMounts{root: s.Rootfs, hide: s.Hide}
+	tr := &treeMounts{root: s.Rootfs, hide: s.Hide, reserved: s.Reserved, mountPoint: s.MountPoint}
 	if err := tr.setup(s); err != nil {
-		return err
+		return errors.Join(err, tr.removePlaced())
 	}
 	cmd := &exec.Cmd{Path: argv0, Args: s.Args, Env: env, Dir: s.Cwd}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Chroot:     s.Rootfs,
 		Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: withPrimaryGid(gid, sgids)},
 		Setpgid:    true, // leftovers are killed with the group
 	}
+	if s.Rootfs != "/" { // else the container's own root (snapshot.OwnRoot)
+		cmd.SysProcAttr.Chroot = s.Rootfs
+	}
 	runErr := runGroup(ctx, cmd, s.Stdout, s.Stderr)
-	if err := tr.copyOut(); err != nil {
+	if err := errors.Join(tr.copyOut(), tr.removePlaced()); err != nil {
 		return errors.Join(runErr, err)
 	}
 	return runErr

@@ -55,9 +55,16 @@ type Spec struct {
 	Mounts     []Mount
 	// Hide keeps a path of Rootfs (relative, slash-separated) out of the
 	// layer: the copying mode's emulated mount targets (Active.Hide).
-	Hide   func(rel string)
-	Stdout io.Writer // nil discards
-	Stderr io.Writer // nil discards
+	Hide func(rel string)
+	// Reserved says which paths of Rootfs the step must not write: the
+	// builder container's mounts when Rootfs is its own root
+	// (Active.Reserved). nil: none.
+	Reserved func(rel string) bool
+	// MountPoint is told of /dev, /proc and /sys when RUN uses the
+	// container's own (Active.MountPoint). nil: nothing to tell.
+	MountPoint func(rel string)
+	Stdout     io.Writer // nil discards
+	Stderr     io.Writer // nil discards
 }
 
 // ExitError reports that the process ran and exited with a non-zero code

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,8 +21,15 @@ import (
 type treeMounts struct {
 	root string
 	hide func(rel string) // nil: the tree is not committed
-	back []copyBack       // writable mounts, copied back after the step
-	made []string         // the mount points mountPoints made ("dev")
+	// reserved: the paths of a lent container root that are the
+	// container's (its /dev, /etc/hosts where bound, its volumes): the
+	// generated files and devices are not put there, and no mount may be.
+	reserved   func(rel string) bool
+	mountPoint func(rel string) // told of the container's /dev, /proc, /sys
+	back       []copyBack       // writable mounts, copied back after the step
+	made       []string         // the mount points mountPoints made ("dev")
+	undo       []string         // made in the container's own /dev, removed after
+	used       []string         // the container's mount points RUN gets
 }
 
 type copyBack struct{ inTree, source string }
@@ -43,6 +51,9 @@ func (t *treeMounts) setup(s Spec) error {
 		return err
 	}
 	for name, data := range map[string][]byte{"/etc/hosts": hosts, "/etc/resolv.conf": resolv} {
+		if t.isReserved(name) {
+			continue // the container's own file, as RUN would see it there
+		}
 		p, err := t.target(name, false)
 		if err != nil {
 			return err
@@ -52,7 +63,15 @@ func (t *treeMounts) setup(s Spec) error {
 		}
 	}
 	for _, m := range s.Mounts {
-		p, err := t.target(m.Destination, true)
+		if t.isReserved(m.Destination) && !t.inContainerDev(m.Destination) {
+			return fmt.Errorf("RUN --mount at %s: the builder container has a mount (or kiln's own files) there, which a step over the container's own root cannot replace", m.Destination)
+		}
+		var p string
+		if t.inContainerDev(m.Destination) {
+			p, err = t.placeInDev(m.Destination)
+		} else {
+			p, err = t.target(m.Destination, true)
+		}
 		if err != nil {
 			return err
 		}
@@ -72,6 +91,13 @@ func (t *treeMounts) setup(s Spec) error {
 			t.back = append(t.back, copyBack{inTree: p, source: m.Source})
 		}
 	}
+	for _, d := range t.used {
+		// A mount under /dev where the image has none takes /dev out of the
+		// layer, as in root mode (target).
+		if t.mountPoint != nil && (d != "dev" || len(t.undo) == 0) {
+			t.mountPoint(d)
+		}
+	}
 	return nil
 }
 
@@ -80,6 +106,10 @@ func (t *treeMounts) setup(s Spec) error {
 // and they stay there (as with BuildKit).
 func (t *treeMounts) mountPoints() error {
 	for _, d := range []string{"/dev", "/proc", "/sys"} {
+		if t.isReserved(d) {
+			t.used = append(t.used, d[1:])
+			continue
+		}
 		p, err := securejoin.SecureJoin(t.root, d)
 		if err != nil {
 			return err
@@ -98,8 +128,11 @@ func (t *treeMounts) mountPoints() error {
 	return nil
 }
 
-// devices makes /dev's nodes (CAP_MKNOD).
+// devices makes /dev's nodes (CAP_MKNOD), unless /dev is the container's.
 func (t *treeMounts) devices() error {
+	if t.isReserved("/dev") {
+		return nil
+	}
 	for _, d := range treeDevices {
 		p, err := t.target("/dev/"+d.name, false)
 		if err != nil {
@@ -154,6 +187,47 @@ func (t *treeMounts) target(dest string, mount bool) (string, error) {
 		t.hide(rel)
 	}
 	return p, nil
+}
+
+// inContainerDev says whether dest is below a lent root's /dev, the
+// container's own (a heredoc's /dev/pipes/EOF goes there).
+func (t *treeMounts) inContainerDev(dest string) bool {
+	d := path.Clean("/" + dest)
+	return strings.HasPrefix(d, "/dev/") && t.isReserved("/dev")
+}
+
+// placeInDev makes room for a mount at dest in the container's /dev: only
+// where nothing is, and what it made is removed after the step (undo).
+func (t *treeMounts) placeInDev(dest string) (string, error) {
+	p := filepath.Join(t.root, path.Clean("/"+dest))
+	if _, err := os.Lstat(p); err == nil {
+		return "", fmt.Errorf("RUN --mount at %s: the builder container's /dev has it already", dest)
+	}
+	top := p
+	for d := filepath.Dir(p); d != filepath.Join(t.root, "dev"); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
+			top = d
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", fmt.Errorf("RUN --mount at %s in the container's /dev: %w", dest, err)
+	}
+	t.undo = append(t.undo, top)
+	return p, nil
+}
+
+// removePlaced removes what placeInDev made.
+func (t *treeMounts) removePlaced() error {
+	var errs []error
+	for _, p := range t.undo {
+		errs = append(errs, os.RemoveAll(p))
+	}
+	return errors.Join(errs...)
+}
+
+// isReserved says whether dest (absolute in the tree) is the container's.
+func (t *treeMounts) isReserved(dest string) bool {
+	return t.reserved != nil && t.reserved(strings.TrimPrefix(path.Clean("/"+dest), "/"))
 }
 
 // copyOut gives the writable mounts (cache mounts) what the step left in

@@ -68,6 +68,9 @@ func runAdd(ctx context.Context, e *Worker, s *State, c *instructions.AddCommand
 		name:    spec.Name,
 		history: spec.History,
 		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			if err := refuseReserved(m, spec.Dest); err != nil {
+				return err
+			}
 			root, err := src.Root(ctx)
 			if err != nil {
 				return err

@@ -50,6 +50,9 @@ func runCopy(ctx context.Context, e *Worker, s *State, c *instructions.CopyComma
 		name:    spec.Name,
 		history: spec.History,
 		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			if err := refuseReserved(m, spec.Dest); err != nil {
+				return err
+			}
 			root, err := src.Root(ctx)
 			if err != nil {
 				return err

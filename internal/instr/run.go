@@ -71,7 +71,7 @@ func (e *Worker) run(ctx context.Context, r convert.Run, pms []preparedMount, m 
 		ID: "kiln", Rootfs: m.Root, UpperDir: m.UpperDir,
 		Args: r.Args, Env: append(append(append([]string(nil), r.Env...), mountEnv(pms)...), r.ProxyEnv...),
 		Cwd: r.Cwd, User: r.User, Network: r.Network, Hostname: r.Hostname,
-		Mounts: mounts, Hide: m.Hide, Stdout: v, Stderr: v,
+		Mounts: mounts, Hide: m.Hide, Reserved: m.Reserved, MountPoint: m.MountPoint, Stdout: v, Stderr: v,
 		ExtraHosts: e.RunOpts.ExtraHosts, ShmSize: e.RunOpts.ShmSize, Ulimits: e.RunOpts.Ulimits, Insecure: r.Insecure,
 	})
 	testhook.Point(testhook.Run) // exited, its changes not yet taken

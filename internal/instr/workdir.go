@@ -2,7 +2,9 @@ package instr
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -21,6 +23,9 @@ func runWorkdir(ctx context.Context, e *Worker, s *State, wd string) error {
 		name:    "WORKDIR " + wd,
 		history: "WORKDIR " + wd,
 		apply: func(ctx context.Context, m *snapshot.Active, _ *progress.Vertex) error {
+			if err := refuseReserved(m, wd); err != nil {
+				return err
+			}
 			return mkdirAs(m.Root, wd, user)
 		},
 	}
@@ -60,6 +65,17 @@ func mkdirAs(rootfs, dir, user string) error {
 		if err := os.Lchown(full, uid, gid); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// refuseReserved refuses a step's write at dest where the step's root is
+// the builder container's own and dest is one of its mounts (or kiln's
+// own files): the write would reach the volume, not the image.
+func refuseReserved(m *snapshot.Active, dest string) error {
+	rel := strings.TrimPrefix(path.Clean("/"+dest), "/")
+	if rel != "" && m.Kept(rel) {
+		return fmt.Errorf("%s is where the builder container has a mount (or kiln's own files): a step over the container's own root (--isolation=container) cannot write there; move the volume or the destination", path.Clean("/"+dest))
 	}
 	return nil
 }

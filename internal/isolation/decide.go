@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -54,7 +55,7 @@ func Decide(want Mode, f Facts) (Decision, error) {
 		if p := containerProblems(f); len(p) > 0 {
 			return Decision{}, &Error{Mode: Container, Reasons: p}
 		}
-		return Decision{Mode: Container, Why: []string{"--isolation=container", containerWhy}}, nil
+		return Decision{Mode: Container, Why: []string{"--isolation=container", containerWhy()}}, nil
 	case Auto, "":
 		return decideAuto(f)
 	}
@@ -85,7 +86,7 @@ func decideAuto(f Facts) (Decision, error) {
 		return Decision{Mode: Container, Why: []string{
 			"auto: not root: " + strings.Join(rootP, "; "),
 			"not rootless: " + strings.Join(rlP, "; "),
-			containerWhy,
+			containerWhy(),
 		}}, nil
 	}
 	return Decision{}, &Error{Mode: Auto, Reasons: []string{
@@ -95,8 +96,23 @@ func decideAuto(f Facts) (Decision, error) {
 	}}
 }
 
+// ContainerRunEnv chooses how container mode runs RUN: over the
+// container's own root (own-root, the default: kaniko's model) or
+// chrooted into a copy of the stage's tree (chroot: no /proc, but the
+// container's own files stay where they are).
+const ContainerRunEnv = "KILN_CONTAINER_RUN"
+
+// ContainerOwnRoot says whether container mode runs RUN over the
+// container's own root (ContainerRunEnv).
+func ContainerOwnRoot() bool { return os.Getenv(ContainerRunEnv) != "chroot" }
+
 // containerWhy says what container mode does, for kiln info.
-const containerWhy = "root of an ordinary container (no mounts, no new namespaces): layers are copied, RUN is chrooted into the copy without /proc and without isolation from kiln"
+func containerWhy() string {
+	if ContainerOwnRoot() {
+		return "root of an ordinary container (no mounts, no new namespaces): layers are copied over the container's own root, one step at a time, its own files moved aside meanwhile; RUN runs there with the container's /proc and /dev, without isolation from kiln (" + ContainerRunEnv + "=chroot: a copy instead, without /proc)"
+	}
+	return "root of an ordinary container (no mounts, no new namespaces): layers are copied, RUN is chrooted into the copy without /proc and without isolation from kiln (" + ContainerRunEnv + "=chroot)"
+}
 
 // containerCaps are the capabilities container mode uses (bits of CapEff):
 // owners and modes of copied files, the device nodes and whiteouts,

@@ -272,7 +272,10 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	if o.CacheOnly {
 		overlay = snapshot.NewUnavailable(snapshot.CapabilitiesFor(o.Isolation))
 	} else {
-		overlay = snapshot.NewFor(o.Isolation, st, func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) })
+		fetch := func(ctx context.Context, l image.Layer) error { return w.Solver.EnsureBlob(ctx, l) }
+		if overlay, err = newSnapshotter(o, st, bctx, fetch); err != nil {
+			return nil, err
+		}
 	}
 	w.Snap = newMountHook(overlay, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())

@@ -87,8 +87,8 @@ func runSandboxMode(t *testing.T, env *suite, label, isolation string, rootfs *h
 	box := harness.NewSandbox(t, rootfs.Rootfs(t), sec)
 	box.Timeout = 25 * time.Minute
 	box.CopyIn(t, bin, "kiln-bin", "/kiln-bin")
-	box.CopyIn(t, cfgDir, "cfg", "/cfg")
-	stores := box.Volume(t, "stores", "/stores")
+	box.CopyIn(t, cfgDir, "cfg", "/kiln-cfg")
+	stores := box.Volume(t, "stores", "/kiln-stores")
 	id := 0
 	if sec.UserNS {
 		id = harness.SandboxIDBase
@@ -100,22 +100,22 @@ func runSandboxMode(t *testing.T, env *suite, label, isolation string, rootfs *h
 		if out, err := exec.Command("cp", "-a", c.makeContext(t), filepath.Join(ctxs, c.name)).CombinedOutput(); err != nil {
 			t.Fatalf("copying the context of %s: %v\n%s", c.name, err, out)
 		}
-		ctx := "/cases/" + c.name
+		ctx := "/kiln-cases/" + c.name
 		// A store per case, as TestDifferential has: cache mounts of one
 		// id must not carry over from another case.
 		harness.CopyBases(t, filepath.Join(stores, c.name), id, id, harness.Busybox)
-		args := append([]string{"/kiln-bin/kiln", "--root", "/stores/" + c.name, "--config", "/cfg/kiln.toml", "--isolation", isolation,
-			"build", "--progress", "plain", "-o", "type=oci,dest=/out/" + c.name + ".tar"}, c.flagsFor(ctx)...)
+		args := append([]string{"/kiln-bin/kiln", "--root", "/kiln-stores/" + c.name, "--config", "/kiln-cfg/kiln.toml", "--isolation", isolation,
+			"build", "--progress", "plain", "-o", "type=oci,dest=/kiln-out/" + c.name + ".tar"}, c.flagsFor(ctx)...)
 		args = append(args, ctx)
 		for i, a := range args {
 			args[i] = shellQuote(a)
 		}
 		// One at a time, as a CI job's builds run.
-		script.WriteString(strings.Join(args, " ") + " >/out/" + c.name + ".log 2>&1 && echo 0 >/out/" +
-			c.name + ".rc || echo $? >/out/" + c.name + ".rc\n")
+		script.WriteString(strings.Join(args, " ") + " >/kiln-out/" + c.name + ".log 2>&1 && echo 0 >/kiln-out/" +
+			c.name + ".rc || echo $? >/kiln-out/" + c.name + ".rc\n")
 	}
-	box.CopyIn(t, ctxs, "cases", "/cases")
-	out := box.Volume(t, "out", "/out")
+	box.CopyIn(t, ctxs, "cases", "/kiln-cases")
+	out := box.Volume(t, "out", "/kiln-out")
 	if r := box.Run(t, "/kiln-bin/kiln --isolation "+isolation+" info\n"+script.String()); r.Code != 0 {
 		t.Fatalf("the sandbox's script failed:\n%s", r)
 	}

@@ -180,7 +180,7 @@ func (s *Sandbox) spec(script string) (*specs.Spec, error) {
 			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
 			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
+			// No tmpfs at /tmp: Docker and Kubernetes mount none there.
 		},
 		Linux: &specs.Linux{
 			// The host's network namespace: the tests' servers are on loopback.
