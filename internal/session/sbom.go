@@ -93,7 +93,7 @@ func scanOne(ctx context.Context, w *instr.Worker, gen, img *image.Image, o atte
 			{Type: "bind", Source: dest, Destination: scanDestination, Options: []string{"rbind"}},
 			{Type: "tmpfs", Source: "tmpfs", Destination: "/tmp", Options: []string{"nosuid", "nodev", "mode=1777"}},
 		},
-		Stderr: &stderr,
+		Reserved: root.Reserved, Stderr: &stderr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("SBOM generator %s: %w: %s", o.Generator, err, strings.TrimSpace(stderr.String()))

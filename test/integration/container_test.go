@@ -83,10 +83,17 @@ type sandboxCase struct {
 	name, dockerfile string
 	files            map[string]string // the context
 	secret           bool              // --secret id=npm_token from a file outside the context
-	// golang: the case needs golang:1.22-alpine; it runs in the first
-	// recipe only (copying the Go toolchain into every sandbox is minutes).
-	golang bool
+	// golang: the case needs golang:1.22-alpine; node: node:20-alpine and
+	// the Node app as its context (nodeAppContext). They run in the first
+	// recipe and in container mode only (copying a toolchain into every
+	// sandbox is minutes): container mode is the one that runs RUN without
+	// runc, over the container's own root.
+	golang, node bool
 }
+
+// wantsToolchains says whether the recipe builds the cases that need a
+// toolchain image.
+func (rc recipe) wantsToolchains() bool { return rc.name == recipes[0].name || rc.mode == "container" }
 
 var sandboxCases = []sandboxCase{
 	{name: "pattern8", dockerfile: pattern8Busybox, secret: true,
@@ -94,6 +101,10 @@ var sandboxCases = []sandboxCase{
 	{name: "extras", dockerfile: rootlessExtras},
 	{name: "pattern1", dockerfile: pattern1Go, golang: true, files: map[string]string{
 		"go.mod": "module example.com/app\n\ngo 1.22\n", "go.sum": "", "main.go": goMain, "main_test.go": goTestPass}},
+	// The seed's Node patterns, FROM the Node base by its store name (the
+	// sandbox's store has no registry mirror).
+	{name: "pattern1-node", dockerfile: strings.ReplaceAll(pattern1Node, "node:20-alpine", harness.Node.Name), node: true},
+	{name: "pattern6-node", dockerfile: strings.ReplaceAll(pattern6Node, "node:20-alpine", harness.Node.Name), node: true},
 }
 
 // TestRecipesInSandbox runs kiln's image under runc with exactly the
@@ -106,7 +117,7 @@ var sandboxCases = []sandboxCase{
 func TestRecipesInSandbox(t *testing.T) {
 	requireContainerSuite(t)
 	_, _, rootfs := harness.KilnImage(t)
-	rootStore := harness.NewStore(t, harness.Busybox, harness.Golang)
+	rootStore := harness.NewStore(t, harness.Busybox, harness.Golang, harness.Node)
 	// One value for every build: the root store's cache (keys leave
 	// secrets out, as BuildKit's) answers the later recipes' root builds.
 	secret := randomSecret(t)
@@ -121,8 +132,8 @@ func TestRecipesInSandbox(t *testing.T) {
 				id = harness.SandboxIDBase
 			}
 			bases := []*harness.Base{harness.Busybox}
-			if rc.name == recipes[0].name {
-				bases = append(bases, harness.Golang)
+			if rc.wantsToolchains() {
+				bases = append(bases, harness.Golang, harness.Node)
 			}
 			harness.CopyBases(t, store, id, id, bases...)
 			out := box.Volume(t, "out", "/out")
@@ -142,7 +153,7 @@ func TestRecipesInSandbox(t *testing.T) {
 				return
 			}
 			for _, c := range sandboxCases {
-				if c.golang && rc.name != recipes[0].name {
+				if (c.golang || c.node) && !rc.wantsToolchains() {
 					continue
 				}
 				if rc.mode == "container" && c.name == "extras" {
@@ -211,6 +222,9 @@ func TestContainerModeRefuses(t *testing.T) {
 
 func runSandboxCase(t *testing.T, box *harness.Sandbox, rootStore *harness.Store, out string, c sandboxCase, secret string) {
 	ctx := t.TempDir()
+	if c.node {
+		ctx = nodeAppContext(t)
+	}
 	writeFiles(t, ctx, c.files)
 	writeFile(t, filepath.Join(ctx, "Dockerfile"), c.dockerfile, 0o644)
 	spec := buildSpec{Dockerfile: c.dockerfile, Context: ctx}
