@@ -89,18 +89,27 @@ make_bases
 make_seed_bases
 has_tool buildkit && start_buildkitd
 
-KSTORE=$WORK/kiln-store
-BSTORE=$WORK/buildah-store
-# kiln, with the loopback registries' config, plain progress (logged).
-K=("$WORK/bin/kiln" --config "$WORK/kiln.toml" --root "$KSTORE")
-KB=("${K[@]}" build --progress plain)
-# buildah, its own storage under the work dir. TMPDIR holds its cache mounts
-# (buildah-cache-0) and temporary files. --pull=false pulls a base image only
-# when it is missing (kiln's behaviour; buildah's default, true, asks the
-# registry for a newer one on every build). --jobs 4 lets it build up to four
-# independent stages at once (its default is 1; kiln's is parallel).
-BH=(env TMPDIR="$BSTORE/tmp" buildah --storage-driver overlay --root "$BSTORE/root" --runroot "$BSTORE/run")
-BB=("${BH[@]}" build --layers --tls-verify=false --isolation oci --pull=false --jobs 4)
+# kiln_store N / buildah_store N: the builder's store is WORK/stores/TOOL-N.
+kiln_store() {
+  KSTORE=$WORK/stores/kiln-$1
+  # kiln, with the loopback registries' config, plain progress (logged).
+  K=("$WORK/bin/kiln" --config "$WORK/kiln.toml" --root "$KSTORE")
+  KB=("${K[@]}" build --progress plain)
+}
+buildah_store() {
+  BSTORE=$WORK/stores/buildah-$1
+  # buildah, its own storage under the work dir. TMPDIR holds its cache mounts
+  # (buildah-cache-0) and temporary files. --pull=false pulls a base image only
+  # when it is missing (kiln's behaviour; buildah's default, true, asks the
+  # registry for a newer one on every build). --jobs 4 lets it build up to four
+  # independent stages at once (its default is 1; kiln's is parallel).
+  BH=(env TMPDIR="$BSTORE/tmp" buildah --storage-driver overlay --root "$BSTORE/root" --runroot "$BSTORE/run")
+  BB=("${BH[@]}" build --layers --tls-verify=false --isolation oci --pull=false --jobs 4)
+  mkdir -p "$BSTORE/tmp"
+}
+STORE_N=0
+kiln_store 0
+buildah_store 0
 # buildctl against the warm daemon, the Dockerfile frontend built into it.
 BC=("${BK_DIR:-/nonexistent}/buildctl" --addr "${BK_ADDR:-}")
 BCB=("${BC[@]}" build --progress plain --frontend dockerfile.v0)
@@ -149,13 +158,40 @@ measure() {
 log() { printf '\n--- %s\n' "$*" >>"$LOG"; }
 untimed() { log "untimed: $*"; "$@" >>"$LOG" 2>&1; }
 
-# fresh TOOL: an empty store or cache for a cold build.
+# fresh TOOL: an empty store or cache for a cold build. kiln and buildah
+# get a new directory, never one just emptied; BuildKit's warm daemon is
+# pruned (buildctl prune --all). Then every cold build waits until 31 s
+# have passed since the last deletion: ext4 skips inodes freed in the last
+# 30 s (recently_deleted), and unpacking a base image right after `rm -rf`
+# of a store took 2-3x as long (bench/PROFILE.md). Old stores are unmounted
+# and stay until the end (or until less than 10 GiB is free).
+LAST_DELETE=0
 fresh() {
   case $1 in
-  kiln) fresh_kiln "$KSTORE" ;;
-  buildah) fresh_buildah "$BSTORE" ;;
-  buildkit) bk_prune ;;
+  kiln | buildah)
+    if [ "$1" = kiln ]; then umount_under "$KSTORE"; else umount_under "$BSTORE"; fi
+    if [ "$(df --output=avail -k "$WORK" | tail -1)" -lt $((10 * 1024 * 1024)) ]; then
+      rm -rf "$WORK/stores"
+      LAST_DELETE=$(date +%s)
+    fi
+    STORE_N=$((STORE_N + 1))
+    "$1_store" $STORE_N
+    ;;
+  buildkit)
+    bk_prune
+    LAST_DELETE=$(date +%s)
+    ;;
   esac
+  settle
+}
+
+# settle waits out ext4's recently-deleted window (see fresh).
+settle() {
+  local left=$((LAST_DELETE + 31 - $(date +%s)))
+  if [ "$left" -gt 0 ]; then
+    log "settle: ${left}s after the last deletion"
+    sleep "$left"
+  fi
 }
 
 # build_cmd TOOL TAG DOCKERFILE CONTEXT [OPTION...] sets CMD to TOOL's build
@@ -229,7 +265,7 @@ set_rev() {
 
 # seed GROUP DOCKERFILE APP DESCRIPTION [OPTION...]: the cold, no-op and
 # one-line-edit rows of one seed pattern. In each run every builder starts
-# cold (empty store or pruned cache), then rebuilds unchanged, then after
+# cold (a new store or a pruned cache), then rebuilds unchanged, then after
 # rewriting one line of the app's source.
 seed() {
   local g=$1 df=$DF/$2 app=$3 desc=$4
