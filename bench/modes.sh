@@ -5,7 +5,9 @@
 # container (root without CAP_SYS_ADMIN, as in a container with Docker's
 # default capabilities: here setpriv drops it from the bounding set, so
 # Docker's seccomp filter is not applied; it costs nothing that shows in
-# these rows). Run as root; it creates the user kilnbench (with a
+# these rows). On a host's root filesystem container mode chroots RUN into
+# a copy of the step's tree (it lends / only to steps in a container), so
+# that is the variant this column measures. Run as root; it creates the user kilnbench (with a
 # subuid/subgid range) when missing. Rows run interleaved (root, rootless,
 # rootless-noproc, container, root, …), BENCH_RUNS times each (default 5);
 # it prints medians with min–max and each mode's ratio to root, and writes

@@ -103,15 +103,25 @@ func decideAuto(f Facts) (Decision, error) {
 const ContainerRunEnv = "KILN_CONTAINER_RUN"
 
 // ContainerOwnRoot says whether container mode runs RUN over the
-// container's own root (ContainerRunEnv).
-func ContainerOwnRoot() bool { return os.Getenv(ContainerRunEnv) != "chroot" }
+// container's own root: not when ContainerRunEnv asks for chroot, and only
+// where the root filesystem is a container's (rootIsContainers): a host's
+// root is never lent to a step.
+func ContainerOwnRoot() bool {
+	ok, _ := rootIsContainers()
+	return ok && os.Getenv(ContainerRunEnv) != "chroot"
+}
 
 // containerWhy says what container mode does, for kiln info.
 func containerWhy() string {
-	if ContainerOwnRoot() {
-		return "root of an ordinary container (no mounts, no new namespaces): layers are copied over the container's own root, one step at a time, its own files moved aside meanwhile; RUN runs there with the container's /proc and /dev, without isolation from kiln (" + ContainerRunEnv + "=chroot: a copy instead, without /proc)"
+	const what = "root of an ordinary container (no mounts, no new namespaces): "
+	ok, sign := rootIsContainers()
+	switch {
+	case !ok:
+		return what + "layers are copied, RUN is chrooted into the copy without /proc and without isolation from kiln (" + sign + ": the root filesystem is not lent to RUN)"
+	case os.Getenv(ContainerRunEnv) == "chroot":
+		return what + "layers are copied, RUN is chrooted into the copy without /proc and without isolation from kiln (" + ContainerRunEnv + "=chroot)"
 	}
-	return "root of an ordinary container (no mounts, no new namespaces): layers are copied, RUN is chrooted into the copy without /proc and without isolation from kiln (" + ContainerRunEnv + "=chroot)"
+	return what + "layers are copied over the container's own root (" + sign + "), one step at a time, its own files moved aside meanwhile; RUN runs there with the container's /proc and /dev, without isolation from kiln (" + ContainerRunEnv + "=chroot: a copy instead, without /proc)"
 }
 
 // containerCaps are the capabilities container mode uses (bits of CapEff):

@@ -81,6 +81,7 @@ func TestKilnImage(t *testing.T) {
 // sandboxCase is one build run inside a sandbox and as root on the host.
 type sandboxCase struct {
 	name, dockerfile string
+	target           string            // --target, optional
 	files            map[string]string // the context
 	secret           bool              // --secret id=npm_token from a file outside the context
 	// golang: the case needs golang:1.22-alpine; node: node:20-alpine and
@@ -95,12 +96,18 @@ type sandboxCase struct {
 // toolchain image.
 func (rc recipe) wantsToolchains() bool { return rc.name == recipes[0].name || rc.mode == "container" }
 
+// goAppFiles is the Go app of goAppContext, its test passing.
+var goAppFiles = map[string]string{
+	"go.mod": "module example.com/app\n\ngo 1.22\n", "go.sum": "", "main.go": goMain, "main_test.go": goTestPass}
+
 var sandboxCases = []sandboxCase{
 	{name: "pattern8", dockerfile: pattern8Busybox, secret: true,
 		files: map[string]string{"package.json": `{"name":"app"}`, "index.js": "console.log(1)\n"}},
 	{name: "extras", dockerfile: rootlessExtras},
-	{name: "pattern1", dockerfile: pattern1Go, golang: true, files: map[string]string{
-		"go.mod": "module example.com/app\n\ngo 1.22\n", "go.sum": "", "main.go": goMain, "main_test.go": goTestPass}},
+	{name: "pattern1", dockerfile: pattern1Go, golang: true, files: goAppFiles},
+	{name: "pattern2-production", dockerfile: pattern2, target: "production", golang: true, files: goAppFiles},
+	{name: "pattern3-test", dockerfile: pattern3, target: "test", golang: true, files: goAppFiles},
+	{name: "pattern3-production", dockerfile: pattern3, target: "production", golang: true, files: goAppFiles},
 	// The seed's Node patterns, FROM the Node base by its store name (the
 	// sandbox's store has no registry mirror).
 	{name: "pattern1-node", dockerfile: strings.ReplaceAll(pattern1Node, "node:20-alpine", harness.Node.Name), node: true},
@@ -227,13 +234,16 @@ func runSandboxCase(t *testing.T, box *harness.Sandbox, rootStore *harness.Store
 	}
 	writeFiles(t, ctx, c.files)
 	writeFile(t, filepath.Join(ctx, "Dockerfile"), c.dockerfile, 0o644)
-	spec := buildSpec{Dockerfile: c.dockerfile, Context: ctx}
+	spec := buildSpec{Dockerfile: c.dockerfile, Context: ctx, Target: c.target}
 	in := t.TempDir()
 	boxArgs := ""
+	if c.target != "" {
+		boxArgs = "--target " + c.target + " "
+	}
 	if c.secret {
 		writeFile(t, filepath.Join(in, "npm_token"), secret, 0o600)
 		spec.Args = []string{"--secret", "id=npm_token,src=" + filepath.Join(in, "npm_token")}
-		boxArgs = "--secret id=npm_token,src=/in/npm_token "
+		boxArgs += "--secret id=npm_token,src=/in/npm_token "
 	}
 	r, rootTar := rootStore.Build(t, spec)
 	if r.Code != 0 {
