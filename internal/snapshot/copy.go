@@ -126,15 +126,9 @@ func (c *Copy) Commit(ctx context.Context, a *Active, lo layer.Options) (*image.
 	if err != nil {
 		return nil, err
 	}
-	var l image.Layer
-	_, _, err = c.store.WriteBlob(func(w io.Writer) error {
-		var err error
-		l, err = layer.WriteChanges(ctx, w, a.Root, changes, lo)
-		testhook.Point(testhook.Commit)
-		return err
-	})
+	l, err := c.writeLayer(ctx, a.Root, changes, lo)
 	if err != nil {
-		return nil, fmt.Errorf("writing layer: %w", err)
+		return nil, err
 	}
 	// The tree is no longer needed: unpack the layer in its place.
 	if err := os.RemoveAll(a.Root); err != nil {
@@ -145,6 +139,21 @@ func (c *Copy) Commit(ctx context.Context, a *Active, lo layer.Options) (*image.
 	}
 	testhook.Point(testhook.Commit) // before the cache entry
 	return &l, nil
+}
+
+// writeLayer writes the changes of the tree at root as a layer blob.
+func (c *Copy) writeLayer(ctx context.Context, root string, changes *layer.Changes, lo layer.Options) (image.Layer, error) {
+	var l image.Layer
+	_, _, err := c.store.WriteBlob(func(w io.Writer) error {
+		var err error
+		l, err = layer.WriteChanges(ctx, w, root, changes, lo)
+		testhook.Point(testhook.Commit)
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("writing layer: %w", err)
+	}
+	return l, nil
 }
 
 // Remove throws the tree away.

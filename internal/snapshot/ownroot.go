@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/kiln-build/kiln/internal/image"
@@ -134,15 +133,7 @@ func (o *OwnRoot) Commit(ctx context.Context, a *Active, lo layer.Options) (*ima
 	}
 	var l image.Layer
 	if err == nil {
-		_, _, err = o.store.WriteBlob(func(w io.Writer) error {
-			var err error
-			l, err = layer.WriteChanges(ctx, w, a.Root, changes, lo)
-			testhook.Point(testhook.Commit)
-			return err
-		})
-		if err != nil {
-			err = fmt.Errorf("writing layer: %w", err)
-		}
+		l, err = o.writeLayer(ctx, a.Root, changes, lo)
 	}
 	if err := o.giveBack(a); err != nil {
 		return nil, err
