@@ -1,4 +1,5 @@
-# kiln's own image: the static kiln binary, runc, and what rootless needs
+# kiln's own image: the static kiln and kiln-compose (bake's compose
+# reader) binaries, runc, and what rootless needs
 # (newuidmap/newgidmap, /etc/subuid and /etc/subgid for the build user), on
 # kiln-base (scripts/mkkilnbase.sh makes it from Debian 12's packages).
 # Built by kiln itself; docs/recipes.md says how, with and without a network.
@@ -17,10 +18,10 @@ RUN --mount=type=cache,target=/root/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
     go build -trimpath -ldflags "-s -X github.com/kiln-build/kiln/internal/cli.Version=${VERSION}" \
-      -o /out/kiln ./cmd/kiln
+      -o /out/ ./cmd/kiln ./cmd/kiln-compose
 
 FROM ${KILN_BASE}
-COPY --from=build /out/kiln /usr/local/bin/kiln
+COPY --from=build /out/kiln /out/kiln-compose /usr/local/bin/
 # The store: mount a volume here (overlay cannot put upper dirs on the
 # container's own overlay root filesystem).
 VOLUME /var/lib/kiln

@@ -11,7 +11,7 @@ if ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runc busybox-static >/dev/null
 fi
-go build -o bin/kiln ./cmd/kiln
+go build -o bin/ ./cmd/kiln ./cmd/kiln-compose
 
 work=$(mktemp -d)
 trap '$sudo rm -rf "$work"' EXIT

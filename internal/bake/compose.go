@@ -1,7 +1,6 @@
 package bake
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,25 +11,34 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
-	"github.com/compose-spec/compose-go/v2/loader"
-	composeschema "github.com/compose-spec/compose-go/v2/schema"
 	composetypes "github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/go-units"
 )
 
+// mayBeCompose says whether a file of this name can be a compose file: a
+// .json or .hcl one cannot.
+func mayBeCompose(name string) bool {
+	name = strings.ToLower(name)
+	return !strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".hcl")
+}
+
+func yamlName(name string) bool {
+	name = strings.ToLower(name)
+	return strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml")
+}
+
 // composeFile says whether f is a compose file: by its .yml/.yaml name, or,
 // named otherwise, by loading as one (buildx's rule).
 func composeFile(f File, vars map[string]string) (bool, error) {
-	name := strings.ToLower(f.Name)
-	isYAML := strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml")
-	if !isYAML && (strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".hcl")) {
+	isYAML := yamlName(f.Name)
+	if !mayBeCompose(f.Name) {
 		return false, nil
 	}
 	env, err := composeEnv(vars)
 	if err != nil {
 		return false, err
 	}
-	_, err = loadCompose([]File{f}, env, func(o *loader.Options) { o.SkipConsistencyCheck = true })
+	_, err = loadCompose([]File{f}, env, true)
 	if isYAML {
 		return true, err
 	}
@@ -44,13 +52,14 @@ func parseCompose(files []File, vars map[string]string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := loadCompose(files, env)
+	p, err := loadCompose(files, env, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", files[0].Name, err)
 	}
 	c := &Config{}
 	g := &Group{Name: "default"}
-	for _, s := range p.Services {
+	for _, key := range slices.Sorted(maps.Keys(p.Services)) { // one order, run to run
+		s := p.Services[key]
 		if s.Build == nil {
 			continue
 		}
@@ -295,53 +304,16 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-func loadCompose(files []File, env map[string]string, opts ...func(*loader.Options)) (*composetypes.Project, error) {
+// loadCompose loads files through ComposeLoader (kiln-compose's process).
+func loadCompose(files []File, env map[string]string, skipConsistency bool) (*composetypes.Project, error) {
 	var cfgs []composetypes.ConfigFile
 	for _, f := range files {
 		cfgs = append(cfgs, composetypes.ConfigFile{Filename: f.Name, Content: f.Data})
 	}
-	details := composetypes.ConfigDetails{ConfigFiles: cfgs, Environment: env}
-	base := func(o *loader.Options) {
-		name := "bake"
-		if v := env["COMPOSE_PROJECT_NAME"]; v != "" {
-			name = v
-		}
-		o.SetProjectName(name, false)
-		o.SkipNormalization = true
-		o.SkipValidation = true
+	if ComposeLoader == nil {
+		return nil, errors.New("bake: compose files are read by kiln-compose (ComposeLoader is unset)")
 	}
-	raw, err := loader.LoadModelWithContext(context.Background(), details, append([]func(*loader.Options){base}, opts...)...)
-	if err != nil {
-		return nil, err
-	}
-	// Only what builds matters: the rest of a compose file (volumes,
-	// ports…) is not validated, as in buildx.
-	filtered := map[string]any{}
-	if services, ok := raw["services"].(map[string]any); ok {
-		fs := map[string]any{}
-		for name, svc := range services {
-			m, _ := svc.(map[string]any)
-			keep := map[string]any{}
-			for _, k := range []string{"image", "build", "environment", "env_file"} {
-				if v, ok := m[k]; ok {
-					keep[k] = v
-				}
-			}
-			fs[name] = keep
-		}
-		filtered["services"] = fs
-	}
-	if v, ok := raw["secrets"]; ok {
-		filtered["secrets"] = v
-	}
-	if len(filtered) == 0 {
-		return nil, errors.New("empty compose file")
-	}
-	if err := composeschema.Validate(filtered); err != nil {
-		return nil, err
-	}
-	all := func(o *loader.Options) { o.SkipNormalization = true; o.Profiles = []string{"*"} }
-	return loader.ModelToProject(filtered, loader.ToOptions(&details, append([]func(*loader.Options){base, all}, opts...)), details)
+	return ComposeLoader(cfgs, env, skipConsistency)
 }
 
 // composeEnv is the environment compose files interpolate: the process's,

@@ -1,6 +1,7 @@
 package bake
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -49,8 +50,30 @@ func Parse(files []File, defaults, vars map[string]string) (*Config, []*Variable
 	var c Config
 	var composeFiles []File
 	var hclFiles []*hcl.File
+	var candidates []File
 	for _, f := range files {
-		isCompose, composeErr := composeFile(f, vars)
+		if mayBeCompose(f.Name) {
+			candidates = append(candidates, f)
+		}
+	}
+	var cr *composeReply
+	if len(candidates) > 0 {
+		var err error
+		if cr, err = readCompose(candidates, vars); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, f := range files {
+		var isCompose bool
+		var composeErr error
+		if mayBeCompose(f.Name) {
+			cls := cr.Files[0]
+			cr.Files = cr.Files[1:]
+			isCompose = cls.IsCompose
+			if cls.Err != "" {
+				composeErr = errors.New(cls.Err)
+			}
+		}
 		if isCompose {
 			if composeErr != nil {
 				return nil, nil, fmt.Errorf("%s: %w", f.Name, composeErr)
@@ -71,11 +94,10 @@ func Parse(files []File, defaults, vars map[string]string) (*Config, []*Variable
 		hclFiles = append(hclFiles, hf)
 	}
 	if len(composeFiles) > 0 {
-		cc, err := parseCompose(composeFiles, vars)
-		if err != nil {
-			return nil, nil, err
+		if cr.Err != "" {
+			return nil, nil, errors.New(cr.Err)
 		}
-		c = mergeConfig(c, *cc)
+		c = mergeConfig(c, *cr.config())
 		c = dedupConfig(c)
 	}
 	var variables []*Variable

@@ -25,16 +25,18 @@ var kilnBin struct {
 }
 
 // Kiln returns the path of the kiln binary, built from this module once per
-// test binary. It skips t when the machine cannot run kiln's builds.
+// test binary with kiln-compose beside it. It skips t when the machine cannot run kiln's builds.
 func Kiln(t testing.TB) string {
 	t.Helper()
 	Require(t, "go")
 	kilnBin.once.Do(func() {
 		kilnBin.err = "building kiln failed (see the first test's output)"
 		path := filepath.Join(workDir(t), "kiln")
-		out, err := exec.Command("go", "build", "-o", path, "github.com/kiln-build/kiln/cmd/kiln").CombinedOutput()
+		// kiln-compose beside it: kiln bake reads compose files through it.
+		out, err := exec.Command("go", "build", "-o", filepath.Dir(path)+"/",
+			"github.com/kiln-build/kiln/cmd/kiln", "github.com/kiln-build/kiln/cmd/kiln-compose").CombinedOutput()
 		if err != nil {
-			t.Fatalf("building kiln: %v\n%s", err, out)
+			t.Fatalf("building kiln and kiln-compose: %v\n%s", err, out)
 		}
 		kilnBin.path, kilnBin.err = path, ""
 	})

@@ -61,7 +61,7 @@ func KilnImage(t testing.TB) (Result, string, string) {
 func goModuleProxy(t testing.TB, dir string) string {
 	t.Helper()
 	root := RepoRoot(t)
-	list := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}}{{end}}{{end}}", "./cmd/kiln")
+	list := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}}{{end}}{{end}}", "./cmd/kiln", "./cmd/kiln-compose")
 	list.Dir = root
 	out, err := list.Output()
 	if err != nil {
