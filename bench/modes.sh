@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # bench/modes.sh — the same builds in each isolation mode kiln has: root,
 # rootless (a plain user with subordinate ids, as docs/security.md
-# describes), rootless-noproc (the same user, no pid namespace) and
-# container (root without CAP_SYS_ADMIN, as in a container with Docker's
-# default capabilities: here setpriv drops it from the bounding set, so
-# Docker's seccomp filter is not applied; it costs nothing that shows in
-# these rows). On a host's root filesystem container mode chroots RUN into
-# a copy of the step's tree (it lends / only to steps in a container), so
-# that is the variant this column measures. Run as root; it creates the user kilnbench (with a
-# subuid/subgid range) when missing. Rows run interleaved (root, rootless,
-# rootless-noproc, container, root, …), BENCH_RUNS times each (default 5);
-# it prints medians with min–max and each mode's ratio to root, and writes
-# bench/MODES.md.
+# describes), rootless-noproc (the same user, no pid namespace), container
+# (root without CAP_SYS_ADMIN: setpriv drops it from the bounding set; on a
+# host's root filesystem RUN is chrooted into a copy of the step's tree)
+# and own-root (kiln inside a runc container with Docker's default
+# capabilities and seccomp profile, as docs/recipes' kubernetes-job-container
+# runs it: container mode lends the container's own / to each RUN). Run as
+# root; it creates the user kilnbench (with a subuid/subgid range) when
+# missing. Rows run interleaved (root, rootless, …, own-root, root, …),
+# BENCH_RUNS times each (default 5); it prints medians with min–max and each
+# mode's ratio to root, and writes bench/MODES.md.
 #
-# Rows: 10 × `RUN true` with --no-cache (per-step cost), a cold COPY of a
-# 5,000-file context with --no-cache, and a cached no-op of the step build.
+# Rows: 10 × `RUN true` (per-step cost) and a COPY of a 5,000-file context,
+# each in a new store with the base imported (ext4 slows file creation
+# for 30 s after a deletion, so nothing is deleted until the end), and a
+# cached no-op of the step build. own-root is timed inside its container
+# (benchtool timeit), without runc's start.
 # Issue 21's goal for this table: rootless ≤ 1.3× root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,59 +38,89 @@ if ! grep -q "^$USER_NAME:" /etc/subuid || ! grep -q "^$USER_NAME:" /etc/subgid;
   usermod --add-subuids 300000-365535 --add-subgids 300000-365535 "$USER_NAME"
 fi
 
-(cd "$repo" && go build -o "$WORK/kiln" ./cmd/kiln)
+# Static binaries: own-root's container holds only busybox.
+(cd "$repo" && CGO_ENABLED=0 go build -o "$WORK/kiln" ./cmd/kiln && CGO_ENABLED=0 go build -o "$WORK/benchtool" ./bench/benchtool)
 "$repo/scripts/mkrootfs.sh" busybox "$WORK/rootfs" >/dev/null
-mkdir -p "$WORK/ctx-steps" "$WORK/ctx-copy/files" "$WORK/user"
+mkdir -p "$WORK/ctx-steps" "$WORK/ctx-copy/files" "$WORK/user/stores" "$WORK/stores" "$WORK/box/runc"
 { echo "FROM bb:1"; for i in $(seq 10); do echo "RUN true # $i"; done; } >"$WORK/ctx-steps/Dockerfile"
 printf 'FROM bb:1\nCOPY files /files\n' >"$WORK/ctx-copy/Dockerfile"
 for i in $(seq 5000); do echo "$i" >"$WORK/ctx-copy/files/f$i"; done
-chown -R "$USER_NAME:" "$WORK/user"
 cp -a "$WORK/ctx-steps" "$WORK/ctx-copy" "$WORK/user/"
 chown -R "$USER_NAME:" "$WORK/user"
-
-root_store=$WORK/root-store
-container_store=$WORK/container-store
-user_store=$WORK/user/store
-# One tar for both stores (the user cannot read root's /root in the tree).
+# One tar for every store (the user cannot read root's /root in the tree).
 tar -C "$WORK/rootfs" --numeric-owner -cf "$WORK/rootfs.tar" .
 chmod 644 "$WORK/rootfs.tar"
-"$WORK/kiln" --root "$root_store" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
-"$WORK/kiln" --root "$container_store" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
-runuser -u "$USER_NAME" -- "$WORK/kiln" --root "$user_store" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
+# own-root's container: busybox, kiln and benchtool.
+cp -a "$WORK/rootfs" "$WORK/box/rootfs"
+cp "$WORK/kiln" "$WORK/benchtool" "$WORK/box/rootfs/usr/local/bin/"
 
-# kiln_in MODE ARGS…: kiln build in MODE, as root or as the user.
-kiln_in() {
-  local mode=$1
-  shift
-  case $mode in
-  root) "$WORK/kiln" --isolation root --root "$root_store" build --progress plain "$@" ;;
-  container) setpriv --bounding-set=-sys_admin "$WORK/kiln" --isolation container --root "$container_store" build --progress plain "$@" ;;
+# new_store MODE: a new store for MODE with bb:1 imported; prints its path.
+new_store() {
+  local dir
+  case $1 in
+  rootless | rootless-noproc)
+    dir=$(mktemp -d "$WORK/user/stores/s-XXXXXX")
+    chown "$USER_NAME:" "$dir"
+    runuser -u "$USER_NAME" -- "$WORK/kiln" --root "$dir" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
+    ;;
   *)
-    runuser -u "$USER_NAME" -- env HOME="$WORK/user" XDG_RUNTIME_DIR="$WORK/user" \
-      "$WORK/kiln" --isolation "$mode" --root "$user_store" build --progress plain "$@"
+    dir=$(mktemp -d "$WORK/stores/s-XXXXXX")
+    "$WORK/kiln" --root "$dir" import "$WORK/rootfs.tar" -t bb:1 >/dev/null
     ;;
   esac
+  echo "$dir"
 }
-ctx() { case $1 in root | container) echo "$WORK/$2" ;; *) echo "$WORK/user/$2" ;; esac; }
+n=0 # own-root's bundles and container ids
 
-modes=(root rootless rootless-noproc container)
+# kiln_in MODE STORE CTX ARGS…: kiln build of CTX in MODE on STORE, as root,
+# as the user or in own-root's container; prints the milliseconds it took.
+kiln_in() {
+  local mode=$1 store=$2 ctx=$3 s e
+  shift 3
+  case $mode in
+  own-root)
+    n=$((n + 1))
+    mkdir "$WORK/box/bundle$n"
+    "$WORK/benchtool" sandbox-spec "$WORK/box/bundle$n" "$WORK/box/rootfs" "$store:/var/lib/kiln" "$ctx:/ctx" -- \
+      benchtool timeit kiln --isolation container --root /var/lib/kiln build --progress plain "$@" /ctx
+    runc --root "$WORK/box/runc" run --bundle "$WORK/box/bundle$n" "kiln-modes-$$-$n" | tail -1
+    return
+    ;;
+  esac
+  s=$(date +%s%N)
+  case $mode in
+  root) "$WORK/kiln" --isolation root --root "$store" build --progress plain "$@" "$ctx" ;;
+  container) setpriv --bounding-set=-sys_admin "$WORK/kiln" --isolation container --root "$store" build --progress plain "$@" "$ctx" ;;
+  *)
+    runuser -u "$USER_NAME" -- env HOME="$WORK/user" XDG_RUNTIME_DIR="$WORK/user" \
+      "$WORK/kiln" --isolation "$mode" --root "$store" build --progress plain "$@" "$ctx"
+    ;;
+  esac
+  e=$(date +%s%N)
+  echo $(((e - s) / 1000000))
+}
+ctx() { case $1 in rootless | rootless-noproc) echo "$WORK/user/$2" ;; *) echo "$WORK/$2" ;; esac; }
+
+modes=(root rootless rootless-noproc container own-root)
 rows=(steps copy noop)
-declare -A label=([steps]="10 × RUN true, --no-cache (per step: /10)" [copy]="COPY of 5,000 files, --no-cache" [noop]="no-op rebuild of the step build")
-declare -A times=()
-for mode in "${modes[@]}"; do kiln_in "$mode" "$(ctx "$mode" ctx-steps)" >/dev/null 2>&1 || { echo "warm-up build in $mode failed" >&2; exit 1; }; done
+declare -A label=([steps]="10 × RUN true, new store (per step: /10)" [copy]="COPY of 5,000 files, new store" [noop]="no-op rebuild of the step build")
+declare -A times=() warm=()
+for mode in "${modes[@]}"; do
+  warm[$mode]=$(new_store "$mode")
+  kiln_in "$mode" "${warm[$mode]}" "$(ctx "$mode" ctx-steps)" >"$WORK/last.log" 2>&1 || { echo "warm-up build in $mode failed:" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
+done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for run in $(seq "$RUNS"); do
   for row in "${rows[@]}"; do
     for mode in "${modes[@]}"; do
       case $row in
-      steps) args=(--no-cache "$(ctx "$mode" ctx-steps)") ;;
-      copy) args=(--no-cache "$(ctx "$mode" ctx-copy)") ;;
-      noop) args=("$(ctx "$mode" ctx-steps)") ;;
+      steps) store=$(new_store "$mode") dir=ctx-steps ;;
+      copy) store=$(new_store "$mode") dir=ctx-copy ;;
+      noop) store=${warm[$mode]} dir=ctx-steps ;;
       esac
-      s=$(date +%s%N)
-      kiln_in "$mode" "${args[@]}" >"$WORK/last.log" 2>&1 || { echo "$row in $mode failed:" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
-      e=$(date +%s%N)
-      ms=$(((e - s) / 1000000))
+      kiln_in "$mode" "$store" "$(ctx "$mode" "$dir")" >"$WORK/last.out" 2>"$WORK/last.log" || { echo "$row in $mode failed:" >&2; tail -20 "$WORK/last.log" >&2; exit 1; }
+      ms=$(tail -1 "$WORK/last.out")
+      [[ $ms =~ ^[0-9]+$ ]] || { echo "$row in $mode printed no time:" >&2; tail -20 "$WORK/last.out" "$WORK/last.log" >&2; exit 1; }
       [ "$row" = steps ] && ms=$((ms / 10))
       times[$row/$mode]+="$ms "
     done
@@ -105,18 +137,23 @@ stats() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END {m=(NR%2)
   echo "Made on $(date -u '+%Y-%m-%d %H:%M UTC'), kiln $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, kernel $(uname -r);"
   echo "$RUNS runs a row, the modes interleaved; load average before: $load_before, after: $load_after."
   echo "Milliseconds, median (min–max); the ratio is the median's to root's. Goal (issue 21): rootless ≤ 1.3× root."
-  echo "container: root without CAP_SYS_ADMIN (setpriv), layers copied into a tree per step and RUN chrooted into it (docs/security.md)."
+  echo "container: root without CAP_SYS_ADMIN (setpriv), layers copied into a tree per step and RUN chrooted into it."
+  echo "own-root: kiln in a runc container with Docker's defaults, each RUN on the container's own / (docs/security.md), timed inside it."
   echo
-  echo "| row | root | rootless | rootless-noproc | container | rootless/root | noproc/root | container/root |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  header="| row |" rule="|---|" ratios=""
+  for mode in "${modes[@]}"; do header+=" $mode |" rule+="---:|"; done
+  for mode in "${modes[@]:1}"; do header+=" $mode/root |" rule+="---:|"; done
+  echo "$header"
+  echo "$rule"
   for row in "${rows[@]}"; do
-    read -r rm rmin rmax <<<"$(stats "${times[$row/root]}")"
-    read -r um umin umax <<<"$(stats "${times[$row/rootless]}")"
-    read -r nm nmin nmax <<<"$(stats "${times[$row/rootless-noproc]}")"
-    read -r cm cmin cmax <<<"$(stats "${times[$row/container]}")"
-    printf '| %s | %s (%s–%s) | %s (%s–%s) | %s (%s–%s) | %s (%s–%s) | %.2f | %.2f | %.2f |\n' "${label[$row]}" \
-      "$rm" "$rmin" "$rmax" "$um" "$umin" "$umax" "$nm" "$nmin" "$nmax" "$cm" "$cmin" "$cmax" \
-      "$(awk "BEGIN {print $um / $rm}")" "$(awk "BEGIN {print $nm / $rm}")" "$(awk "BEGIN {print $cm / $rm}")"
+    line="| ${label[$row]} |" ratios=""
+    read -r root_median _ _ <<<"$(stats "${times[$row/root]}")"
+    for mode in "${modes[@]}"; do
+      read -r m lo hi <<<"$(stats "${times[$row/$mode]}")"
+      line+=" $m ($lo–$hi) |"
+      [ "$mode" = root ] || ratios+=" $(awk "BEGIN {printf \"%.2f\", $m / $root_median}") |"
+    done
+    echo "$line$ratios"
   done
   echo
   echo "Every run (ms), in the order they ran:"

@@ -5,6 +5,9 @@
 //	benchtool genctx DIR FILES MB       write a build context of FILES files, MB MiB in all
 //	benchtool runtime LOG               seconds during which a RUN process ran (runtimer lines in LOG)
 //	benchtool table RESULTS.tsv         print the results as Markdown tables
+//	benchtool sandbox-spec BUNDLE ROOTFS [SRC:DEST]... -- ARGS...
+//	                                    write a runc config with Docker's defaults
+//	benchtool timeit ARGS...            run ARGS (output to stderr), print its milliseconds
 //
 // RESULTS.tsv is written by run.sh, one record a line, tab-separated:
 //
@@ -24,6 +27,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -55,6 +59,17 @@ func main() {
 			usage()
 		}
 		err = table(os.Args[2])
+	case "sandbox-spec":
+		sep := slices.Index(os.Args, "--")
+		if len(os.Args) < 4 || sep < 4 || sep == len(os.Args)-1 {
+			usage()
+		}
+		err = sandboxSpec(os.Args[2], os.Args[3], os.Args[4:sep], os.Args[sep+1:])
+	case "timeit":
+		if len(os.Args) < 3 {
+			usage()
+		}
+		err = timeit(os.Args[2:])
 	default:
 		usage()
 	}
@@ -65,7 +80,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchtool freeport | genctx DIR FILES MB | runtime LOG | table RESULTS.tsv")
+	fmt.Fprintln(os.Stderr, "usage: benchtool freeport | genctx DIR FILES MB | runtime LOG | table RESULTS.tsv |\n"+
+		"  sandbox-spec BUNDLE ROOTFS [SRC:DEST]... -- ARGS... | timeit ARGS...")
 	os.Exit(2)
 }
 

@@ -11,48 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/profiles/seccomp"
+	"github.com/kiln-build/kiln/test/sandboxspec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Security is what a CI system or Kubernetes gives a container: the
-// settings the recipes of docs/recipes.md declare, and nothing else.
-type Security struct {
-	// UserNS: the container has a user namespace of its own (Kubernetes
-	// hostUsers: false, podman --userns=auto, dockerd userns-remap),
-	// mapping its ids 0-65535 to host ids from SandboxIDBase.
-	UserNS bool
-	// AddCaps are added to Docker's default capability set (CAP_ names).
-	AddCaps []string
-	// Seccomp is "RuntimeDefault" (Docker's default profile, computed for
-	// the capabilities) or "Unconfined".
-	Seccomp string
-	// NoNewPrivs is Kubernetes allowPrivilegeEscalation: false.
-	NoNewPrivs bool
-	// UID is runAsUser (0 by default).
-	UID uint32
-}
-
-func (s Security) String() string {
-	return fmt.Sprintf("userns=%v caps+=%v seccomp=%s no_new_privs=%v uid=%d", s.UserNS, s.AddCaps, s.Seccomp, s.NoNewPrivs, s.UID)
-}
+// Security is what a CI system or Kubernetes gives a container
+// (sandboxspec.Security).
+type Security = sandboxspec.Security
 
 // SandboxIDBase is the first host id of a sandbox's user namespace.
-const SandboxIDBase = 3000000
+const SandboxIDBase = sandboxspec.IDBase
 
 // DockerDefaultCaps is Docker's (and containerd's) default capability set.
-var DockerDefaultCaps = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
-
-// Docker's masked and read-only /proc and /sys paths (a masked /proc is
-// why RUN cannot mount a fresh one in a user namespace).
-var (
-	dockerMaskedPaths = []string{"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-		"/sys/firmware", "/sys/devices/virtual/powercap"}
-	dockerReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
-)
+var DockerDefaultCaps = sandboxspec.DockerDefaultCaps
 
 // Sandbox is a root filesystem (kiln's image) run under runc with one
 // Security, as a container runtime would run it.
@@ -160,61 +131,7 @@ func (s *Sandbox) Run(t testing.TB, script string) Result {
 }
 
 func (s *Sandbox) spec(script string) (*specs.Spec, error) {
-	caps := append(append([]string(nil), DockerDefaultCaps...), s.Sec.AddCaps...)
-	spec := &specs.Spec{
-		Version: specs.Version,
-		Root:    &specs.Root{Path: s.rootfs},
-		Process: &specs.Process{
-			User: specs.User{UID: s.Sec.UID, GID: s.Sec.UID},
-			Args: []string{"/bin/sh", "-ec", script},
-			Env: []string{"PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
-				"NO_PROXY=*", "no_proxy=*"},
-			Cwd:             "/",
-			NoNewPrivileges: s.Sec.NoNewPrivs,
-			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-		},
-		Hostname: "sandbox",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			// No tmpfs at /tmp: Docker and Kubernetes mount none there.
-		},
-		Linux: &specs.Linux{
-			// The host's network namespace: the tests' servers are on loopback.
-			Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}},
-			MaskedPaths:   dockerMaskedPaths,
-			ReadonlyPaths: dockerReadonlyPaths,
-		},
-	}
-	if s.Sec.UID != 0 {
-		spec.Process.Env[1] = "HOME=/home/build"
-	}
-	if s.Sec.UserNS {
-		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: SandboxIDBase, Size: 65536}}
-		spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: SandboxIDBase, Size: 65536}}
-		// sysfs needs a network namespace of the user namespace's own.
-		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
-	} else {
-		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}})
-	}
-	spec.Mounts = append(spec.Mounts, s.mounts...)
-	switch s.Sec.Seccomp {
-	case "RuntimeDefault", "":
-		sc, err := seccomp.GetDefaultProfile(spec)
-		if err != nil {
-			return nil, fmt.Errorf("the default seccomp profile: %w", err)
-		}
-		spec.Linux.Seccomp = sc
-	case "Unconfined":
-	default:
-		return nil, fmt.Errorf("sandbox: unknown seccomp %q", s.Sec.Seccomp)
-	}
-	return spec, nil
+	return sandboxspec.Spec(s.Sec, s.rootfs, []string{"/bin/sh", "-ec", script}, s.mounts)
 }
 
 func owner(fi fs.FileInfo) (uid, gid int) {
