@@ -2,9 +2,12 @@ package integration
 
 import (
 	"debug/elf"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,11 +37,12 @@ func TestKilnImage(t *testing.T) {
 	img := harness.ReadImage(t, tar)
 	files := img.Files(t)
 	for path, want := range map[string]string{
-		"/usr/local/bin/kiln": "file 0755 0:0",
-		"/usr/sbin/runc":      "file 0755 0:0",
-		"/usr/bin/newuidmap":  "file 4755 0:0",
-		"/usr/bin/newgidmap":  "file 4755 0:0",
-		"/home/build":         "dir 0755 1000:1000",
+		"/usr/local/bin/kiln":         "file 0755 0:0",
+		"/usr/local/bin/kiln-compose": "file 0755 0:0",
+		"/usr/sbin/runc":              "file 0755 0:0",
+		"/usr/bin/newuidmap":          "file 4755 0:0",
+		"/usr/bin/newgidmap":          "file 4755 0:0",
+		"/home/build":                 "dir 0755 1000:1000",
 	} {
 		f, ok := files[path]
 		if !ok {
@@ -72,8 +76,13 @@ func TestKilnImage(t *testing.T) {
 	}
 
 	box := harness.NewSandbox(t, rootfs, harness.Security{Seccomp: "RuntimeDefault"})
-	r := box.Run(t, "kiln version && runc --version && newuidmap 2>&1 | grep -q usage: && newgidmap 2>&1 | grep -q usage:")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "buildkit v0.34.2") || !strings.Contains(r.Stdout, "runc version") {
+	// kiln bake reads a compose file through the kiln-compose beside kiln.
+	bake := t.TempDir()
+	writeFile(t, filepath.Join(bake, "compose.yaml"), "services:\n  app:\n    build: .\n    image: kiln-test/app:1\n", 0o644)
+	box.CopyIn(t, bake, "bake", "/bake")
+	r := box.Run(t, "kiln version && runc --version && newuidmap 2>&1 | grep -q usage: && newgidmap 2>&1 | grep -q usage: && cd /bake && kiln bake --print")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "buildkit v0.34.2") || !strings.Contains(r.Stdout, "runc version") ||
+		!strings.Contains(r.Stdout, `"kiln-test/app:1"`) {
 		t.Errorf("the image's tools do not run:\n%s", r)
 	}
 }
@@ -84,6 +93,11 @@ type sandboxCase struct {
 	target           string            // --target, optional
 	files            map[string]string // the context
 	secret           bool              // --secret id=npm_token from a file outside the context
+	platform         string            // --platform, optional
+	// goProxy: the Dockerfile has a %s for the URL of a Go module proxy the
+	// test serves on loopback (the sandbox shares the host's network), and
+	// the context is an app requiring one module from it.
+	goProxy bool
 	// golang: the case needs golang:1.22-alpine; node: node:20-alpine and
 	// the Node app as its context (nodeAppContext). They run in the first
 	// recipe and in container mode only (copying a toolchain into every
@@ -112,6 +126,13 @@ var sandboxCases = []sandboxCase{
 	// sandbox's store has no registry mirror).
 	{name: "pattern1-node", dockerfile: strings.ReplaceAll(pattern1Node, "node:20-alpine", harness.Node.Name), node: true},
 	{name: "pattern6-node", dockerfile: strings.ReplaceAll(pattern6Node, "node:20-alpine", harness.Node.Name), node: true},
+	{name: "pattern7-node", dockerfile: strings.NewReplacer("node:20-alpine", harness.Node.Name,
+		"curlimages/curl:latest", harness.Curl.Name, "busybox:uclibc", harness.BusyboxUclibc.Name).Replace(pattern7Node), node: true},
+	// Pattern 4: the cache mounts are emulated by copying in container
+	// mode, so the module cache's read-only files are copied out again.
+	{name: "pattern4-go", dockerfile: pattern4Go, golang: true, goProxy: true},
+	// Pattern 5: an index of two images, the arm64 one cross-compiled.
+	{name: "pattern5", dockerfile: pattern5, platform: "linux/amd64,linux/arm64", golang: true, files: goAppFiles},
 }
 
 // TestRecipesInSandbox runs kiln's image under runc with exactly the
@@ -124,7 +145,8 @@ var sandboxCases = []sandboxCase{
 func TestRecipesInSandbox(t *testing.T) {
 	requireContainerSuite(t)
 	_, _, rootfs := harness.KilnImage(t)
-	rootStore := harness.NewStore(t, harness.Busybox, harness.Golang, harness.Node)
+	toolchains := []*harness.Base{harness.Golang, harness.Node, harness.Curl, harness.BusyboxUclibc}
+	rootStore := harness.NewStore(t, append([]*harness.Base{harness.Busybox}, toolchains...)...)
 	// One value for every build: the root store's cache (keys leave
 	// secrets out, as BuildKit's) answers the later recipes' root builds.
 	secret := randomSecret(t)
@@ -140,7 +162,7 @@ func TestRecipesInSandbox(t *testing.T) {
 			}
 			bases := []*harness.Base{harness.Busybox}
 			if rc.wantsToolchains() {
-				bases = append(bases, harness.Golang, harness.Node)
+				bases = append(bases, toolchains...)
 			}
 			harness.CopyBases(t, store, id, id, bases...)
 			out := box.Volume(t, "out", "/out")
@@ -232,6 +254,11 @@ func runSandboxCase(t *testing.T, box *harness.Sandbox, rootStore *harness.Store
 	if c.node {
 		ctx = nodeAppContext(t)
 	}
+	if c.goProxy {
+		proxy := startGoProxy(t, fmt.Sprintf("kiln.test/sandbox%d/a", time.Now().UnixNano()))
+		c.dockerfile = fmt.Sprintf(c.dockerfile, proxy.url)
+		c.files = proxy.appFiles(slices.Collect(maps.Keys(proxy.zips))...)
+	}
 	writeFiles(t, ctx, c.files)
 	writeFile(t, filepath.Join(ctx, "Dockerfile"), c.dockerfile, 0o644)
 	spec := buildSpec{Dockerfile: c.dockerfile, Context: ctx, Target: c.target}
@@ -240,9 +267,13 @@ func runSandboxCase(t *testing.T, box *harness.Sandbox, rootStore *harness.Store
 	if c.target != "" {
 		boxArgs = "--target " + c.target + " "
 	}
+	if c.platform != "" {
+		spec.Args = append(spec.Args, "--platform", c.platform)
+		boxArgs += "--platform " + c.platform + " "
+	}
 	if c.secret {
 		writeFile(t, filepath.Join(in, "npm_token"), secret, 0o600)
-		spec.Args = []string{"--secret", "id=npm_token,src=" + filepath.Join(in, "npm_token")}
+		spec.Args = append(spec.Args, "--secret", "id=npm_token,src="+filepath.Join(in, "npm_token"))
 		boxArgs += "--secret id=npm_token,src=/in/npm_token "
 	}
 	r, rootTar := rootStore.Build(t, spec)
