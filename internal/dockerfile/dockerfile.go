@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
@@ -26,6 +27,8 @@ type Dockerfile struct {
 	Warnings []Warning                 // lint warnings BuildKit reported while parsing
 
 	checkLine int
+	// stageNodes[i] is stage i's part of AST.AST.Children (ReparseStage).
+	stageNodes [][]*parser.Node
 }
 
 // Warning is a BuildKit lint finding.
@@ -53,6 +56,7 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 	}
 	df.AST = ast
 	df.Escape = ast.EscapeToken
+	df.stageNodes = splitStages(ast.AST.Children)
 	lint, err := df.linter()
 	if err != nil {
 		return nil, err
@@ -77,6 +81,39 @@ func (df *Dockerfile) Reparse() ([]instructions.Stage, []instructions.ArgCommand
 		return nil, nil, FromBuildKit(df.Name, err)
 	}
 	return stages, metaArgs, nil
+}
+
+// ReparseStage parses stage i's instructions again, as Reparse does, from
+// its own part of the AST only: a build converts stage by stage, and
+// parsing the whole file for each made a many-stage Dockerfile quadratic
+// (5,000 stages: minutes).
+func (df *Dockerfile) ReparseStage(i int) ([]instructions.Command, error) {
+	if i < 0 || i >= len(df.stageNodes) {
+		return nil, fmt.Errorf("%s has no stage %d", df.Name, i)
+	}
+	stages, _, err := instructions.Parse(&parser.Node{Children: df.stageNodes[i]}, linter.New(&linter.Config{}))
+	if err != nil {
+		return nil, FromBuildKit(df.Name, err)
+	}
+	if len(stages) != 1 {
+		return nil, fmt.Errorf("%s: stage %d parsed as %d stages", df.Name, i, len(stages))
+	}
+	return stages[0].Commands, nil
+}
+
+// splitStages cuts the AST's nodes at each FROM, dropping what precedes the
+// first (the global ARGs).
+func splitStages(nodes []*parser.Node) [][]*parser.Node {
+	var stages [][]*parser.Node
+	for _, n := range nodes {
+		if strings.EqualFold(n.Value, "from") {
+			stages = append(stages, nil)
+		}
+		if len(stages) > 0 {
+			stages[len(stages)-1] = append(stages[len(stages)-1], n)
+		}
+	}
+	return stages
 }
 
 // Locate returns the Location of BuildKit parser ranges in this Dockerfile.

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -136,5 +137,33 @@ func TestReparseGivesFreshCommands(t *testing.T) {
 	stages[0].Commands[0].(*instructions.WorkdirCommand).Path = "/changed"
 	if got := df.Stages[0].Commands[0].(*instructions.WorkdirCommand).Path; got != "$D" {
 		t.Errorf("Reparse shares commands: %q", got)
+	}
+}
+
+// TestReparseStageMatchesReparse: one stage parsed from its own part of
+// the AST gives the commands the whole file's parse gives it.
+func TestReparseStageMatchesReparse(t *testing.T) {
+	src := "# escape=`\nARG BASE=alpine\nfrom ${BASE} AS a\nRUN <<EOF\necho one\nEOF\n" +
+		"ONBUILD RUN true\n# a comment\nCOPY --chmod=644 x `\n  /y\n" +
+		"FROM a AS b\nRUN --mount=type=cache,target=/c echo\nARG X\nFROM scratch\nCOPY --from=b / /\n"
+	df, err := Parse("Dockerfile", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages, _, err := df.Reparse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range stages {
+		got, err := df.ReparseStage(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, st.Commands) {
+			t.Errorf("stage %d: %#v, want %#v", i, got, st.Commands)
+		}
+	}
+	if _, err := df.ReparseStage(len(stages)); err == nil {
+		t.Errorf("stage %d of %d parsed", len(stages), len(stages))
 	}
 }

@@ -156,12 +156,5 @@ func (p *Plan) Instructions(st *Stage) ([]instructions.Command, error) {
 	if st.Commands == nil {
 		return nil, nil // no instructions, or replaced by a named context
 	}
-	stages, _, err := p.df.Reparse()
-	if err != nil {
-		return nil, err
-	}
-	if st.Index >= len(stages) {
-		return nil, fmt.Errorf("stage %d is not in %s", st.Index, p.File)
-	}
-	return stages[st.Index].Commands, nil
+	return p.df.ReparseStage(st.Index)
 }
