@@ -41,6 +41,9 @@ type Worker struct {
 	// files, made once per build on the first COPY that misses the cache.
 	StagedContext func(ctx context.Context) (string, error)
 	Cleanup       func() // removes what StagedContext made
+	// StepsDone, when set, gives back what steps kept between them (a lent
+	// container root): the build calls it once no step is left.
+	StepsDone func()
 
 	lines lineOnce // progress lines merged as BuildKit merges vertices
 }

@@ -75,6 +75,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		srcs[i] = &sources{}
 	}
 	images, err := solve(ctx, o, in, w, client, srcs)
+	if w.StepsDone != nil {
+		w.StepsDone()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +279,9 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 		if overlay, err = newSnapshotter(o, st, bctx, fetch); err != nil {
 			return nil, err
 		}
+	}
+	if g, ok := overlay.(interface{ GiveBack() }); ok {
+		w.StepsDone = g.GiveBack
 	}
 	w.Snap = newMountHook(overlay, st, rep) // cache mounts in remote caches (cachemounts.go)
 	runner, err := executor.NewRunner(st.RunDir(), w.Snap.Caps())

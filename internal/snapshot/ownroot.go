@@ -5,7 +5,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
+	"sync"
+
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
@@ -32,12 +38,47 @@ var runMountPoints = []string{"dev", "proc", "sys"}
 // neither mount nor make namespaces can still give RUN a /proc, the
 // container's, by running it at / itself. One step holds the root at a
 // time (Prepare to Commit or Remove); the container's own files wait in a
-// holding directory meanwhile and are back between steps (hostRoot).
-// Views and PrepareDirs are Copy's trees in the store.
+// holding directory meanwhile (hostRoot). A committed step leaves the
+// root lent, holding its result: the next step that continues it (the
+// next RUN of the stage, usually) starts there without copying the chain
+// again; any other step gives the root back first, and so does Wait, at
+// the end of the build. Views and PrepareDirs are Copy's trees in the
+// store.
 type OwnRoot struct {
 	*Copy
 	host *hostRoot
-	slot chan struct{} // held by the step that has the root
+	slot *rootSlot
+}
+
+// rootSlot is one lent root's turn, shared by every OwnRoot of a process
+// over that root (bake's targets), so that any of them can take the root
+// back from a resident step result.
+type rootSlot struct {
+	turn     chan struct{} // held by whoever uses the root or resident
+	resident *resident     // the root left lent by a Commit, or nil
+}
+
+// resident is a root left lent, holding chain (DiffIDs, bottom first).
+type resident struct {
+	owner    *OwnRoot
+	chain    []digest.Digest
+	shadowed map[string]bool
+}
+
+var (
+	slotsMu sync.Mutex
+	slots   = map[string]*rootSlot{}
+)
+
+func slotOf(root string) *rootSlot {
+	slotsMu.Lock()
+	defer slotsMu.Unlock()
+	s := slots[root]
+	if s == nil {
+		s = &rootSlot{turn: make(chan struct{}, 1)}
+		slots[root] = s
+	}
+	return s
 }
 
 // NewOwnRoot lends root ("/" in a container) to the steps of a build.
@@ -56,29 +97,47 @@ func NewOwnRoot(st *store.Store, fetch func(ctx context.Context, l image.Layer) 
 	c := NewCopy(st, fetch)
 	c.caps = OwnRootCaps
 	c.unpacked.caps = OwnRootCaps
-	return &OwnRoot{Copy: c, host: h, slot: make(chan struct{}, 1)}, nil
+	return &OwnRoot{Copy: c, host: h, slot: slotOf(h.root)}, nil
 }
 
-// Prepare lends the root to a step and copies layers into it.
+// Prepare lends the root to a step and copies layers into it, or, when
+// the root still holds exactly layers (the step before left it), indexes
+// it as it is.
 func (o *OwnRoot) Prepare(ctx context.Context, layers []image.Layer) (*Active, error) {
 	dirs, err := o.lowerDirs(ctx, layers) // unpacked before the root is taken
 	if err != nil {
 		return nil, err
 	}
 	select {
-	case o.slot <- struct{}{}:
+	case o.slot.turn <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	a, err := o.lend(dirs)
+	if r := o.slot.resident; r != nil {
+		o.slot.resident = nil
+		if r.owner == o && slices.Equal(r.chain, diffIDs(layers)) {
+			a, err := o.reuse(layers, dirs, r.shadowed)
+			if err == nil {
+				return a, nil
+			}
+			if gerr := o.host.giveBack(); gerr != nil {
+				<-o.slot.turn
+				return nil, errors.Join(err, gerr)
+			}
+		} else if err := r.owner.host.giveBack(); err != nil {
+			<-o.slot.turn
+			return nil, fmt.Errorf("giving the container's root back: %w", err)
+		}
+	}
+	a, err := o.lend(layers, dirs)
 	if err != nil {
-		<-o.slot
+		<-o.slot.turn
 		return nil, err
 	}
 	return a, nil
 }
 
-func (o *OwnRoot) lend(dirs []string) (*Active, error) {
+func (o *OwnRoot) lend(layers []image.Layer, dirs []string) (*Active, error) {
 	work, err := o.store.TempDir("step")
 	if err != nil {
 		return nil, err
@@ -86,12 +145,8 @@ func (o *OwnRoot) lend(dirs []string) (*Active, error) {
 	if err := o.host.lend(); err != nil {
 		return nil, errors.Join(err, removeAll(work))
 	}
-	m := newMerger(o.caps)
+	m := o.merger()
 	m.shadowed = map[string]bool{}
-	m.reserved = func(dst string) (bool, bool) {
-		rel, _ := filepath.Rel(o.host.root, dst)
-		return o.host.reserved(filepath.ToSlash(rel))
-	}
 	a := &Active{Root: o.host.root, work: work, lent: o.host.reserved}
 	fail := func(err error) (*Active, error) {
 		return nil, errors.Join(err, o.host.giveBack(), removeAll(work))
@@ -99,20 +154,62 @@ func (o *OwnRoot) lend(dirs []string) (*Active, error) {
 	if err := m.merge(dirs, o.host.root); err != nil {
 		return fail(fmt.Errorf("copying the layers over the container's root: %w", err))
 	}
-	if a.index, err = indexTree(a.Root, filepath.Join(o.host.root, heldName, "clock"), o.host.keep); err != nil {
+	if err := o.started(a, layers, dirs, m.shadowed); err != nil {
 		return fail(err)
-	}
-	a.lacking = map[string]bool{}
-	for _, d := range runMountPoints {
-		if o.host.keep[d] && !m.shadowed[filepath.Join(o.host.root, d)] {
-			a.lacking[d] = true
-		}
 	}
 	return a, nil
 }
 
-// Commit writes what changed at the root since Prepare as a layer, gives
-// the root back, and unpacks the layer for the steps after.
+// reuse starts a step on the root as the step before left it.
+func (o *OwnRoot) reuse(layers []image.Layer, dirs []string, shadowed map[string]bool) (*Active, error) {
+	work, err := o.store.TempDir("step")
+	if err != nil {
+		return nil, err
+	}
+	a := &Active{Root: o.host.root, work: work, lent: o.host.reserved}
+	if err := o.started(a, layers, dirs, shadowed); err != nil {
+		return nil, errors.Join(err, removeAll(work))
+	}
+	return a, nil
+}
+
+// started indexes the root for the step's diff and notes what it holds.
+func (o *OwnRoot) started(a *Active, layers []image.Layer, dirs []string, shadowed map[string]bool) error {
+	var err error
+	if a.index, err = indexTree(a.Root, filepath.Join(o.host.root, heldName, "clock"), o.host.keep); err != nil {
+		return err
+	}
+	a.chain, a.dirs, a.shadowed = diffIDs(layers), dirs, shadowed
+	a.lacking = map[string]bool{}
+	for _, d := range runMountPoints {
+		if o.host.keep[d] && !shadowed[filepath.Join(o.host.root, d)] {
+			a.lacking[d] = true
+		}
+	}
+	return nil
+}
+
+func (o *OwnRoot) merger() *merger {
+	m := newMerger(o.caps)
+	m.reserved = func(dst string) (bool, bool) {
+		rel, _ := filepath.Rel(o.host.root, dst)
+		return o.host.reserved(filepath.ToSlash(rel))
+	}
+	return m
+}
+
+func diffIDs(layers []image.Layer) []digest.Digest {
+	ids := make([]digest.Digest, len(layers))
+	for i, l := range layers {
+		ids[i] = l.DiffID
+	}
+	return ids
+}
+
+// Commit writes what changed at the root since Prepare as a layer and
+// unpacks it for the steps after. The root stays lent, holding the
+// step's result (the targets of emulated mounts put back as the layers
+// have them), for the next step to start from.
 func (o *OwnRoot) Commit(ctx context.Context, a *Active, lo layer.Options) (*image.Layer, error) {
 	if a.lent == nil {
 		return o.Copy.Commit(ctx, a, lo)
@@ -132,20 +229,42 @@ func (o *OwnRoot) Commit(ctx context.Context, a *Active, lo layer.Options) (*ima
 		}
 	}
 	var l image.Layer
+	var dir string
 	if err == nil {
 		l, err = o.writeLayer(ctx, a.Root, changes, lo)
 	}
-	if err := o.giveBack(a); err != nil {
-		return nil, err
+	if err == nil {
+		dir, err = o.layerDir(ctx, l)
+	}
+	if err == nil {
+		err = o.keepResident(a, l, dir)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if _, err := o.layerDir(ctx, l); err != nil {
-		return nil, err
+		return nil, errors.Join(err, o.giveBack(a))
 	}
 	testhook.Point(testhook.Commit) // before the cache entry
 	return &l, nil
+}
+
+// keepResident leaves the root lent as the committed chain has it and
+// gives up the turn.
+func (o *OwnRoot) keepResident(a *Active, l image.Layer, dir string) error {
+	dirs := append([]string{dir}, a.dirs...)
+	m := o.merger()
+	for rel := range a.hidden {
+		if err := m.restore(dirs, a.Root, rel); err != nil {
+			return fmt.Errorf("putting %s back after the step: %w", rel, err)
+		}
+	}
+	shadowed := maps.Clone(a.shadowed)
+	for d := range a.stubs {
+		shadowed[filepath.Join(o.host.root, d)] = true
+	}
+	a.lent = nil
+	o.discard(a)
+	o.slot.resident = &resident{owner: o, chain: append(a.chain, l.DiffID), shadowed: shadowed}
+	<-o.slot.turn
+	return nil
 }
 
 // Remove gives the root back without its changes.
@@ -157,7 +276,7 @@ func (o *OwnRoot) Remove(a *Active) error {
 }
 
 func (o *OwnRoot) giveBack(a *Active) error {
-	defer func() { <-o.slot }()
+	defer func() { <-o.slot.turn }()
 	a.lent = nil
 	err := o.host.giveBack()
 	o.discard(a)
@@ -165,6 +284,23 @@ func (o *OwnRoot) giveBack(a *Active) error {
 		return fmt.Errorf("giving the container's root back: %w", err)
 	}
 	return nil
+}
+
+// Wait gives the container's root back (GiveBack): the build is over.
+func (o *OwnRoot) Wait() { o.GiveBack() }
+
+// GiveBack gives the container's root back if this build's last step left
+// it lent: the build calls it when no step is left, before it exports.
+func (o *OwnRoot) GiveBack() {
+	o.slot.turn <- struct{}{}
+	defer func() { <-o.slot.turn }()
+	if r := o.slot.resident; r != nil && r.owner == o {
+		o.slot.resident = nil
+		if err := o.host.giveBack(); err != nil {
+			// The next kiln over this root gives it back from the state file.
+			fmt.Fprintf(os.Stderr, "kiln: giving the container's root back: %v\n", err)
+		}
+	}
 }
 
 // Caps says what this mode can do.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/store"
@@ -36,6 +38,7 @@ func newOwnRoot(t *testing.T) (*OwnRoot, *store.Store, string) {
 	root := containerRoot(t)
 	o, err := NewOwnRoot(st, nil, root, []string{filepath.Join(root, "vol"), filepath.Join(root, "etc/hosts")})
 	must(t, err)
+	t.Cleanup(o.Wait)
 	return o, st, root
 }
 
@@ -72,6 +75,10 @@ func TestOwnRootLendsTheRootAndGivesItBack(t *testing.T) {
 		write(t, r, "app/main", "v1")
 		write(t, r, "vol/data", "written through the volume")
 	})
+	// The root stays lent for a next step until the build is over.
+	wantNoFile(t, root, "bin/tool")
+	wantFile(t, root, "app/main", "v1")
+	o.Wait()
 	for _, rel := range []string{"bin/tool", "etc/os", "etc/hosts", "vol/data"} {
 		want := map[string]string{"bin/tool": "container", "etc/os": "container", "etc/hosts": "container hosts",
 			"vol/data": "written through the volume"}[rel]
@@ -109,6 +116,7 @@ func TestOwnRootLendsTheRootAndGivesItBack(t *testing.T) {
 func TestOwnRootRecoversFromACrash(t *testing.T) {
 	o, _, root := newOwnRoot(t)
 	base := commit(t, o, nil, func(r string) { write(t, r, "app/main", "v1") })
+	o.Wait()
 	crashed, err := newHostRoot(root, []string{filepath.Join(root, "vol"), filepath.Join(root, "etc/hosts")})
 	must(t, err)
 	must(t, crashed.lend())
@@ -125,6 +133,7 @@ func TestOwnRootRecoversFromACrash(t *testing.T) {
 	if l == nil {
 		t.Fatal("no layer")
 	}
+	o.Wait()
 	wantFile(t, root, "bin/tool", "container")
 	wantFile(t, root, "etc/os", "container")
 	wantFile(t, root, "vol/data", "volume")
@@ -145,4 +154,94 @@ func TestOwnRootRefusesToReplaceAboveAMount(t *testing.T) {
 	wantFile(t, root, "bin/tool", "container")
 	wantFile(t, root, "etc/hosts", "container hosts")
 	wantFile(t, root, "etc/os", "container")
+}
+
+// mark tags the file rel with an xattr no copy keeps (a layer carries
+// only security.capability), and marked says whether it still has it.
+func mark(t *testing.T, root, rel string) {
+	t.Helper()
+	must(t, unix.Lsetxattr(filepath.Join(root, rel), "user.kiln-test", []byte("1"), 0))
+}
+
+func marked(t *testing.T, root, rel string) bool {
+	t.Helper()
+	_, err := unix.Lgetxattr(filepath.Join(root, rel), "user.kiln-test", make([]byte, 8))
+	return err == nil
+}
+
+// A committed step leaves the root lent with its result: the next step of
+// the chain starts there without a copy (the same files, not copies of
+// them), with the targets of emulated mounts put back as the layers have
+// them; a step of another chain gets the root given back and copied
+// afresh; Wait gives it back.
+func TestOwnRootKeepsTheRootForTheNextStep(t *testing.T) {
+	o, st, root := newOwnRoot(t)
+	ctx := context.Background()
+	base := commit(t, o, nil, func(r string) {
+		write(t, r, "app/conf", "base")
+		write(t, r, "cache/seed", "the image's")
+	})
+	mark(t, root, "app/conf")
+
+	a, err := o.Prepare(ctx, []image.Layer{*base})
+	must(t, err)
+	if !marked(t, root, "app/conf") {
+		t.Errorf("the next step's app/conf is a copy")
+	}
+	wantNoFile(t, root, "bin/tool")
+	// What the executor does for RUN --mount=type=cache,target=/cache and
+	// a secret under /run, which the image lacks.
+	must(t, os.RemoveAll(filepath.Join(root, "cache")))
+	write(t, root, "cache/m", "the mount's")
+	write(t, root, "run/secrets/tok", "secret")
+	a.Hide("cache")
+	a.Hide("run")
+	write(t, root, "app/new", "2")
+	l2, err := o.Commit(ctx, a, layer.Options{Epoch: time.Unix(0, 0)})
+	must(t, err)
+	wantFile(t, root, "cache/seed", "the image's")
+	wantNoFile(t, root, "cache/m")
+	if _, err := os.Lstat(filepath.Join(root, "run")); !os.IsNotExist(err) {
+		t.Errorf("the secret's mount point is left: %v", err)
+	}
+	entries := layerEntries(t, st, l2)
+	if entries["app/new"] == nil || entries["cache/"] != nil || entries["cache/m"] != nil || entries["run/"] != nil {
+		t.Errorf("layer 2 holds %v", entries)
+	}
+
+	a, err = o.Prepare(ctx, []image.Layer{*base, *l2})
+	must(t, err)
+	if !marked(t, root, "app/conf") {
+		t.Errorf("the third step's app/conf is a copy")
+	}
+	wantFile(t, root, "app/new", "2")
+	write(t, root, "app/third", "3")
+	l3, err := o.Commit(ctx, a, layer.Options{Epoch: time.Unix(0, 0)})
+	must(t, err)
+
+	// Another chain: the root is given back and the base copied in again.
+	a, err = o.Prepare(ctx, []image.Layer{*base})
+	must(t, err)
+	if marked(t, root, "app/conf") {
+		t.Errorf("a step of another chain got the resident root")
+	}
+	wantNoFile(t, root, "app/new")
+	wantNoFile(t, root, "app/third")
+	must(t, o.Remove(a))
+	wantFile(t, root, "bin/tool", "container")
+
+	// A resident root is given back at the end of the build.
+	a, err = o.Prepare(ctx, []image.Layer{*base, *l2, *l3})
+	must(t, err)
+	wantFile(t, root, "app/third", "3")
+	_, err = o.Commit(ctx, a, layer.Options{Epoch: time.Unix(0, 0)})
+	must(t, err)
+	wantNoFile(t, root, "bin/tool")
+	o.Wait()
+	wantFile(t, root, "bin/tool", "container")
+	wantFile(t, root, "etc/os", "container")
+	wantNoFile(t, root, "app/conf")
+	if _, err := os.Stat(filepath.Join(root, heldName)); !os.IsNotExist(err) {
+		t.Errorf("the holding directory is left: %v", err)
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 
+	digest "github.com/opencontainers/go-digest"
+
 	"github.com/kiln-build/kiln/internal/image"
 	"github.com/kiln-build/kiln/internal/layer"
 )
@@ -88,6 +90,11 @@ type Active struct {
 	// lacking: the run mount points the image has none of; stubs: those a
 	// RUN used, written into the layer as empty directories.
 	lacking, stubs map[string]bool
+	// A lent root's chain (DiffIDs), its layers' directories (top first)
+	// and the reserved paths the image has entries at (OwnRoot).
+	chain    []digest.Digest
+	dirs     []string
+	shadowed map[string]bool
 }
 
 // MountPoint tells a lent root's Active that a RUN used the mount point

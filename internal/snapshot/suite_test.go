@@ -38,6 +38,7 @@ var snapshotters = map[string]func(t *testing.T, st *store.Store) Snapshotter{
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(o.Wait)
 		return o
 	},
 }
