@@ -114,6 +114,11 @@ func (rc recipe) wantsToolchains() bool { return rc.name == recipes[0].name || r
 var goAppFiles = map[string]string{
 	"go.mod": "module example.com/app\n\ngo 1.22\n", "go.sum": "", "main.go": goMain, "main_test.go": goTestPass}
 
+// nodeNames points the Node patterns' FROM lines at the stand-ins' store
+// names (a store without a registry mirror).
+var nodeNames = strings.NewReplacer("node:20-alpine", harness.Node.Name,
+	"curlimages/curl:latest", harness.Curl.Name, "busybox:uclibc", harness.BusyboxUclibc.Name)
+
 var sandboxCases = []sandboxCase{
 	{name: "pattern8", dockerfile: pattern8Busybox, secret: true,
 		files: map[string]string{"package.json": `{"name":"app"}`, "index.js": "console.log(1)\n"}},
@@ -124,10 +129,9 @@ var sandboxCases = []sandboxCase{
 	{name: "pattern3-production", dockerfile: pattern3, target: "production", golang: true, files: goAppFiles},
 	// The seed's Node patterns, FROM the Node base by its store name (the
 	// sandbox's store has no registry mirror).
-	{name: "pattern1-node", dockerfile: strings.ReplaceAll(pattern1Node, "node:20-alpine", harness.Node.Name), node: true},
-	{name: "pattern6-node", dockerfile: strings.ReplaceAll(pattern6Node, "node:20-alpine", harness.Node.Name), node: true},
-	{name: "pattern7-node", dockerfile: strings.NewReplacer("node:20-alpine", harness.Node.Name,
-		"curlimages/curl:latest", harness.Curl.Name, "busybox:uclibc", harness.BusyboxUclibc.Name).Replace(pattern7Node), node: true},
+	{name: "pattern1-node", dockerfile: nodeNames.Replace(pattern1Node), node: true},
+	{name: "pattern6-node", dockerfile: nodeNames.Replace(pattern6Node), node: true},
+	{name: "pattern7-node", dockerfile: nodeNames.Replace(pattern7Node), node: true},
 	// Pattern 4: the cache mounts are emulated by copying in container
 	// mode, so the module cache's read-only files are copied out again.
 	{name: "pattern4-go", dockerfile: pattern4Go, golang: true, goProxy: true},

@@ -47,7 +47,7 @@ func TestRootlessMatchesRoot(t *testing.T) {
 	}
 	requireSuite(t)
 	harness.Require(t, "qemu-aarch64-static")
-	bases := []*harness.Base{harness.Busybox, harness.Golang, harness.BusyboxMulti}
+	bases := []*harness.Base{harness.Busybox, harness.Golang, harness.BusyboxMulti, harness.Node, harness.Curl, harness.BusyboxUclibc}
 	rootStore := harness.NewStore(t, bases...)
 	u := harness.NewUser(t)
 	u.AddBases(t, bases...)
@@ -77,6 +77,10 @@ func TestRootlessMatchesRoot(t *testing.T) {
 		{"pattern4-go", fmt.Sprintf(pattern4Go, proxy.url), "", p4, nil},
 		{"pattern5", pattern5, "", goAppContext(t, false), []string{"--platform", "linux/amd64,linux/arm64"}},
 		{"pattern8", pattern8Busybox, "", p8, secret},
+		// The Node patterns, FROM the stand-ins by their store names.
+		{"pattern1-node", nodeNames.Replace(pattern1Node), "", nodeAppContext(t), nil},
+		{"pattern6-node", nodeNames.Replace(pattern6Node), "", nodeAppContext(t), nil},
+		{"pattern7-node", nodeNames.Replace(pattern7Node), "", nodeAppContext(t), nil},
 		{"extras", rootlessExtras, "", t.TempDir(), nil},
 		// RUN under QEMU: the binfmt handler root registered with the F flag
 		// serves the user namespace too.
