@@ -116,7 +116,7 @@ func (o *OwnRoot) Prepare(ctx context.Context, layers []image.Layer) (*Active, e
 	if r := o.slot.resident; r != nil {
 		o.slot.resident = nil
 		if r.owner == o && slices.Equal(r.chain, diffIDs(layers)) {
-			a, err := o.reuse(layers, dirs, r.shadowed)
+			a, err := o.started(layers, dirs, r.shadowed)
 			if err == nil {
 				return a, nil
 			}
@@ -138,46 +138,32 @@ func (o *OwnRoot) Prepare(ctx context.Context, layers []image.Layer) (*Active, e
 }
 
 func (o *OwnRoot) lend(layers []image.Layer, dirs []string) (*Active, error) {
-	work, err := o.store.TempDir("step")
-	if err != nil {
-		return nil, err
-	}
 	if err := o.host.lend(); err != nil {
-		return nil, errors.Join(err, removeAll(work))
+		return nil, err
 	}
 	m := o.merger()
 	m.shadowed = map[string]bool{}
-	a := &Active{Root: o.host.root, work: work, lent: o.host.reserved}
-	fail := func(err error) (*Active, error) {
-		return nil, errors.Join(err, o.host.giveBack(), removeAll(work))
-	}
 	if err := m.merge(dirs, o.host.root); err != nil {
-		return fail(fmt.Errorf("copying the layers over the container's root: %w", err))
+		return nil, errors.Join(fmt.Errorf("copying the layers over the container's root: %w", err), o.host.giveBack())
 	}
-	if err := o.started(a, layers, dirs, m.shadowed); err != nil {
-		return fail(err)
+	a, err := o.started(layers, dirs, m.shadowed)
+	if err != nil {
+		return nil, errors.Join(err, o.host.giveBack())
 	}
 	return a, nil
 }
 
-// reuse starts a step on the root as the step before left it.
-func (o *OwnRoot) reuse(layers []image.Layer, dirs []string, shadowed map[string]bool) (*Active, error) {
+// started begins a step on the root as it is (copied in by lend, or left
+// by the step before): its work directory, the index for its diff, and
+// what the root holds.
+func (o *OwnRoot) started(layers []image.Layer, dirs []string, shadowed map[string]bool) (*Active, error) {
 	work, err := o.store.TempDir("step")
 	if err != nil {
 		return nil, err
 	}
 	a := &Active{Root: o.host.root, work: work, lent: o.host.reserved}
-	if err := o.started(a, layers, dirs, shadowed); err != nil {
-		return nil, errors.Join(err, removeAll(work))
-	}
-	return a, nil
-}
-
-// started indexes the root for the step's diff and notes what it holds.
-func (o *OwnRoot) started(a *Active, layers []image.Layer, dirs []string, shadowed map[string]bool) error {
-	var err error
 	if a.index, err = indexTree(a.Root, filepath.Join(o.host.root, heldName, "clock"), o.host.keep); err != nil {
-		return err
+		return nil, errors.Join(err, removeAll(work))
 	}
 	a.chain, a.dirs, a.shadowed = diffIDs(layers), dirs, shadowed
 	a.lacking = map[string]bool{}
@@ -186,7 +172,7 @@ func (o *OwnRoot) started(a *Active, layers []image.Layer, dirs []string, shadow
 			a.lacking[d] = true
 		}
 	}
-	return nil
+	return a, nil
 }
 
 func (o *OwnRoot) merger() *merger {
