@@ -34,6 +34,9 @@ type Context struct {
 	Cache *fshash.StatCache
 	// CopyOnly makes Stage copy files even where it could hardlink them.
 	CopyOnly bool
+	// Owners, if set, maps file owners before Hash sees them (see
+	// fshash.Options.Owners).
+	Owners func(uid, gid uint32) (uint32, uint32)
 
 	once    sync.Once
 	mu      sync.Mutex // patternmatcher compiles lazily, so matching is not concurrency-safe

@@ -27,6 +27,7 @@ func (c *Context) HashRecord(ctx context.Context, srcs []string, excludes []stri
 		DescendExcluded: c.hasExceptions(),
 		ExcludePatterns: excludes,
 		Cache:           c.Cache,
+		Owners:          c.Owners,
 		Record:          record,
 	})
 	if err != nil {

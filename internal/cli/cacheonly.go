@@ -26,6 +26,7 @@ func answeredFromCache(cmd *cobra.Command, c isolationChoice, g *globalFlags, f 
 	}
 	var held bytes.Buffer
 	o.Out, o.Isolation, o.CacheOnly = &held, c.Mode, true
+	o.ContextOwners = c.Facts.OwnersInside()
 	res, err := session.Run(cmd.Context(), o)
 	if err != nil {
 		return false

@@ -23,7 +23,8 @@ var now = time.Now
 
 // hashContents fills in the content digest of every regular file, reading in
 // parallel the ones the cache cannot vouch for.
-func hashContents(ctx context.Context, entries []entry, cache *StatCache) error {
+func hashContents(ctx context.Context, entries []entry, opts Options) error {
+	cache := opts.Cache
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range entries {
@@ -43,6 +44,7 @@ func hashContents(ctx context.Context, entries []entry, cache *StatCache) error 
 			if err != nil {
 				return err
 			}
+			key.mapOwners(opts.Owners)
 			en.sum = d
 			cache.store(en.abs, key, d, now())
 			return nil

@@ -37,6 +37,9 @@ type Options struct {
 	ExcludePatterns []string
 	// Cache, if set, avoids re-reading unchanged files.
 	Cache *StatCache
+	// Owners, if set, maps the owners stat reports to the ones hashed and
+	// cached: those a user namespace not yet entered will show.
+	Owners func(uid, gid uint32) (uint32, uint32)
 }
 
 // NotFoundError reports a source that matched nothing.
@@ -105,7 +108,7 @@ func hashSource(ctx context.Context, enc *encoder, root, src string, opts Option
 		if err := w.walkMatch(m, src); err != nil {
 			return err
 		}
-		if err := hashContents(ctx, w.entries, opts.Cache); err != nil {
+		if err := hashContents(ctx, w.entries, opts); err != nil {
 			return err
 		}
 		enc.str("match")

@@ -43,6 +43,13 @@ func keyOf(st *syscall.Stat_t) statKey {
 	}
 }
 
+// mapOwners applies Options.Owners, if set.
+func (k *statKey) mapOwners(owners func(uid, gid uint32) (uint32, uint32)) {
+	if owners != nil {
+		k.UID, k.GID = owners(k.UID, k.GID)
+	}
+}
+
 // cacheEntry holds the SHA-256 sum as its 32 bytes rather than a digest
 // string: a 50,000-file context's cache is live for the whole build, and
 // this is ~70 bytes less an entry.

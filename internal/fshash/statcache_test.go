@@ -112,3 +112,37 @@ func TestStatCacheConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Owners maps what is hashed and cached: a tree owned by 1234 hashed as if
+// owned by root is root's digest, and a cache filled with the mapping
+// vouches for the files when the same mapping asks again.
+func TestOwnersMapHashAndCache(t *testing.T) {
+	skipRacy(t)
+	root := t.TempDir()
+	writeTree(t, root, baseTree)
+	plain := mustHash(t, root, []string{"app"}, baseOpts())
+	for _, name := range []string{"app", "app/main.go", "app/sub", "app/sub/data", "app/sub/link"} {
+		chown(t, root, name, 1234, 1234)
+	}
+	if mustHash(t, root, []string{"app"}, baseOpts()) == plain {
+		t.Fatal("owners do not enter the digest")
+	}
+	opts := baseOpts()
+	opts.Cache = NewStatCache()
+	opts.Owners = func(uid, gid uint32) (uint32, uint32) {
+		if uid == 1234 {
+			uid, gid = 0, 0
+		}
+		return uid, gid
+	}
+	if got := mustHash(t, root, []string{"app"}, opts); got != plain {
+		t.Fatalf("mapped digest %s, want root's %s", got, plain)
+	}
+	reads := countReads(t)
+	if mustHash(t, root, []string{"app"}, opts) != plain {
+		t.Fatal("cached mapped digest differs")
+	}
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("second mapped run read %d files, want 0", n)
+	}
+}

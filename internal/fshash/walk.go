@@ -71,6 +71,8 @@ func (w *walker) walk(abs, rootRel, rel string, pmi patternmatcher.MatchInfo) er
 	if err != nil {
 		return err
 	}
+	en.stat.mapOwners(w.opts.Owners)
+	en.uid, en.gid = en.stat.UID, en.stat.GID
 	at := len(w.entries)
 	if !ignored {
 		w.entries = append(w.entries, en)

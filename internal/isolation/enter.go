@@ -136,11 +136,47 @@ func mapIDs(pid int, f Facts) error {
 // MapArgs are newuidmap's triples: 0 is self, then every subordinate range
 // back to back from 1.
 func MapArgs(self int, ranges []IDRange) []string {
-	out := []string{"0", strconv.Itoa(self), "1"}
-	next := uint64(1)
-	for _, r := range ranges {
-		out = append(out, strconv.FormatUint(next, 10), strconv.FormatUint(uint64(r.Start), 10), strconv.FormatUint(uint64(r.Count), 10))
-		next += uint64(r.Count)
+	var out []string
+	for _, m := range nsMappings(self, ranges) {
+		out = append(out, strconv.FormatUint(uint64(m.inside), 10), strconv.FormatUint(uint64(m.Start), 10), strconv.FormatUint(uint64(m.Count), 10))
 	}
 	return out
+}
+
+// nsMapping is one line of a uid_map: Count host ids from Start, seen from
+// inside in order.
+type nsMapping struct {
+	inside uint32
+	IDRange
+}
+
+func nsMappings(self int, ranges []IDRange) []nsMapping {
+	out := []nsMapping{{0, IDRange{uint32(self), 1}}}
+	next := uint32(1)
+	for _, r := range ranges {
+		out = append(out, nsMapping{next, r})
+		next += r.Count
+	}
+	return out
+}
+
+// overflowID is what a user namespace shows for an unmapped id (the
+// kernel's default overflowuid and overflowgid).
+const overflowID = 65534
+
+// OwnersInside maps a file's host owner to the owner the namespace Enter
+// makes for this user will show, so a build answered from the cache before
+// entering it keys the context as the build inside would.
+func (f Facts) OwnersInside() func(uid, gid uint32) (uint32, uint32) {
+	uids, gids := nsMappings(os.Geteuid(), f.SubUIDs), nsMappings(os.Getegid(), f.SubGIDs)
+	return func(uid, gid uint32) (uint32, uint32) { return inside(uids, uid), inside(gids, gid) }
+}
+
+func inside(m []nsMapping, id uint32) uint32 {
+	for _, r := range m {
+		if id >= r.Start && id-r.Start < r.Count {
+			return r.inside + id - r.Start
+		}
+	}
+	return overflowID
 }

@@ -154,6 +154,9 @@ func solve(ctx context.Context, o Options, in *planned, w *instr.Worker, client 
 		return nil, err
 	}
 	defer releaseLocals()
+	for _, l := range locals {
+		l.Context.Owners = o.ContextOwners
+	}
 	common := instr.BuildOptions{Worker: w, Resolver: res, Contexts: o.Contexts, Locals: locals, MultiPlatform: res.MultiPlatform}
 	results, err := solveAll(ctx, common, in.plans, in.targets)
 	if err != nil {
@@ -321,6 +324,7 @@ func newWorker(ctx context.Context, o Options, bctx *buildctx.Context, rep *prog
 	if cache, err := fshash.LoadStatCache(st.StatCachePath(bctx.Root)); err == nil {
 		bctx.Cache = cache
 	}
+	bctx.Owners = o.ContextOwners
 	return w, nil
 }
 

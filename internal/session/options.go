@@ -65,6 +65,10 @@ type Options struct {
 	// with snapshot.ErrUnavailable. A plain user's kiln tries it before
 	// entering its user namespace, so a no-op rebuild starts kiln once.
 	CacheOnly bool
+	// ContextOwners, set with CacheOnly, maps the owners of the contexts'
+	// files to those the user namespace the build would run in shows, so
+	// their keys are the ones the build inside made.
+	ContextOwners func(uid, gid uint32) (uint32, uint32)
 
 	// Attest is what the build attests (attest.Parse of --provenance,
 	// --sbom, --attest and the BUILDKIT_ATTEST_* build args).

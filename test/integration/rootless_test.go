@@ -336,17 +336,24 @@ func TestRootlessNoOpStaysOutside(t *testing.T) {
 		}
 		return string(data), entered() - before
 	}
-	writeFile(t, df, "FROM busybox:test\nRUN echo one > /one\n", 0o644)
-	first, n := build("1 run")
+	// The context's files are the user's: uid 0 inside the namespace, the
+	// user's own outside it, and their COPY has the same key in both.
+	writeFile(t, filepath.Join(ctx, "file"), "context file\n", 0o644)
+	if err := os.Lchown(filepath.Join(ctx, "file"), u.UID, u.GID); err != nil {
+		t.Fatal(err)
+	}
+	u.Own(t, "ctx-noop/dir")
+	writeFile(t, df, "FROM busybox:test\nCOPY file dir /in/\nRUN echo one > /one\n", 0o644)
+	first, n := build("0 steps cached, 2 run")
 	if n != 1 {
 		t.Fatalf("the first build ran newuidmap %d times, want once", n)
 	}
-	again, n := build("1 steps cached, 0 run")
+	again, n := build("2 steps cached, 0 run")
 	if n != 0 || again != first {
 		t.Errorf("the no-op rebuild ran newuidmap %d times and made %s (first %s): want none, the same image", n, again, first)
 	}
-	writeFile(t, df, "FROM busybox:test\nRUN echo one > /one\nRUN echo two > /two\n", 0o644)
-	if _, n := build("1 steps cached, 1 run"); n != 1 {
+	writeFile(t, df, "FROM busybox:test\nCOPY file dir /in/\nRUN echo one > /one\nRUN echo two > /two\n", 0o644)
+	if _, n := build("2 steps cached, 1 run"); n != 1 {
 		t.Errorf("a rebuild with a step to run ran newuidmap %d times, want once", n)
 	}
 }
