@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/kiln-build/kiln/internal/isolation"
@@ -87,18 +86,4 @@ func (c *cancelOnEPIPE) Write(p []byte) (int, error) {
 		c.cancel()
 	}
 	return n, err
-}
-
-// gcPercent is kiln's GC target, GOGC=50 unless GOGC is set. What stays
-// live in a build is small and long-lived (the stat cache, compressor
-// blocks) and its garbage is per-file metadata, so Go's default (the heap
-// may double the live heap before a collection) only makes the peak
-// larger: a cold COPY of 50,000 files peaked at 89-115 MiB with it and at
-// 66-68 MiB with 50, in about the same time.
-const gcPercent = 50
-
-func setGCPercent() {
-	if _, ok := os.LookupEnv("GOGC"); !ok {
-		debug.SetGCPercent(gcPercent)
-	}
 }
