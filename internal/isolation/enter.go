@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/kiln-build/kiln/internal/deathsig"
@@ -113,24 +114,32 @@ func Enter(ctx context.Context, f Facts) (int, error) {
 	return 0, nil
 }
 
-// mapIDs writes the child's uid and gid maps with the setuid helpers.
+// mapIDs writes the child's uid and gid maps with the setuid helpers, both
+// at once: they write different files, and each is a few milliseconds of a
+// rootless build's start.
 func mapIDs(pid int, f Facts) error {
-	for _, m := range []struct {
+	maps := []struct {
 		helper string
 		self   int
 		ranges []IDRange
-	}{{f.NewUIDMap, os.Geteuid(), f.SubUIDs}, {f.NewGIDMap, os.Getegid(), f.SubGIDs}} {
-		args := append([]string{strconv.Itoa(pid)}, MapArgs(m.self, m.ranges)...)
-		out, err := exec.Command(m.helper, args...).CombinedOutput()
-		if err != nil {
-			msg := strings.TrimSpace(string(out))
-			if f.NoNewPrivs {
-				msg += " (no_new_privs is set: the setuid helper cannot gain privileges)"
+	}{{f.NewUIDMap, os.Geteuid(), f.SubUIDs}, {f.NewGIDMap, os.Getegid(), f.SubGIDs}}
+	errs := make([]error, len(maps))
+	var wg sync.WaitGroup
+	for i, m := range maps {
+		wg.Go(func() {
+			args := append([]string{strconv.Itoa(pid)}, MapArgs(m.self, m.ranges)...)
+			out, err := exec.Command(m.helper, args...).CombinedOutput()
+			if err != nil {
+				msg := strings.TrimSpace(string(out))
+				if f.NoNewPrivs {
+					msg += " (no_new_privs is set: the setuid helper cannot gain privileges)"
+				}
+				errs[i] = fmt.Errorf("mapping ids with %s %s: %w: %s", m.helper, strings.Join(args, " "), err, msg)
 			}
-			return fmt.Errorf("mapping ids with %s %s: %w: %s", m.helper, strings.Join(args, " "), err, msg)
-		}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // MapArgs are newuidmap's triples: 0 is self, then every subordinate range
