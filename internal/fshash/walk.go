@@ -67,12 +67,10 @@ func (w *walker) walk(abs, rootRel, rel string, pmi patternmatcher.MatchInfo) er
 			descend = descend && w.excl.Exclusions()
 		}
 	}
-	en, err := newEntry(abs, rel, fi)
+	en, err := newEntry(abs, rel, fi, w.opts.Owners)
 	if err != nil {
 		return err
 	}
-	en.stat.mapOwners(w.opts.Owners)
-	en.uid, en.gid = en.stat.UID, en.stat.GID
 	at := len(w.entries)
 	if !ignored {
 		w.entries = append(w.entries, en)
@@ -110,18 +108,21 @@ func readDirNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-func newEntry(abs, rel string, fi os.FileInfo) (entry, error) {
+// newEntry describes fi, its owners mapped by owners (Options.Owners).
+func newEntry(abs, rel string, fi os.FileInfo, owners func(uid, gid uint32) (uint32, uint32)) (entry, error) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return entry{}, fmt.Errorf("hashing %s: no stat_t", abs)
 	}
+	key := keyOf(st)
+	key.mapOwners(owners)
 	en := entry{
 		rel:  rel,
 		mode: st.Mode & 0o7777,
-		uid:  st.Uid,
-		gid:  st.Gid,
+		uid:  key.UID,
+		gid:  key.GID,
 		abs:  abs,
-		stat: keyOf(st),
+		stat: key,
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
