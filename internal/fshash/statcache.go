@@ -1,9 +1,7 @@
 package fshash
 
 import (
-	"bufio"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -126,18 +124,9 @@ func (c *StatCache) Len() int {
 	return len(c.entries)
 }
 
-// cacheFormat is bumped whenever cacheFile changes shape; another version
-// reads as an empty cache.
-const cacheFormat = 2
-
 // maxUnused drops entries no build has looked at for this long, so deleted
 // files do not accumulate forever.
 const maxUnused = 30 * 24 * time.Hour
-
-type cacheFile struct {
-	Format  int
-	Entries map[string]cacheEntry
-}
 
 // LoadStatCache reads a cache saved by Save. A missing or corrupt file gives
 // an empty cache: the cache only saves work, it never decides correctness.
@@ -150,11 +139,11 @@ func LoadStatCache(file string) (*StatCache, error) {
 		return nil, fmt.Errorf("loading stat cache: %w", err)
 	}
 	defer f.Close()
-	var cf cacheFile
-	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&cf); err != nil || cf.Format != cacheFormat || cf.Entries == nil {
+	entries, err := readEntries(f)
+	if err != nil {
 		return NewStatCache(), nil
 	}
-	return &StatCache{entries: cf.Entries}, nil
+	return &StatCache{entries: entries}, nil
 }
 
 // Save writes the cache atomically: a temporary file, fsync, rename, and an
@@ -178,18 +167,13 @@ func (c *StatCache) Save(file string) error {
 			delete(c.entries, k)
 		}
 	}
-	cf := cacheFile{Format: cacheFormat, Entries: c.entries}
 	dir := filepath.Dir(file)
 	tmp, err := os.CreateTemp(dir, filepath.Base(file)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("saving stat cache: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := bufio.NewWriter(tmp)
-	err = gob.NewEncoder(w).Encode(&cf)
-	if err == nil {
-		err = w.Flush()
-	}
+	err = writeEntries(tmp, c.entries)
 	if err == nil {
 		err = tmp.Sync()
 	}
