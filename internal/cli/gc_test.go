@@ -17,8 +17,8 @@ func gcSettings() (percent int64, limit uint64) {
 }
 
 // Until the first collection the collector is off under a limit of
-// firstGCAt; the first collection turns gcPercent on and the limit off.
-// GOGC in the environment leaves the runtime alone.
+// firstGCAt; the first collection turns gcPercent on and sets the limit for
+// the live heap. GOGC in the environment leaves the runtime alone.
 func TestFirstCollectionTurnsGCPercentOn(t *testing.T) {
 	oldPercent := debug.SetGCPercent(100)
 	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
@@ -34,11 +34,33 @@ func TestFirstCollectionTurnsGCPercentOn(t *testing.T) {
 	if percent, limit := gcSettings(); percent != -1 || limit != firstGCAt {
 		t.Fatalf("before the first collection: GOGC %d, limit %d; want off (-1), %d", percent, limit, firstGCAt)
 	}
-	for {
+	var percent int64
+	var limit uint64
+	for range 10000 {
 		runtime.GC()
-		if percent, limit := gcSettings(); percent == gcPercent && limit == math.MaxInt64 {
+		if percent, limit = gcSettings(); percent == gcPercent && limit >= memoryFloor && limit != firstGCAt {
 			return
 		}
 		runtime.Gosched() // the finalizer runs on its own goroutine
+	}
+	t.Fatalf("after collections: GOGC %d, limit %d; want %d and at least %d", percent, limit, gcPercent, memoryFloor)
+}
+
+// The limit after a collection is memoryFloor for a small heap and what
+// GOGC=50 allows for a large one, never less: a limit below the live heap
+// would keep the collector running.
+func TestLimitForLiveHeap(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, memoryFloor},
+		{20 << 20, memoryFloor},
+		{memoryFloor, memoryFloor + memoryFloor/2},
+		{1 << 30, 3 << 29},
+	} {
+		if got := limitFor(c.live); got != c.want {
+			t.Errorf("limitFor(%d) = %d, want %d", c.live, got, c.want)
+		}
 	}
 }

@@ -70,7 +70,10 @@ func newGzip(w io.Writer, level int) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating gzip writer: %w", err)
 	}
-	if err := zw.SetConcurrency(gzipBlockSize, max(runtime.GOMAXPROCS(0), 2)); err != nil {
+	// pgzip compresses one block more than it queues (the one its writer
+	// waits on), so GOMAXPROCS-1 queued blocks keep every core busy; each
+	// block in flight holds three 1 MiB buffers.
+	if err := zw.SetConcurrency(gzipBlockSize, max(runtime.GOMAXPROCS(0)-1, 1)); err != nil {
 		return nil, err
 	}
 	// The zero header is already deterministic; set it anyway so a library
