@@ -15,7 +15,9 @@ import (
 
 // secretMount is RUN --mount=type=secret: the value given with --secret,
 // as a read-only file on a tmpfs outside the store, or as an environment
-// variable. A missing secret is skipped unless required=true, as in BuildKit.
+// variable. A missing secret is skipped unless required=true, as in
+// BuildKit, and as there the step's key is the same with the secret given
+// or not: a build without it reuses the result of one with it.
 func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMount, error) {
 	id := m.CacheID
 	if id == "" && target != "" {
@@ -24,29 +26,33 @@ func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMou
 	if id == "" {
 		return nil, fmt.Errorf("--mount=type=secret needs id= or target=")
 	}
-	value, ok := e.Secrets[id]
-	if !ok {
-		if m.Required {
-			return nil, fmt.Errorf("secret %q is required but was not given: add --secret id=%s,src=FILE", id, id)
-		}
-		return nil, nil
+	value, given := e.Secrets[id]
+	if !given && m.Required {
+		return nil, fmt.Errorf("secret %q is required but was not given: add --secret id=%s,src=FILE", id, id)
 	}
 	pm := &preparedMount{key: cachekey.Mount{Type: "secret", Target: target, Options: []string{"id=" + id}}}
+	nothing := func(context.Context) (*executor.Mount, func(), error) { return nil, func() {}, nil }
 	if m.Env != nil {
 		name := *m.Env
 		if name == "" {
 			name = id
 		}
-		pm.env = []string{name + "=" + string(value)}
+		if given {
+			pm.env = []string{name + "=" + string(value)}
+		}
 		pm.key.Options = append(pm.key.Options, "env="+name)
 		if m.Target == "" {
-			pm.setup = func(context.Context) (*executor.Mount, func(), error) { return nil, func() {}, nil }
+			pm.setup = nothing
 			return pm, nil
 		}
 	}
 	if target == "" {
 		target = "/run/secrets/" + id
 		pm.key.Target = target
+	}
+	if !given {
+		pm.setup = nothing
+		return pm, nil
 	}
 	mode, uid, gid := uint64(0o400), 0, 0
 	if m.Mode != nil {

@@ -159,6 +159,29 @@ func TestSecretsDoNotLeak(t *testing.T) {
 		t.Errorf("/from-env.sha = %q, want the hash of the env secret", got)
 	}
 
+	// As in BuildKit, a secret that is not required does not shape the key:
+	// the same build without --secret reuses the result made with it.
+	givenDF := "FROM busybox:test\nRUN --mount=type=secret,id=npm_token if test -e /run/secrets/npm_token; then echo given; else echo absent; fi > /secret-was\n"
+	r, _ = build(t, buildSpec{Context: t.TempDir(), Dockerfile: givenDF, Args: []string{"--secret", "id=npm_token,src=" + secretFile}})
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	if r.Code != 0 {
+		t.Fatalf("build with the optional secret failed:\n%s", r)
+	}
+	r, withoutTar := build(t, buildSpec{Context: t.TempDir(), Dockerfile: givenDF, Tag: "secrets:without"})
+	outputs = append(outputs, r.Stdout, r.Stderr)
+	if r.Code != 0 {
+		t.Fatalf("build without the optional secret failed:\n%s", r)
+	}
+	for _, s := range parseSteps(r.Stderr) {
+		if s.keyword() == "RUN" && !s.cached {
+			t.Errorf("without the optional secret, step %q was not cached", s.name)
+		}
+	}
+	w := readOCIArchive(t, withoutTar)
+	if got := strings.TrimSpace(string(w.Images[0].LayerEntries(t)["/secret-was"].Data)); got != "given" {
+		t.Errorf("/secret-was = %q, want the cached result of the build that had the secret (given)", got)
+	}
+
 	// A RUN that prints the secret and fails: its error excerpt masks it.
 	failDF := "FROM busybox:test\nRUN --mount=type=secret,id=npm_token echo \"leaked: $(cat /run/secrets/npm_token)\"; exit 7\n"
 	r, _ = build(t, buildSpec{Context: t.TempDir(), Dockerfile: failDF, Args: []string{"--secret", "id=npm_token,src=" + secretFile}})
