@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
 
-	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -21,9 +21,9 @@ var testHookReadFile func(abs string)
 // now is the clock for racy-clean checks; tests move it.
 var now = time.Now
 
-// hashContents fills in the content digest of every regular file, reading in
-// parallel the ones the cache cannot vouch for.
-func hashContents(ctx context.Context, entries []entry, opts Options) error {
+// hashContents fills in the content digest of every regular file of the
+// match at base, reading in parallel the ones the cache cannot vouch for.
+func hashContents(ctx context.Context, base string, entries []entry, opts Options) error {
 	cache := opts.Cache
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -32,21 +32,22 @@ func hashContents(ctx context.Context, entries []entry, opts Options) error {
 		if en.typ != typeFile {
 			continue
 		}
-		if d, ok := cache.lookup(en.abs, en.stat); ok {
-			en.sum = d
+		abs := filepath.Join(base, filepath.FromSlash(en.rel))
+		if sum, ok := cache.lookup(abs, en.stat); ok {
+			en.sum = sum
 			continue
 		}
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			d, key, err := hashFile(en.abs)
+			sum, key, err := hashFile(abs)
 			if err != nil {
 				return err
 			}
 			key.mapOwners(opts.Owners)
-			en.sum = d
-			cache.store(en.abs, key, d, now())
+			en.sum = sum
+			cache.store(abs, key, sum, now())
 			return nil
 		})
 	}
@@ -55,7 +56,8 @@ func hashContents(ctx context.Context, entries []entry, opts Options) error {
 
 // hashFile returns the sha256 of a file and the stat of the descriptor it
 // read, so the cache records the file that was actually hashed.
-func hashFile(abs string) (digest.Digest, statKey, error) {
+func hashFile(abs string) ([sha256.Size]byte, statKey, error) {
+	var sum [sha256.Size]byte
 	if testHookReadFile != nil {
 		testHookReadFile(abs)
 	}
@@ -63,20 +65,21 @@ func hashFile(abs string) (digest.Digest, statKey, error) {
 	// to a symlink lead the read elsewhere.
 	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return "", statKey{}, fmt.Errorf("hashing file: %w", err)
+		return sum, statKey{}, fmt.Errorf("hashing file: %w", err)
 	}
 	defer f.Close()
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return "", statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
+		return sum, statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
 	}
 	h := sha256.New()
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
 	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *buf); err != nil { // plain Reader: use buf
-		return "", statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
+		return sum, statKey{}, fmt.Errorf("hashing file %s: %w", abs, err)
 	}
-	return digest.NewDigest(digest.SHA256, h), keyOf(&st), nil
+	h.Sum(sum[:0])
+	return sum, keyOf(&st), nil
 }
 
 // copyBufs reuses read buffers across files: a 50,000-file context would

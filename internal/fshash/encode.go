@@ -1,11 +1,11 @@
 package fshash
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash"
-
-	digest "github.com/opencontainers/go-digest"
 )
 
 // encoder writes length-prefixed fields, so no two different entry lists can
@@ -25,6 +25,19 @@ func (e *encoder) str(s string) {
 	e.w.Write([]byte(s))
 }
 
+// sumPrefix starts a content digest's string form, "sha256:" and hex.
+const sumPrefix = "sha256:"
+
+// digest writes sum as str would write its string form, without making
+// that string.
+func (e *encoder) digest(sum *[sha256.Size]byte) {
+	var b [len(sumPrefix) + 2*sha256.Size]byte
+	copy(b[:], sumPrefix)
+	hex.Encode(b[len(sumPrefix):], sum[:])
+	e.u64(uint64(len(b)))
+	e.w.Write(b[:])
+}
+
 // Entry types, hashed as one byte.
 const (
 	typeFile    = 'f'
@@ -36,8 +49,10 @@ const (
 	typeSocket  = 's'
 )
 
-// entry is everything hashed about one path. Fields that must not enter the
-// digest (host path, stat key) live next to it for the content pass.
+// entry is everything hashed about one path. The stat key, which must not
+// enter the digest, lives next to it for the content pass. A 50,000-file
+// context holds every entry at once, so the host path is not kept (it is
+// the match's path joined with rel) and the sum is its 32 bytes.
 type entry struct {
 	rel  string // slash path relative to the match; "." for the match
 	typ  byte
@@ -46,9 +61,8 @@ type entry struct {
 	gid  uint32
 	rdev uint64
 	link string
-	sum  digest.Digest // regular files only
-	abs  string        // host path, not hashed
-	stat statKey       // not hashed
+	sum  [sha256.Size]byte // regular files only
+	stat statKey           // not hashed
 }
 
 func (en *entry) encode(e *encoder) {
@@ -59,11 +73,24 @@ func (en *entry) encode(e *encoder) {
 	e.u64(uint64(en.gid))
 	e.u64(en.rdev)
 	e.str(en.link)
-	e.str(string(en.sum))
+	if en.typ == typeFile {
+		e.digest(&en.sum)
+	} else {
+		e.str("")
+	}
+}
+
+// sumString is the content digest as hashed: "sha256:<hex>" for a regular
+// file, empty for anything else.
+func (en *entry) sumString() string {
+	if en.typ != typeFile {
+		return ""
+	}
+	return sumPrefix + hex.EncodeToString(en.sum[:])
 }
 
 // summary is one entry's hashed fields in a short comparable form, for
 // saying which file changed between two builds (--explain-cache).
 func (e *entry) summary() string {
-	return fmt.Sprintf("%c %o %d:%d %s %s", e.typ, e.mode, e.uid, e.gid, e.link, e.sum)
+	return fmt.Sprintf("%c %o %d:%d %s %s", e.typ, e.mode, e.uid, e.gid, e.link, e.sumString())
 }

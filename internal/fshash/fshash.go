@@ -108,7 +108,7 @@ func hashSource(ctx context.Context, enc *encoder, root, src string, opts Option
 		if err := w.walkMatch(m, src); err != nil {
 			return err
 		}
-		if err := hashContents(ctx, w.entries, opts); err != nil {
+		if err := hashContents(ctx, m.abs, w.entries, opts); err != nil {
 			return err
 		}
 		enc.str("match")

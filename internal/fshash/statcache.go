@@ -2,7 +2,6 @@ package fshash
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -10,8 +9,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	digest "github.com/opencontainers/go-digest"
 )
 
 // statKey is what must be unchanged for a cached content digest to be
@@ -76,19 +73,19 @@ func NewStatCache() *StatCache {
 	return &StatCache{entries: map[string]cacheEntry{}}
 }
 
-func (c *StatCache) lookup(abs string, k statKey) (digest.Digest, bool) {
+func (c *StatCache) lookup(abs string, k statKey) ([sha256.Size]byte, bool) {
 	if c == nil {
-		return "", false
+		return [sha256.Size]byte{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[abs]
 	if !ok || e.Key != k {
-		return "", false
+		return [sha256.Size]byte{}, false
 	}
 	sec := e.Written / int64(time.Second)
 	if k.MtimeNs/int64(time.Second) >= sec || k.CtimeNs/int64(time.Second) >= sec {
-		return "", false // racily clean
+		return [sha256.Size]byte{}, false // racily clean
 	}
 	// Refresh the last-use time only once a day: a no-op build then
 	// leaves the cache unchanged and Save writes nothing.
@@ -97,20 +94,14 @@ func (c *StatCache) lookup(abs string, k statKey) (digest.Digest, bool) {
 		c.entries[abs] = e
 		c.dirty = true
 	}
-	return digest.NewDigestFromBytes(digest.SHA256, e.Sum[:]), true
+	return e.Sum, true
 }
 
-func (c *StatCache) store(abs string, k statKey, d digest.Digest, at time.Time) {
+func (c *StatCache) store(abs string, k statKey, sum [sha256.Size]byte, at time.Time) {
 	if c == nil {
 		return
 	}
-	e := cacheEntry{Key: k, Written: at.UnixNano(), Used: at.UnixNano()}
-	if d.Algorithm() != digest.SHA256 {
-		return // not a SHA-256 sum: not cached
-	}
-	if n, err := hex.Decode(e.Sum[:], []byte(d.Encoded())); err != nil || n != sha256.Size {
-		return
-	}
+	e := cacheEntry{Key: k, Sum: sum, Written: at.UnixNano(), Used: at.UnixNano()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[abs] = e

@@ -121,7 +121,6 @@ func newEntry(abs, rel string, fi os.FileInfo, owners func(uid, gid uint32) (uin
 		mode: st.Mode & 0o7777,
 		uid:  key.UID,
 		gid:  key.GID,
-		abs:  abs,
 		stat: key,
 	}
 	switch st.Mode & syscall.S_IFMT {
