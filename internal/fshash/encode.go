@@ -28,12 +28,17 @@ func (e *encoder) str(s string) {
 // sumPrefix starts a content digest's string form, "sha256:" and hex.
 const sumPrefix = "sha256:"
 
-// digest writes sum as str would write its string form, without making
-// that string.
-func (e *encoder) digest(sum *[sha256.Size]byte) {
-	var b [len(sumPrefix) + 2*sha256.Size]byte
+// sumText is sum's string form, "sha256:<hex>", in an array: the hot path
+// hashes it without making a string.
+func sumText(sum *[sha256.Size]byte) (b [len(sumPrefix) + 2*sha256.Size]byte) {
 	copy(b[:], sumPrefix)
 	hex.Encode(b[len(sumPrefix):], sum[:])
+	return b
+}
+
+// digest writes sum as str would write its string form.
+func (e *encoder) digest(sum *[sha256.Size]byte) {
+	b := sumText(sum)
 	e.u64(uint64(len(b)))
 	e.w.Write(b[:])
 }
@@ -86,7 +91,8 @@ func (en *entry) sumString() string {
 	if en.typ != typeFile {
 		return ""
 	}
-	return sumPrefix + hex.EncodeToString(en.sum[:])
+	b := sumText(&en.sum)
+	return string(b[:])
 }
 
 // summary is one entry's hashed fields in a short comparable form, for

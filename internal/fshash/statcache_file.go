@@ -11,7 +11,7 @@ import (
 
 // The stat cache file is streamed entry by entry, in both directions. gob,
 // used before, builds the whole message in memory before writing it: on a
-// 50,000-file context that was ~25 MB allocated at the end of every build
+// 50,000-file context that was ~37 MB allocated at the end of every build
 // that changed the cache, the largest step of the build's peak RSS.
 //
 // Layout: cacheMagic, uvarint entry count, the entries, then the CRC-32C
@@ -28,42 +28,21 @@ const maxCachePath = 1 << 16
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// crcWriter checksums what goes through it.
-type crcWriter struct {
-	w   io.Writer
-	crc uint32
-}
-
-func (c *crcWriter) Write(p []byte) (int, error) {
-	c.crc = crc32.Update(c.crc, castagnoli, p)
-	return c.w.Write(p)
-}
-
-// writeEntries streams the cache to w.
+// writeEntries streams the cache to w. A bufio.Writer keeps its first
+// error and Flush returns it, so the writes are not checked one by one.
 func writeEntries(w io.Writer, entries map[string]cacheEntry) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := &crcWriter{w: bw}
+	crc := crc32.New(castagnoli)
+	cw := io.MultiWriter(bw, crc)
 	var buf [binary.MaxVarintLen64 + entryFixedSize]byte
-	if _, err := io.WriteString(cw, cacheMagic); err != nil {
-		return err
-	}
-	if _, err := cw.Write(binary.AppendUvarint(buf[:0], uint64(len(entries)))); err != nil {
-		return err
-	}
+	io.WriteString(cw, cacheMagic)
+	cw.Write(binary.AppendUvarint(buf[:0], uint64(len(entries))))
 	for path, e := range entries {
-		if _, err := cw.Write(binary.AppendUvarint(buf[:0], uint64(len(path)))); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(cw, path); err != nil {
-			return err
-		}
-		if _, err := cw.Write(appendFixed(buf[:0], &e)); err != nil {
-			return err
-		}
+		cw.Write(binary.AppendUvarint(buf[:0], uint64(len(path))))
+		io.WriteString(cw, path)
+		cw.Write(appendFixed(buf[:0], &e))
 	}
-	if _, err := bw.Write(binary.LittleEndian.AppendUint32(buf[:0], cw.crc)); err != nil {
-		return err
-	}
+	bw.Write(binary.LittleEndian.AppendUint32(buf[:0], crc.Sum32()))
 	return bw.Flush()
 }
 

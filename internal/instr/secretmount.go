@@ -31,7 +31,6 @@ func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMou
 		return nil, fmt.Errorf("secret %q is required but was not given: add --secret id=%s,src=FILE", id, id)
 	}
 	pm := &preparedMount{key: cachekey.Mount{Type: "secret", Target: target, Options: []string{"id=" + id}}}
-	nothing := func(context.Context) (*executor.Mount, func(), error) { return nil, func() {}, nil }
 	if m.Env != nil {
 		name := *m.Env
 		if name == "" {
@@ -42,7 +41,7 @@ func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMou
 		}
 		pm.key.Options = append(pm.key.Options, "env="+name)
 		if m.Target == "" {
-			pm.setup = nothing
+			pm.setup = noMount
 			return pm, nil
 		}
 	}
@@ -51,7 +50,7 @@ func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMou
 		pm.key.Target = target
 	}
 	if !given {
-		pm.setup = nothing
+		pm.setup = noMount
 		return pm, nil
 	}
 	mode, uid, gid := uint64(0o400), 0, 0
@@ -73,6 +72,10 @@ func (e *Worker) secretMount(m *instructions.Mount, target string) (*preparedMou
 	}
 	return pm, nil
 }
+
+// noMount is the setup of a mount that puts nothing in the container: an
+// env= secret, or a secret that was not given.
+func noMount(context.Context) (*executor.Mount, func(), error) { return nil, func() {}, nil }
 
 // writeSecretFile puts a secret on tmpfs (/dev/shm when there is one), so
 // it never touches the store's disk.
